@@ -1,0 +1,56 @@
+"""Sessions: tests, lint, typecheck, bench, conformance.
+
+Each session installs what it needs itself: ``pip install nox`` is the only
+prerequisite. Run ``nox -s tests lint typecheck`` before pushing.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+TEST_DEPS = [
+    "pytest>=8",
+    "pytest-asyncio>=0.24",
+    "pytest-cov>=5",
+    "hypothesis>=6.100",
+]
+LINT_DEPS = ["ruff>=0.6"]
+TYPE_DEPS = ["mypy>=1.11"]
+BENCH_DEPS = ["pydantic>=2", "msgspec>=0.18", "orjson>=3"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite, with a coverage report."""
+    session.install("-e", ".", *TEST_DEPS)
+    session.run(
+        "pytest",
+        "--cov=sentry_members_async",
+        "--cov-report=term",
+        *(session.posargs or ["-q"]),
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install(*LINT_DEPS)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package and the tests."""
+    session.install("-e", ".", *TEST_DEPS, *TYPE_DEPS)
+    session.run("mypy", "--strict", "sentry_members_async", "tests")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Runs every benchmarks/bench_*.py script and prints its table."""
+    session.install("-e", ".", *BENCH_DEPS)
+    session.run("python", "benchmarks/run.py", *session.posargs)

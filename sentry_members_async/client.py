@@ -1,0 +1,394 @@
+"""``SentryClient``: configuration and the one request pipeline.
+
+Every call the SDK makes goes through :meth:`SentryClient.request`:
+
+1. build the :class:`Request` (Bearer token, or the SCIM token for SCIM paths;
+   ``User-Agent``; each path parameter quoted as one segment, so a slug or an
+   id can never change the path);
+2. send it through the transport (the limiter and the retry policy wrap this
+   step: see :meth:`SentryClient._send`);
+3. follow redirects (credentials are dropped when the origin changes);
+4. classify the response: 2xx is returned, anything else raises the typed
+   :class:`~sentry_members_async.errors.APIError` subclass.
+"""
+
+from __future__ import annotations
+
+import inspect
+import ipaddress
+import json as _json
+import logging
+import os
+import re
+import warnings
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeAlias
+from urllib.parse import quote
+
+import attrs
+from yarl import URL
+
+from ._version import __version__
+from .errors import ConfigurationError, ValidationError, error_from_response
+from .transports.base import Request, Response, Transport
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "QueryValue",
+    "RequestHook",
+    "ResponseHook",
+    "SentryClient",
+]
+
+logger = logging.getLogger("sentry_members_async")
+
+DEFAULT_BASE_URL = "https://sentry.io"
+USER_AGENT = f"sentry-members-async/{__version__}"
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_REGION = re.compile(r"^[a-z]{2,10}$")
+
+RequestHook: TypeAlias = Callable[[Request], "Awaitable[None] | None"]
+ResponseHook: TypeAlias = Callable[[Response], "Awaitable[None] | None"]
+QueryScalar: TypeAlias = "str | int | float | bool"
+QueryValue: TypeAlias = "QueryScalar | Sequence[QueryScalar] | None"
+
+
+def _as_hooks(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if callable(value):
+        return (value,)
+    return tuple(value)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_token(name: str, token: str) -> str:
+    if not isinstance(token, str):
+        raise ConfigurationError(f"{name} must be a string")
+    if not token.strip():
+        raise ConfigurationError(f"{name} is empty")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in token):
+        raise ConfigurationError(f"{name} contains whitespace or control characters")
+    return token
+
+
+def _query_scalar(key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ValidationError(f"query parameter {key!r} has an unsupported value type")
+
+
+def _encode_query(params: Mapping[str, QueryValue] | None) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    if not params:
+        return pairs
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, str | int | float | bool):
+            pairs.append((key, _query_scalar(key, value)))
+        else:
+            pairs.extend((key, _query_scalar(key, item)) for item in value)
+    return pairs
+
+
+def quote_segment(value: str | int) -> str:
+    """One path segment, percent-encoded so it can never add or remove a segment.
+
+    Raises :class:`ValidationError` for values that no quoting makes safe
+    (empty, ``.`` and ``..``).
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationError(f"path parameter must be a string or an int, not {type(value)!r}")
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ValidationError(f"path parameter {text!r} is not a valid path segment")
+    return quote(text, safe="")
+
+
+class SentryClient:
+    """An asyncio client for Sentry's member, team and SCIM APIs.
+
+    :param token: an auth token (user token or internal-integration token).
+        Falls back to ``SENTRY_AUTH_TOKEN``.
+    :param base_url: the Sentry URL; falls back to ``SENTRY_URL``, then
+        ``https://sentry.io``. Self-hosted URLs with a path prefix work.
+    :param region: ``"us"`` or ``"de"``: use ``https://{region}.sentry.io``.
+    :param scim_token: the SCIM bearer token used for SCIM paths; falls back to
+        ``SENTRY_SCIM_TOKEN``, then to ``token``.
+    :param transport: any :class:`Transport`; by default an
+        :class:`~sentry_members_async.transports.aiohttp.AiohttpTransport`.
+        The client closes only a transport it created itself.
+    :param user_agent: prepended to ``sentry-members-async/<version>``.
+    :param timeout: seconds allowed per request.
+    :param allow_insecure_http: permit ``http://`` to a non-loopback host.
+    :param on_request: callables (sync or async) given each request, with
+        credentials masked, before it is sent.
+    :param on_response: callables given each response, with credentials masked.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | URL | None = None,
+        region: str | None = None,
+        scim_token: str | None = None,
+        transport: Transport | None = None,
+        user_agent: str | None = None,
+        timeout: float = 30.0,
+        allow_insecure_http: bool = False,
+        on_request: RequestHook | Iterable[RequestHook] | None = None,
+        on_response: ResponseHook | Iterable[ResponseHook] | None = None,
+    ) -> None:
+        if token is None:
+            token = os.environ.get("SENTRY_AUTH_TOKEN")
+        if token is None:
+            raise ConfigurationError(
+                "no auth token: pass token=... or set SENTRY_AUTH_TOKEN "
+                "(create one under Settings > Auth Tokens with the member:read scope)"
+            )
+        self.__token = _check_token("the auth token", token)
+        if scim_token is None:
+            scim_token = os.environ.get("SENTRY_SCIM_TOKEN")
+        self.__scim_token = (
+            _check_token("the SCIM token", scim_token) if scim_token is not None else None
+        )
+        self.base_url = self._resolve_base_url(base_url, region, allow_insecure_http)
+        if timeout is None or timeout <= 0:
+            raise ConfigurationError("timeout must be a positive number of seconds")
+        self.timeout = float(timeout)
+        self.user_agent = f"{user_agent} {USER_AGENT}" if user_agent else USER_AGENT
+        self._on_request: tuple[RequestHook, ...] = _as_hooks(on_request)
+        self._on_response: tuple[ResponseHook, ...] = _as_hooks(on_response)
+        if transport is None:
+            from .transports.aiohttp import AiohttpTransport
+
+            transport = AiohttpTransport(timeout=self.timeout)
+            self._owns_transport = True
+        else:
+            self._owns_transport = False
+        self.transport: Transport = transport
+        self._closed = False
+        self._used = False
+
+    @staticmethod
+    def _resolve_base_url(
+        base_url: str | URL | None, region: str | None, allow_insecure_http: bool
+    ) -> URL:
+        if region is not None:
+            if base_url is not None:
+                raise ConfigurationError("pass either base_url or region, not both")
+            if not isinstance(region, str) or not _REGION.match(region):
+                raise ConfigurationError("region must be a region name such as 'us' or 'de'")
+            base_url = f"https://{region}.sentry.io"
+        if base_url is None:
+            base_url = os.environ.get("SENTRY_URL") or DEFAULT_BASE_URL
+        try:
+            url = URL(base_url)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"base_url is not a URL: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ConfigurationError("base_url must be an absolute http(s) URL")
+        if url.user or url.password:
+            raise ConfigurationError("base_url must not contain credentials; pass token=...")
+        if url.query_string or url.fragment:
+            raise ConfigurationError("base_url must not have a query or a fragment")
+        if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+            raise ConfigurationError(
+                "refusing to send a token over plain http:// to a non-loopback host; "
+                "use https:// or pass allow_insecure_http=True"
+            )
+        return url.with_path(url.path.rstrip("/"))
+
+    def __repr__(self) -> str:
+        scim = "set" if self.__scim_token is not None else "unset"
+        return (
+            f"SentryClient(base_url={str(self.base_url)!r}, token=<redacted>, "
+            f"scim_token=<{scim}>, transport={self.transport!r})"
+        )
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def __aenter__(self) -> SentryClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the transport if the client created it. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_transport:
+            await self.transport.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __del__(self) -> None:
+        if (
+            getattr(self, "_used", False)
+            and not getattr(self, "_closed", True)
+            and getattr(self, "_owns_transport", False)
+        ):
+            warnings.warn(
+                "SentryClient was not closed: use 'async with SentryClient(...)' "
+                "or 'await client.aclose()'",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+
+    # -- the pipeline ------------------------------------------------------
+
+    def build_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        path_params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        scim: bool = False,
+        timeout: float | None = None,
+    ) -> Request:
+        """The :class:`Request` that :meth:`request` would send (no I/O)."""
+        if not path.startswith("/"):
+            raise ValidationError("path must start with '/'")
+        values = dict(path_params or {})
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in values:
+                raise ValidationError(f"path parameter {name!r} is missing")
+            return quote_segment(values[name])
+
+        full_path = self.base_url.path.rstrip("/") + _PLACEHOLDER.sub(substitute, path)
+        url = self.base_url.with_path(full_path, encoded=True)
+        query = _encode_query(params)
+        if query:
+            url = url.with_query(query)
+        token = self.__scim_token if scim and self.__scim_token is not None else self.__token
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "User-Agent": self.user_agent,
+            "Accept": "application/json",
+        }
+        body: bytes | None = None
+        if json is not None:
+            body = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
+        return Request(
+            method=method,
+            url=url,
+            headers=headers,
+            body=body,
+            timeout=self.timeout if timeout is None else timeout,
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        path_params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        scim: bool = False,
+        timeout: float | None = None,
+        required_scopes: tuple[str, ...] = (),
+    ) -> Response:
+        """Send one API call and return its 2xx :class:`Response`.
+
+        ``path`` is a template such as ``"/api/0/organizations/{org}/members/"``
+        whose ``{placeholders}`` are filled from ``path_params``, each quoted as
+        a single segment. Raises the typed :class:`APIError` subclass for an
+        error status and a :class:`TransportError` subclass when the exchange
+        failed. ``required_scopes`` is quoted in a 403's message.
+        """
+        if self._closed:
+            raise ConfigurationError("the client is closed")
+        request = self.build_request(
+            method,
+            path,
+            path_params=path_params,
+            params=params,
+            json=json,
+            scim=scim,
+            timeout=timeout,
+        )
+        self._used = True
+        response = await self._send_following_redirects(request)
+        if response.is_success:
+            return response
+        raise error_from_response(response, required_scopes=required_scopes)
+
+    async def _send_following_redirects(self, request: Request) -> Response:
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await self._send(request)
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECTS or not location:
+                return response
+            request = _redirected(request, response.status, location)
+        return response
+
+    async def _send(self, request: Request) -> Response:
+        """Send once, with hooks and logging.
+
+        The seam for the limiter and the retry policy: they wrap this call.
+        """
+        safe_request = request.redacted()
+        for hook in self._on_request:
+            await _call_hook(hook, safe_request)
+        response = await self.transport.send(request)
+        response = attrs.evolve(response, request=safe_request)
+        logger.debug(
+            "%s %s -> %d in %.1f ms",
+            request.method,
+            request.url.path,
+            response.status,
+            response.elapsed * 1000.0,
+        )
+        for response_hook in self._on_response:
+            await _call_hook(response_hook, response)
+        return response
+
+
+def _redirected(request: Request, status: int, location: str) -> Request:
+    target = request.url.join(URL(location))
+    headers = request.headers
+    if target.origin() != request.url.origin():
+        # Never hand credentials to another host (or over a downgraded scheme).
+        headers = headers.drop("Authorization", "Cookie")
+    method, body = request.method, request.body
+    if status == 303 or (status in (301, 302) and method == "POST"):
+        method, body = "GET", None
+        headers = headers.drop("Content-Type")
+    return attrs.evolve(request, method=method, url=target, headers=headers, body=body)
+
+
+async def _call_hook(hook: Callable[[Any], Any], payload: Any) -> None:
+    result = hook(payload)
+    if inspect.isawaitable(result):
+        await result

@@ -1,0 +1,340 @@
+"""The exception hierarchy.
+
+Everything the SDK raises on purpose derives from :class:`SentryError`:
+
+* :class:`ConfigurationError`: the client is set up wrongly (raised before I/O).
+* :class:`ValidationError`: an argument is invalid (raised before I/O).
+* :class:`APIError` and one subclass per status family: Sentry answered with
+  an error status. Built by :func:`error_from_response` from Sentry's bodies:
+  ``{"detail": ...}``, DRF field errors, SCIM error bodies, the 429 JSON
+  string, and non-JSON bodies such as a proxy's HTML page.
+* Transport failures (:class:`~sentry_members_async.transports.base.TransportError`
+  and subclasses) live with the transport types and are re-exported here.
+
+No exception ever carries the token: requests attached to errors are redacted.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from .transports.base import Headers, Response
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "SentryError",
+    "ServerError",
+    "ValidationError",
+    "error_from_response",
+    "parse_retry_after",
+]
+
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+_MAX_DETAIL = 300
+
+
+class SentryError(Exception):
+    """Root of every exception this SDK raises on purpose."""
+
+
+class ConfigurationError(SentryError):
+    """The client is configured wrongly (missing token, unsafe base URL, ...)."""
+
+
+class ValidationError(SentryError, ValueError):
+    """An argument is invalid; nothing was sent."""
+
+
+class APIError(SentryError):
+    """Sentry answered with an error status.
+
+    Attributes: ``status``, ``method``, ``path``, ``detail`` (Sentry's message,
+    shortened), ``body`` (the decoded JSON body, or the text when it is not
+    JSON), ``headers`` (response headers).
+    """
+
+    status_code: ClassVar[int | None] = None
+
+    def __init__(
+        self,
+        status: int,
+        method: str,
+        path: str,
+        detail: str,
+        body: Any = None,
+        *,
+        headers: Headers | None = None,
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.path = path
+        self.detail = detail
+        self.body = body
+        self.headers = headers
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        text = f"{self.status} {self.method} {self.path}"
+        return f"{text}: {self.detail}" if self.detail else text
+
+    def __reduce__(self) -> Any:  # keep pickling (e.g. multiprocessing) working
+        return (
+            _rebuild_api_error,
+            (type(self), self.status, self.method, self.path, self.detail, self.body),
+        )
+
+
+def _rebuild_api_error(
+    cls: type[APIError], status: int, method: str, path: str, detail: str, body: Any
+) -> APIError:
+    return cls(status, method, path, detail, body)
+
+
+class BadRequestError(APIError):
+    """400: the request was invalid. ``field_errors`` maps fields to messages."""
+
+    status_code = 400
+
+    @property
+    def field_errors(self) -> dict[str, list[str]]:
+        return field_errors(self.body)
+
+
+class AuthenticationError(APIError):
+    """401: the token is missing, unknown, expired or malformed."""
+
+    status_code = 401
+
+
+class PermissionDeniedError(APIError):
+    """403: the token lacks a scope or the caller's role is too low.
+
+    ``required_scopes`` lists the scopes the endpoint accepts, when known.
+    """
+
+    status_code = 403
+
+    def __init__(
+        self,
+        status: int,
+        method: str,
+        path: str,
+        detail: str,
+        body: Any = None,
+        *,
+        headers: Headers | None = None,
+        required_scopes: tuple[str, ...] = (),
+    ) -> None:
+        self.required_scopes = required_scopes
+        super().__init__(status, method, path, detail, body, headers=headers)
+
+    def _message(self) -> str:
+        text = super()._message()
+        if self.required_scopes:
+            text += f" (needs one of the scopes: {', '.join(self.required_scopes)})"
+        return text
+
+    @property
+    def field_errors(self) -> dict[str, list[str]]:
+        return field_errors(self.body)
+
+
+class NotFoundError(APIError):
+    """404: the organization, member, team or SCIM resource does not exist."""
+
+    status_code = 404
+
+
+class ConflictError(APIError):
+    """409: the resource already exists (team slug, SCIM user)."""
+
+    status_code = 409
+
+
+class RateLimitedError(APIError):
+    """429: too many requests.
+
+    ``retry_after`` is the wait in seconds the server asked for (from
+    ``Retry-After``, seconds or HTTP date), or the time until the rate-limit
+    window resets (``X-Sentry-Rate-Limit-Reset``), or ``None`` when the
+    answer says neither.
+    """
+
+    status_code = 429
+
+    def __init__(
+        self,
+        status: int,
+        method: str,
+        path: str,
+        detail: str,
+        body: Any = None,
+        *,
+        headers: Headers | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(status, method, path, detail, body, headers=headers)
+
+    def _message(self) -> str:
+        text = super()._message()
+        if self.retry_after is not None:
+            text += f" (retry after {self.retry_after:g} s)"
+        return text
+
+
+class ServerError(APIError):
+    """5xx: Sentry (or a proxy in front of it) failed."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitedError,
+}
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP date).
+
+    Returns ``None`` for a missing or unparsable value; never negative.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        if seconds != seconds or seconds in (float("inf"), float("-inf")):
+            return None
+        return max(0.0, seconds)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def rate_limit_reset_delay(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds until ``X-Sentry-Rate-Limit-Reset`` (epoch seconds), if present."""
+    raw = headers.get("X-Sentry-Rate-Limit-Reset")
+    if raw is None:
+        return None
+    try:
+        reset = float(raw)
+    except ValueError:
+        return None
+    if reset != reset:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, reset - current)
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def decode_body(body: bytes) -> Any:
+    """The body as JSON when it is JSON, else as text (``""`` when empty)."""
+    if not body:
+        return ""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", errors="replace")
+
+
+def field_errors(body: Any) -> dict[str, list[str]]:
+    """DRF field errors (``{"email": ["..."]}``) from a decoded body, as lists of text."""
+    if not isinstance(body, Mapping):
+        return {}
+    out: dict[str, list[str]] = {}
+    for key, value in body.items():
+        if key in ("detail", "schemas", "scimType", "errorId"):
+            continue
+        if isinstance(value, str):
+            out[str(key)] = [value]
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[str(key)] = list(value)
+    return out
+
+
+def detail_from_body(body: Any) -> str:
+    """A short, human message from any error body Sentry (or a proxy) sends."""
+    if isinstance(body, str):
+        # A JSON string (the 429 body) or non-JSON text such as an HTML page.
+        if "<" in body and ">" in body:
+            title = re.search(r"<title[^>]*>(.*?)</title>", body, re.I | re.S)
+            body = title.group(1) if title else _TAG.sub(" ", body)
+        return _short(body)
+    if isinstance(body, list):
+        return _short("; ".join(str(item) for item in body))
+    if isinstance(body, Mapping):
+        detail = body.get("detail")
+        if isinstance(detail, str):
+            return _short(detail)
+        if isinstance(detail, Mapping):
+            # Nested SCIM error ({"detail": {"schemas": [...], "scimType": ...}})
+            # or an SSO / 2FA requirement ({"detail": {"code": ..., "message": ...}}).
+            for key in ("detail", "message", "scimType", "code"):
+                inner = detail.get(key)
+                if isinstance(inner, str):
+                    return _short(inner)
+            return _short(json.dumps(detail, sort_keys=True))
+        errors = field_errors(body)
+        if errors:
+            return _short("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        if body:
+            return _short(json.dumps(body, sort_keys=True, default=str))
+    return ""
+
+
+def error_from_response(response: Response, *, required_scopes: tuple[str, ...] = ()) -> APIError:
+    """The typed error for an error response (4xx or 5xx)."""
+    body = decode_body(response.body)
+    detail = detail_from_body(body)
+    request = response.request
+    status = response.status
+    method = request.method
+    path = request.url.path
+    headers = response.headers
+    if status == 429:
+        retry_after = parse_retry_after(headers.get("Retry-After"))
+        if retry_after is None:
+            retry_after = rate_limit_reset_delay(headers)
+        return RateLimitedError(
+            status, method, path, detail, body, headers=headers, retry_after=retry_after
+        )
+    if status == 403:
+        return PermissionDeniedError(
+            status, method, path, detail, body, headers=headers, required_scopes=required_scopes
+        )
+    cls = _BY_STATUS.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIError
+    return cls(status, method, path, detail, body, headers=headers)

@@ -1,0 +1,53 @@
+"""An in-process transport: hands each request to an async handler, no sockets.
+
+``MemoryTransport(handler)`` where ``handler`` is ``async (Request) -> Response``.
+The emulator's ``emu.transport()`` plugs in here; tests can pass any handler.
+A handler may raise :class:`ConnectError`, :class:`ResponseLostError` or
+:class:`RequestTimeoutError` to simulate network failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import attrs
+
+from .base import ConnectError, Request, RequestTimeoutError, Response
+
+__all__ = ["Handler", "MemoryTransport"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class MemoryTransport:
+    """Calls ``handler(request)`` for each request; applies the request's timeout."""
+
+    def __init__(self, handler: Handler, *, timeout: float | None = 30.0) -> None:
+        self._handler = handler
+        self._timeout = timeout
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"MemoryTransport(handler={self._handler!r}, closed={self._closed})"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def send(self, request: Request) -> Response:
+        if self._closed:
+            raise ConnectError("the transport is closed", request=request)
+        timeout = request.timeout if request.timeout is not None else self._timeout
+        started = time.perf_counter()
+        try:
+            response = await asyncio.wait_for(self._handler(request), timeout)
+        except RequestTimeoutError:
+            raise
+        except asyncio.TimeoutError as exc:
+            raise RequestTimeoutError(f"no answer within {timeout:g} s", request=request) from exc
+        return attrs.evolve(response, request=request, elapsed=time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        self._closed = True

@@ -1,0 +1,84 @@
+"""Shared fixtures: a scriptable aiohttp server on 127.0.0.1 that records requests."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+from yarl import URL
+
+TOKEN = "sntrys_TESTTOKEN_a1b2c3d4e5f6"
+SCIM_TOKEN = "scimtoken_SECRET_9f8e7d6c"
+
+ServerHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Seen:
+    """One request as the server received it."""
+
+    method: str
+    raw_path: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: bytes
+    host: str
+
+
+@dataclass
+class RecordingServer:
+    """An aiohttp server whose answers are scripted by ``handler``."""
+
+    url: URL
+    seen: list[Seen] = field(default_factory=list)
+    handler: ServerHandler | None = None
+
+
+async def _default(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"ok": True})
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[RecordingServer]:
+    state = RecordingServer(url=URL("http://127.0.0.1"))
+
+    async def catch_all(request: web.Request) -> web.StreamResponse:
+        state.seen.append(
+            Seen(
+                method=request.method,
+                raw_path=request.raw_path.split("?", 1)[0],
+                path=request.path,
+                query=list(request.query.items()),
+                headers=dict(request.headers),
+                body=await request.read(),
+                host=request.host,
+            )
+        )
+        handler = state.handler or _default
+        return await handler(request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", catch_all)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    state.url = URL(f"http://127.0.0.1:{port}")
+    try:
+        yield state
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def refused_url() -> URL:
+    """A loopback URL on which nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return URL(f"http://127.0.0.1:{port}")
