@@ -621,6 +621,12 @@ class SentryEmulator:
         async with serve(self, host, port) as base_url:
             yield base_url
 
+    def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> Any:
+        """Serve from a background thread (a context manager yielding the base URL)."""
+        from .server import serve_in_thread
+
+        return serve_in_thread(self, host, port)
+
     # -- helpers for tests ---------------------------------------------------
 
     def find(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:

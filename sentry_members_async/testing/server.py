@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import queue
+import threading
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -14,7 +17,7 @@ from ..transports.base import Headers, Request, ResponseLostError
 if TYPE_CHECKING:
     from .emulator import SentryEmulator
 
-__all__ = ["make_app", "serve"]
+__all__ = ["make_app", "serve", "serve_in_thread"]
 
 
 def make_app(emulator: SentryEmulator) -> web.Application:
@@ -57,3 +60,44 @@ async def serve(
         yield str(URL.build(scheme="http", host=bound[0], port=bound[1]))
     finally:
         await runner.cleanup()
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    emulator: SentryEmulator, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[str]:
+    """Serve from a background thread with its own event loop; yields the base URL.
+
+    For synchronous fixtures and code that has no running loop of its own.
+    """
+    ready: queue.Queue[str | BaseException] = queue.Queue()
+    stop: asyncio.Event | None = None
+    loop = asyncio.new_event_loop()
+
+    async def main() -> None:
+        nonlocal stop
+        stop = asyncio.Event()
+        try:
+            async with serve(emulator, host, port) as url:
+                ready.put(url)
+                await stop.wait()
+        except BaseException as exc:  # report start-up failures to the caller
+            ready.put(exc)
+            raise
+
+    thread = threading.Thread(
+        target=lambda: loop.run_until_complete(main()), name="sentry-emulator", daemon=True
+    )
+    thread.start()
+    first = ready.get(timeout=30)
+    if isinstance(first, BaseException):
+        thread.join()
+        loop.close()
+        raise first
+    try:
+        yield first
+    finally:
+        assert stop is not None
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=30)
+        loop.close()
