@@ -51,6 +51,11 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 Result = tuple[int, Any, dict[str, str]]
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` accepts ``"²"``, which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 class Answer(Exception):
     def __init__(self, status: int, body: Any = NO_BODY, headers: dict[str, str] | None = None):
         super().__init__(status)
@@ -399,7 +404,7 @@ def get_member(ctx: Ctx, raw: str) -> Member:
         if ctx.actor is None:
             raise Answer(404, DOES_NOT_EXIST)
         return ctx.actor
-    if not raw.isdigit():
+    if not _digits(raw):
         raise Answer(404, DOES_NOT_EXIST)
     member = ctx.org.members.get(int(raw))
     if member is None or member.invite_status != "approved":
@@ -667,7 +672,7 @@ def member_delete(ctx: Ctx) -> Result:
 def get_team(ctx: Ctx, raw: str) -> Team:
     org = ctx.org
     team: Team | None
-    if raw.isdigit():
+    if _digits(raw):
         team = org.teams.get(int(raw))
         if team is not None and not team.active:
             team = None
@@ -766,7 +771,7 @@ def teams_get(ctx: Ctx) -> Result:
             if key == "slug":
                 rows = [t for t in rows if t.slug in values]
             elif key == "id":
-                if not all(v.isdigit() for v in values):
+                if not all(_digits(v) for v in values):
                     raise Answer(400, {"detail": "Invalid id value"})
                 rows = [t for t in rows if str(t.id) in values]
             elif key == "hasExternalTeams":
@@ -873,7 +878,8 @@ def team_members_get(ctx: Ctx) -> Result:
     ctx.require(*_TEAM_SCOPES["GET"])
     team = get_team(ctx, ctx.args["team"])
     state = ctx.state
-    rows = [m for m in listed_members(state, ctx.org) if team.id in m.teams]
+    # Pending invites are not listed here (newer Sentry; the OpenAPI's user is not nullable).
+    rows = [m for m in listed_members(state, ctx.org) if team.id in m.teams and not m.pending]
     rows.sort(key=lambda m: (state.member_email(m), m.id))
 
     def serialize(m: Member) -> dict[str, Any]:
@@ -930,7 +936,7 @@ def scim_filter(ctx: Ctx) -> str | None:
     value = value[1:-1]
     if " and " in value.lower() or " or " in value.lower() or '"' in value:
         raise invalid
-    if key == "value" and not value.isdigit():
+    if key == "value" and not _digits(value):
         raise invalid
     return value
 
@@ -1002,7 +1008,7 @@ def scim_users_post(ctx: Ctx) -> Result:
 
 def scim_member(ctx: Ctx) -> Member:
     raw = ctx.args["member_id"]
-    member = ctx.org.members.get(int(raw)) if raw.isdigit() else None
+    member = ctx.org.members.get(int(raw)) if _digits(raw) else None
     if member is None or member.invite_status != "approved":
         raise scim_error(404, "The requested resource does not exist")
     return member
@@ -1111,7 +1117,7 @@ def scim_groups_post(ctx: Ctx) -> Result:
 def scim_team(ctx: Ctx) -> Team:
     raw = ctx.args["team"]
     team: Team | None
-    if raw.isdigit():
+    if _digits(raw):
         team = ctx.org.teams.get(int(raw))
         team = team if team is not None and team.active else None
     else:
@@ -1146,7 +1152,7 @@ def scim_group_patch(ctx: Ctx) -> Result:
 
     def lookup(value: Any) -> Member:
         raw = str(value.get("value") if isinstance(value, dict) else value)
-        member = org.members.get(int(raw)) if raw.isdigit() else None
+        member = org.members.get(int(raw)) if _digits(raw) else None
         if member is None:
             raise scim_error(404, "User not found.")
         return member

@@ -269,7 +269,7 @@ class State:
 
     def org(self, slug_or_id: str) -> Organization | None:
         org = self.orgs.get(slug_or_id)
-        if org is None and slug_or_id.isdigit():
+        if org is None and (slug_or_id.isascii() and slug_or_id.isdigit()):
             org = next((o for o in self.orgs.values() if o.id == int(slug_or_id)), None)
         return org
 
