@@ -16,6 +16,7 @@ TEST_DEPS = [
     "pytest-asyncio>=0.24",
     "pytest-cov>=5",
     "hypothesis>=6.100",
+    "mypy>=1.11",
 ]
 LINT_DEPS = ["ruff>=0.6"]
 TYPE_DEPS = ["mypy>=1.11"]

@@ -1,7 +1,9 @@
 """sentry_members_async: an asyncio SDK for Sentry's member, team and SCIM APIs."""
 
 from ._version import __version__
+from .api import MembersAPI, Org, ScimAPI, TeamAddResult, TeamsAPI
 from .client import SentryClient
+from .converter import DecodeError
 from .errors import (
     APIError,
     AuthenticationError,
@@ -15,6 +17,29 @@ from .errors import (
     ServerError,
     ValidationError,
 )
+from .models import (
+    ORG_ROLE_NAMES,
+    TEAM_ROLE_NAMES,
+    Flags,
+    Member,
+    MemberId,
+    MemberRef,
+    OrgRole,
+    ScimEmail,
+    ScimGroup,
+    ScimGroupMember,
+    ScimName,
+    ScimUser,
+    Team,
+    TeamId,
+    TeamMembership,
+    TeamRole,
+    TeamRoleAssignment,
+    User,
+    UserEmail,
+    UserId,
+)
+from .pagination import Paginator
 from .transports.aiohttp import AiohttpTransport
 from .transports.base import (
     ConnectError,
@@ -29,6 +54,33 @@ from .transports.base import (
 from .transports.memory import MemoryTransport
 
 __all__ = [
+    "ORG_ROLE_NAMES",
+    "TEAM_ROLE_NAMES",
+    "DecodeError",
+    "Flags",
+    "Member",
+    "MemberId",
+    "MemberRef",
+    "MembersAPI",
+    "Org",
+    "OrgRole",
+    "Paginator",
+    "ScimAPI",
+    "ScimEmail",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimName",
+    "ScimUser",
+    "Team",
+    "TeamAddResult",
+    "TeamId",
+    "TeamMembership",
+    "TeamRole",
+    "TeamRoleAssignment",
+    "TeamsAPI",
+    "User",
+    "UserEmail",
+    "UserId",
     "APIError",
     "AiohttpTransport",
     "AuthenticationError",

@@ -23,7 +23,7 @@ import re
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote
 
 import attrs
@@ -32,6 +32,9 @@ from yarl import URL
 from ._version import __version__
 from .errors import ConfigurationError, ValidationError, error_from_response
 from .transports.base import Request, Response, Transport
+
+if TYPE_CHECKING:
+    from .api.org import Org
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -259,6 +262,14 @@ class SentryClient:
                 stacklevel=2,
                 source=self,
             )
+
+    # -- resources ---------------------------------------------------------
+
+    def org(self, slug: str) -> Org:
+        """The organization ``slug``: ``client.org("acme").members.list()``."""
+        from .api.org import Org
+
+        return Org(self, slug)
 
     # -- the pipeline ------------------------------------------------------
 

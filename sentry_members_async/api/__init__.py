@@ -1,0 +1,20 @@
+"""Resource groups, one method per endpoint."""
+
+from .members import MembersAPI, TeamAddResult, build_query
+from .org import Org
+from .scim import PatchOperation, ScimAPI, ScimGroupsAPI, ScimUsersAPI, patch_body, scim_filter
+from .teams import TeamsAPI
+
+__all__ = [
+    "MembersAPI",
+    "Org",
+    "PatchOperation",
+    "ScimAPI",
+    "ScimGroupsAPI",
+    "ScimUsersAPI",
+    "TeamAddResult",
+    "TeamsAPI",
+    "build_query",
+    "patch_body",
+    "scim_filter",
+]

@@ -1,0 +1,151 @@
+"""Input validation and response helpers shared by the resource APIs.
+
+Every check runs before anything is sent and raises
+:class:`~sentry_members_async.errors.ValidationError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from ..converter import DecodeError, decode, decode_list
+from ..errors import ValidationError
+from ..models import ORG_ROLE_NAMES, TEAM_ROLE_NAMES, MemberId, TeamId, UserId
+from ..pagination import Page, parse_link_header
+from ..transports.base import Response
+
+T = TypeVar("T")
+
+#: Sentry's e-mail field: at most 75 characters (``AllowedEmailField``).
+MAX_EMAIL = 75
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+_SLUG = re.compile(r"^[a-z0-9_\-]{1,50}$")
+_DIGITS = re.compile(r"^[0-9]{1,20}$")
+
+
+def check_email(email: object) -> str:
+    if not isinstance(email, str):
+        raise ValidationError(f"email must be a string, not {type(email).__name__}")
+    if not email:
+        raise ValidationError("email is empty")
+    if len(email) > MAX_EMAIL:
+        raise ValidationError(f"email {email!r} is longer than Sentry's {MAX_EMAIL} characters")
+    if not _EMAIL.match(email) or ".." in email:
+        raise ValidationError(f"{email!r} is not a valid e-mail address")
+    return email
+
+
+def check_org_role(role: object) -> str:
+    if role not in ORG_ROLE_NAMES:
+        raise ValidationError(
+            f"unknown organization role {role!r}; Sentry's roles are {', '.join(ORG_ROLE_NAMES)}"
+        )
+    assert isinstance(role, str)
+    return role
+
+
+def check_team_role(role: object) -> str:
+    if role not in TEAM_ROLE_NAMES:
+        raise ValidationError(
+            f"unknown team role {role!r}; Sentry's team roles are {', '.join(TEAM_ROLE_NAMES)}"
+        )
+    assert isinstance(role, str)
+    return role
+
+
+def check_slug(slug: object, what: str = "team") -> str:
+    """A slug (or numeric id) that is safe as one path segment."""
+    if isinstance(slug, bool) or not isinstance(slug, str | int):
+        raise ValidationError(f"{what} must be a slug string, not {type(slug).__name__}")
+    text = str(slug)
+    if not _SLUG.match(text):
+        raise ValidationError(
+            f"{what} {text!r} is not a valid slug (lower-case letters, digits, '-' and '_', "
+            "at most 50 characters)"
+        )
+    return text
+
+
+def check_member_ref(member_id: object) -> str:
+    """A member id, or ``"me"``; a user id (or team id) is refused."""
+    if isinstance(member_id, UserId):
+        raise ValidationError(
+            f"{member_id!r} is a user id; member endpoints take the member id "
+            "(member.id, not member.user.id)"
+        )
+    if isinstance(member_id, TeamId):
+        raise ValidationError(f"{member_id!r} is a team id, not a member id")
+    if member_id == "me":
+        return "me"
+    if isinstance(member_id, int) and not isinstance(member_id, bool) and member_id > 0:
+        return str(member_id)
+    if isinstance(member_id, str) and _DIGITS.match(member_id):
+        return str(member_id)
+    raise ValidationError(f"{member_id!r} is not a member id (digits) or 'me'")
+
+
+def check_team_id(team_id: object) -> str:
+    """A SCIM group id (a team id, digits) or a team slug."""
+    if isinstance(team_id, MemberId | UserId):
+        raise ValidationError(f"{team_id!r} is not a team id")
+    return check_slug(team_id, "team id")
+
+
+def check_page_size(page_size: object, maximum: int = 100) -> int:
+    if (
+        isinstance(page_size, bool)
+        or not isinstance(page_size, int)
+        or not 1 <= page_size <= maximum
+    ):
+        raise ValidationError(f"page_size must be an integer from 1 to {maximum}")
+    return page_size
+
+
+def team_roles_body(team_roles: Mapping[str, str | None]) -> list[dict[str, str | None]]:
+    if not isinstance(team_roles, Mapping):
+        raise ValidationError("team_roles must map team slugs to team roles (or None)")
+    return [
+        {"teamSlug": check_slug(slug), "role": None if role is None else check_team_role(role)}
+        for slug, role in team_roles.items()
+    ]
+
+
+def check_slugs(teams: Iterable[str]) -> list[str]:
+    if isinstance(teams, str):
+        raise ValidationError("teams must be a list of slugs, not one string")
+    slugs = [check_slug(t) for t in teams]
+    if len(set(slugs)) != len(slugs):
+        raise ValidationError("teams lists a team twice")
+    return slugs
+
+
+def endpoint(response: Response) -> str:
+    return f"{response.request.method} {response.request.url.path}"
+
+
+def json_body(response: Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise DecodeError(
+            f"the answer of {endpoint(response)} is not valid JSON ({exc}); "
+            f"{len(response.body)} bytes received",
+            endpoint=endpoint(response),
+            path="$",
+        ) from None
+
+
+def one(response: Response, cls: type[T]) -> T:
+    return decode(json_body(response), cls, endpoint=endpoint(response))
+
+
+def cursor_page(response: Response, cls: type[T]) -> Page[T]:
+    items = decode_list(json_body(response), cls, endpoint=endpoint(response))
+    nxt = parse_link_header(response.headers.get("Link")).get("next")
+    has_next = nxt is not None and nxt.cursor and nxt.results is not False and bool(items)
+    return Page(items, nxt.cursor if has_next and nxt is not None else None)

@@ -1,0 +1,249 @@
+"""Organization members: ``acme.members``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from ..errors import ValidationError
+from ..models import Member, MemberRef, Team, TeamMembership
+from ..pagination import Page, Paginator
+from . import _common as c
+
+if TYPE_CHECKING:
+    from .org import Org
+
+__all__ = ["MembersAPI", "TeamAddResult"]
+
+MEMBERS = "/api/0/organizations/{org}/members/"
+MEMBER = "/api/0/organizations/{org}/members/{member_id}/"
+MEMBER_TEAM = "/api/0/organizations/{org}/members/{member_id}/teams/{team}/"
+
+READ = ("member:read", "member:write", "member:admin")
+WRITE = ("member:write", "member:admin", "member:invite")
+UPDATE = ("member:invite", "member:write", "member:admin")
+TEAM_SCOPES = ("org:read", "org:write", "org:admin", "member:read", "member:write", "member:admin")
+
+#: What adding a member to a team did: ``"added"`` (201), ``"requested"`` (202:
+#: an access request was created because the caller may not add directly),
+#: ``"unchanged"`` (204: already on the team).
+TeamAddResult: TypeAlias = Literal["added", "requested", "unchanged"]
+
+RoleFilter: TypeAlias = "str | Sequence[str] | None"
+
+
+def _bool_token(name: str, value: bool | None) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, bool):
+        raise ValidationError(f"{name} must be True, False or None")
+    return [f"{name}:{'true' if value else 'false'}"]
+
+
+def build_query(
+    query: str | None = None,
+    *,
+    role: RoleFilter = None,
+    email: str | Sequence[str] | None = None,
+    is_invited: bool | None = None,
+    has_2fa: bool | None = None,
+    sso_linked: bool | None = None,
+) -> str | None:
+    """Sentry's members ``query`` from keyword filters (keys as in the behaviour reference).
+
+    ``role=["owner", "manager"]`` gives ``role:owner role:manager`` (values of
+    one key are OR-ed by Sentry). A raw ``query`` is appended as is.
+    """
+    tokens: list[str] = []
+    if role is not None:
+        roles = [role] if isinstance(role, str) else list(role)
+        tokens += [f"role:{c.check_org_role(r)}" for r in roles]
+    if email is not None:
+        emails = [email] if isinstance(email, str) else list(email)
+        tokens += [f"email:{c.check_email(e)}" for e in emails]
+    tokens += _bool_token("isInvited", is_invited)
+    tokens += _bool_token("has2fa", has_2fa)
+    tokens += _bool_token("ssoLinked", sso_linked)
+    if query is not None:
+        if not isinstance(query, str):
+            raise ValidationError("query must be a string")
+        if query.strip():
+            tokens.append(query.strip())
+    return " ".join(tokens) or None
+
+
+class MembersAPI:
+    """Members of one organization (``client.org("acme").members``)."""
+
+    def __init__(self, org: Org) -> None:
+        self._org = org
+        self._client = org.client
+
+    def _path(self, member_id: object | None = None, team: object | None = None) -> dict[str, str]:
+        params = {"org": self._org.slug}
+        if member_id is not None:
+            params["member_id"] = c.check_member_ref(member_id)
+        if team is not None:
+            params["team"] = c.check_slug(team)
+        return params
+
+    def list(
+        self,
+        query: str | None = None,
+        *,
+        role: RoleFilter = None,
+        email: str | Sequence[str] | None = None,
+        is_invited: bool | None = None,
+        has_2fa: bool | None = None,
+        sso_linked: bool | None = None,
+        page_size: int = 100,
+        prefetch: int = 4,
+        limit: int | None = None,
+    ) -> Paginator[Member]:
+        """Stream the members (pending invites included), in member-id order.
+
+        ``prefetch`` pages are fetched concurrently when Sentry's cursor allows
+        it; memory holds at most that many pages.
+        """
+        page_size = c.check_page_size(page_size)
+        q = build_query(
+            query, role=role, email=email, is_invited=is_invited, has_2fa=has_2fa,
+            sso_linked=sso_linked,
+        )  # fmt: skip
+        path = self._path()
+
+        async def fetch(cursor: str | None) -> Page[Member]:
+            response = await self._client.request(
+                "GET",
+                MEMBERS,
+                path_params=path,
+                params={"per_page": page_size, "query": q, "cursor": cursor},
+                required_scopes=READ,
+            )
+            return c.cursor_page(response, Member)
+
+        return Paginator(cursor_fetch=fetch, page_size=page_size, prefetch=prefetch, limit=limit)
+
+    def pending(self, *, page_size: int = 100, prefetch: int = 4) -> Paginator[Member]:
+        """Pending invites only (``isInvited:true``)."""
+        return self.list(is_invited=True, page_size=page_size, prefetch=prefetch)
+
+    async def get(self, member_id: MemberRef) -> Member:
+        """One member with teams, team roles and the role catalogues."""
+        response = await self._client.request(
+            "GET", MEMBER, path_params=self._path(member_id), required_scopes=READ
+        )
+        return c.one(response, Member)
+
+    async def find_by_email(self, email: str) -> Member | None:
+        """The member or pending invite with this e-mail (case-insensitive), or ``None``."""
+        wanted = c.check_email(email).lower()
+        async with self.list(email=email, prefetch=1) as members:
+            async for member in members:
+                if member.email.lower() == wanted or (
+                    member.user is not None and member.user.email.lower() == wanted
+                ):
+                    return member
+        return None
+
+    async def invite(
+        self,
+        email: str,
+        *,
+        role: str = "member",
+        teams: Iterable[str] = (),
+        team_roles: Mapping[str, str | None] | None = None,
+        send_invite: bool = True,
+    ) -> Member:
+        """Invite ``email`` (``POST members/``); returns the pending member.
+
+        ``teams`` are team slugs to join; ``team_roles`` maps slugs to team
+        roles (Sentry applies only the membership on invite, not the role).
+        """
+        body: dict[str, object] = {"email": c.check_email(email), "orgRole": c.check_org_role(role)}
+        wanted: dict[str, str | None] = dict.fromkeys(c.check_slugs(teams))
+        for entry in c.team_roles_body(team_roles or {}):
+            wanted[str(entry["teamSlug"])] = entry["role"]
+        if wanted:
+            body["teamRoles"] = [{"teamSlug": slug, "role": r} for slug, r in wanted.items()]
+        if not isinstance(send_invite, bool):
+            raise ValidationError("send_invite must be a bool")
+        if not send_invite:
+            body["sendInvite"] = False
+        response = await self._client.request(
+            "POST", MEMBERS, path_params=self._path(), json=body, required_scopes=WRITE
+        )
+        return c.one(response, Member)
+
+    async def update(
+        self,
+        member_id: MemberRef,
+        *,
+        role: str | None = None,
+        team_roles: Mapping[str, str | None] | None = None,
+    ) -> Member:
+        """Change the org role and/or replace the teams (``team_roles``: slug to role)."""
+        body: dict[str, object] = {}
+        if role is not None:
+            body["orgRole"] = c.check_org_role(role)
+        if team_roles is not None:
+            body["teamRoles"] = c.team_roles_body(team_roles)
+        if not body:
+            raise ValidationError("update needs role= or team_roles=")
+        response = await self._client.request(
+            "PUT", MEMBER, path_params=self._path(member_id), json=body, required_scopes=UPDATE
+        )
+        return c.one(response, Member)
+
+    async def reinvite(self, member_id: MemberRef, *, regenerate: bool = False) -> Member:
+        """Resend a pending invite (``regenerate=True`` renews an expired link)."""
+        if not isinstance(regenerate, bool):
+            raise ValidationError("regenerate must be a bool")
+        body: dict[str, object] = {"reinvite": True}
+        if regenerate:
+            body["regenerate"] = True
+        response = await self._client.request(
+            "PUT", MEMBER, path_params=self._path(member_id), json=body, required_scopes=UPDATE
+        )
+        return c.one(response, Member)
+
+    async def remove(self, member_id: MemberRef) -> None:
+        """Remove a member or revoke a pending invite (``204``)."""
+        await self._client.request(
+            "DELETE", MEMBER, path_params=self._path(member_id), required_scopes=READ
+        )
+
+    async def add_to_team(self, member_id: MemberRef, team: str) -> TeamAddResult:
+        """Add a member to a team: ``"added"``, ``"requested"`` or ``"unchanged"``."""
+        response = await self._client.request(
+            "POST",
+            MEMBER_TEAM,
+            path_params=self._path(member_id, team),
+            required_scopes=TEAM_SCOPES,
+        )
+        if response.status == 202:
+            return "requested"
+        if response.status == 204:
+            return "unchanged"
+        return "added"
+
+    async def remove_from_team(self, member_id: MemberRef, team: str) -> Team:
+        """Remove a member from a team (Sentry answers 200 with the team, also if absent)."""
+        response = await self._client.request(
+            "DELETE",
+            MEMBER_TEAM,
+            path_params=self._path(member_id, team),
+            required_scopes=TEAM_SCOPES,
+        )
+        return c.one(response, Team)
+
+    async def set_team_role(self, member_id: MemberRef, team: str, role: str) -> TeamMembership:
+        """Set a member's role on a team (``contributor`` or ``admin``)."""
+        response = await self._client.request(
+            "PUT",
+            MEMBER_TEAM,
+            path_params=self._path(member_id, team),
+            json={"teamRole": c.check_team_role(role)},
+            required_scopes=TEAM_SCOPES,
+        )
+        return c.one(response, TeamMembership)

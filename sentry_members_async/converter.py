@@ -1,0 +1,247 @@
+"""The one cattrs converter: Sentry's JSON in and out of the models.
+
+``converter.structure(payload, Member)`` works for users and tests. Hooks are
+generated once per class, in dependency order, with ``detailed_validation``
+off on the hot path; when a payload does not decode, :func:`decode` re-runs it
+through a detailed twin only to name the field path, and raises
+:class:`DecodeError` naming the endpoint.
+
+Renames live here, not in the models: snake_case fields map to camelCase
+keys (or the key in a field's ``metadata["json"]``). Unknown keys are kept in
+each model's ``extra`` mapping and written back on ``unstructure``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from .errors import SentryError
+from .models import (
+    Flags,
+    Member,
+    MemberId,
+    OrgRole,
+    ScimEmail,
+    ScimGroup,
+    ScimGroupMember,
+    ScimName,
+    ScimUser,
+    Team,
+    TeamId,
+    TeamMembership,
+    TeamRole,
+    TeamRoleAssignment,
+    User,
+    UserEmail,
+    UserId,
+)
+
+__all__ = ["DecodeError", "converter", "decode", "decode_list", "make_converter"]
+
+T = TypeVar("T")
+
+#: Every model, leaves first (hooks of nested classes exist before their parents').
+MODELS: tuple[type, ...] = (
+    UserEmail,
+    User,
+    Flags,
+    TeamRoleAssignment,
+    OrgRole,
+    TeamRole,
+    Member,
+    Team,
+    TeamMembership,
+    ScimEmail,
+    ScimName,
+    ScimUser,
+    ScimGroupMember,
+    ScimGroup,
+)
+
+
+class DecodeError(SentryError, ValueError):
+    """A response did not match the model: names the endpoint and the field path."""
+
+    def __init__(self, message: str, *, endpoint: str | None, path: str | None) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.path = path
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def json_key(field: attrs.Attribute[Any]) -> str:
+    key = field.metadata.get("json")
+    return key if isinstance(key, str) else camel(field.name)
+
+
+def _parse_datetime(value: Any, _: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    return dt.datetime.fromisoformat(text)  # Python 3.10 needs the Z spelled out
+
+
+def _format_datetime(value: dt.datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    # Sentry types ``expired`` as a string in places: "true"/"false" must not be truthy text.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", ""):
+        return value.lower() in ("true", "1")
+    raise TypeError(f"expected a boolean, got {value!r:.40}")
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def _id_hook(cls: type[str]) -> Callable[[Any, Any], Any]:
+    def structure(value: Any, _: Any) -> Any:
+        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            return cls(value)
+        raise TypeError(f"expected an id, got {type(value).__name__}")
+
+    return structure
+
+
+def _structure_mapping(value: Any, _: Any) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"expected an object, got {type(value).__name__}")
+
+
+def _register_model(c: cattrs.Converter, cls: type) -> None:
+    fields = attrs.fields(cls)
+    extra_name = next((f.name for f in fields if f.metadata.get("extra")), None)
+    overrides = {
+        f.name: override(omit=True) if f.name == extra_name else override(rename=json_key(f))
+        for f in fields
+    }
+    base: Callable[[Any, Any], Any] = make_dict_structure_fn(
+        cls,
+        c,
+        _cattrs_forbid_extra_keys=False,
+        _cattrs_detailed_validation=c.detailed_validation,
+        **overrides,  # type: ignore[arg-type]
+    )
+    known = frozenset(json_key(f) for f in fields if f.name != extra_name)
+
+    def structure(data: Any, _: Any) -> Any:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
+        obj = base(data, cls)
+        if extra_name is not None:
+            extra = {k: v for k, v in data.items() if k not in known}
+            if extra:
+                object.__setattr__(obj, extra_name, extra)
+        return obj
+
+    unstructure_base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
+        cls,
+        c,
+        **overrides,  # type: ignore[arg-type]
+    )
+
+    def unstructure(obj: Any) -> dict[str, Any]:
+        data: dict[str, Any] = unstructure_base(obj)
+        if extra_name is not None:
+            for key, value in getattr(obj, extra_name).items():
+                data.setdefault(key, value)
+        return data
+
+    c.register_structure_hook(cls, structure)
+    c.register_unstructure_hook(cls, unstructure)
+
+
+def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
+    """A converter configured for the SDK's models (the package uses one of each kind)."""
+    c = cattrs.Converter(detailed_validation=detailed_validation, forbid_extra_keys=False)
+    c.register_structure_hook(dt.datetime, _parse_datetime)
+    c.register_unstructure_hook(dt.datetime, _format_datetime)
+    c.register_structure_hook(bool, _structure_bool)
+    c.register_structure_hook(str, _structure_str)
+    c.register_structure_hook(int, _structure_int)
+    for id_cls in (MemberId, UserId, TeamId):
+        c.register_structure_hook(id_cls, _id_hook(id_cls))
+        c.register_unstructure_hook(id_cls, str)
+    mappings = (Mapping[str, Any], Mapping[str, bool], Mapping[str, Any] | None)
+    c.register_structure_hook_func(lambda t: t in mappings[:2], _structure_mapping)
+    for cls in MODELS:
+        _register_model(c, cls)
+    return c
+
+
+#: The converter of the package: ``converter.structure(payload, Member)``.
+converter = make_converter()
+_explainer = make_converter(detailed_validation=True)
+
+
+def _explain(data: Any, cls: Any, endpoint: str | None, exc: BaseException) -> DecodeError:
+    name = getattr(cls, "__name__", None) or str(cls)
+    where = f" from {endpoint}" if endpoint else ""
+    try:
+        _explainer.structure(data, cls)
+    except Exception as detailed:  # the detailed twin names the path
+        if isinstance(detailed, cattrs.BaseValidationError):
+            messages = cattrs.transform_error(detailed)
+        else:
+            messages = [f"{detailed} @ $"]
+        first = messages[0] if messages else str(detailed)
+        path = first.rsplit(" @ ", 1)[1] if " @ " in first else None
+        return DecodeError(f"could not decode {name}{where}: {first}", endpoint=endpoint, path=path)
+    return DecodeError(f"could not decode {name}{where}: {exc}", endpoint=endpoint, path=None)
+
+
+def decode(data: Any, cls: type[T], *, endpoint: str | None = None) -> T:
+    """``converter.structure(data, cls)``, raising :class:`DecodeError` on mismatch."""
+    try:
+        return converter.structure(data, cls)
+    except Exception as exc:
+        raise _explain(data, cls, endpoint, exc) from None
+
+
+def decode_list(data: Any, cls: type[T], *, endpoint: str | None = None) -> list[T]:
+    """A JSON array of ``cls``, raising :class:`DecodeError` naming the item's index."""
+    if not isinstance(data, list):
+        raise DecodeError(
+            f"could not decode a list of {cls.__name__}"
+            + (f" from {endpoint}" if endpoint else "")
+            + f": expected an array, got {type(data).__name__}",
+            endpoint=endpoint,
+            path="$",
+        )
+    structure = converter.get_structure_hook(cls)
+    try:
+        return [structure(item, cls) for item in data]
+    except Exception as exc:
+        raise _explain(data, list[cls], endpoint, exc) from None  # type: ignore[valid-type]

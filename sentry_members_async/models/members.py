@@ -1,0 +1,174 @@
+"""Members, users, flags and role catalogues, as Sentry's API returns them.
+
+Field names are snake_case; the converter maps them to Sentry's camelCase.
+Fields Sentry adds later land in ``extra`` (never dropped, never an error);
+role values are kept as strings so new roles decode too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .ids import MemberId, UserId
+
+__all__ = [
+    "ORG_ROLE_NAMES",
+    "TEAM_ROLE_NAMES",
+    "Flags",
+    "Member",
+    "OrgRole",
+    "TeamRole",
+    "TeamRoleAssignment",
+    "User",
+    "UserEmail",
+    "json_name",
+]
+
+#: Sentry's organization roles, lowest to highest (``admin`` is retired for new
+#: assignments when the org has team roles).
+ORG_ROLE_NAMES = ("billing", "member", "admin", "manager", "owner")
+#: Sentry's team roles.
+TEAM_ROLE_NAMES = ("contributor", "admin")
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+def json_name(name: str, **kwargs: Any) -> Any:
+    """An attrs field whose JSON key is ``name`` (instead of the camelCase default)."""
+    metadata = dict(kwargs.pop("metadata", {}))
+    metadata["json"] = name
+    return attrs.field(metadata=metadata, **kwargs)
+
+
+def extra_field() -> Any:
+    """Unknown JSON keys, kept as they came."""
+    return attrs.field(factory=dict, repr=False, eq=False, metadata={"extra": True})
+
+
+@attrs.frozen(kw_only=True)
+class UserEmail:
+    id: str
+    email: str
+    is_verified: bool = json_name("is_verified", default=False)
+
+
+@attrs.frozen(kw_only=True)
+class User:
+    """A Sentry user account (present once an invite is accepted)."""
+
+    id: UserId
+    name: str = ""
+    username: str = ""
+    email: str = ""
+    avatar_url: str | None = None
+    is_active: bool = True
+    is_suspended: bool = False
+    has_password_auth: bool = False
+    is_managed: bool = False
+    date_joined: dt.datetime | None = None
+    last_login: dt.datetime | None = None
+    last_active: dt.datetime | None = None
+    has_2fa: bool = False
+    is_superuser: bool = False
+    is_staff: bool = False
+    emails: tuple[UserEmail, ...] = ()
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
+class Flags:
+    """A member's flags (``idp:provisioned`` is ``idp_provisioned`` and so on)."""
+
+    idp_provisioned: bool = json_name("idp:provisioned", default=False)
+    idp_role_restricted: bool = json_name("idp:role-restricted", default=False)
+    sso_linked: bool = json_name("sso:linked", default=False)
+    sso_invalid: bool = json_name("sso:invalid", default=False)
+    member_limit_restricted: bool = json_name("member-limit:restricted", default=False)
+    partnership_restricted: bool = json_name("partnership:restricted", default=False)
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
+class TeamRoleAssignment:
+    """One entry of ``teamRoles``: a team slug and the member's role on it."""
+
+    team_slug: str
+    role: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class OrgRole:
+    """One organization role of the catalogue (``orgRoleList``)."""
+
+    id: str
+    name: str = ""
+    desc: str = ""
+    scopes: tuple[str, ...] = ()
+    allowed: bool = False
+    is_allowed: bool = False
+    is_retired: bool = False
+    is_global: bool = False
+    is_team_roles_allowed: bool = True
+    minimum_team_role: str | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
+class TeamRole:
+    """One team role of the catalogue (``teamRoleList``)."""
+
+    id: str
+    name: str = ""
+    desc: str = ""
+    scopes: tuple[str, ...] = ()
+    allowed: bool = False
+    is_allowed: bool = False
+    is_retired: bool = False
+    is_team_roles_allowed: bool = True
+    is_minimum_role_for: str | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
+class Member:
+    """An organization member, or a pending invite (``pending``, ``user is None``).
+
+    List endpoints fill the summary fields; ``get`` adds ``teams``,
+    ``team_roles`` and the role catalogues; team member lists add
+    ``team_role`` and ``team_slug``.
+    """
+
+    id: MemberId
+    email: str = ""
+    name: str = ""
+    user: User | None = None
+    org_role: str = "member"
+    #: Deprecated alias of ``org_role`` that Sentry still sends.
+    role: str | None = None
+    role_name: str | None = None
+    pending: bool = False
+    #: Whether the invite link expired (Sentry sends a bool, or a string in places).
+    expired: bool = False
+    flags: Flags = attrs.field(factory=Flags)
+    date_created: dt.datetime | None = None
+    invite_status: str = "approved"
+    inviter_name: str | None = None
+    teams: tuple[str, ...] = ()
+    team_roles: tuple[TeamRoleAssignment, ...] = ()
+    invite_link: str | None = json_name("invite_link", default=None)
+    is_only_owner: bool | None = None
+    org_role_list: tuple[OrgRole, ...] = ()
+    team_role_list: tuple[TeamRole, ...] = ()
+    #: On team member lists: the member's role on that team, and its slug.
+    team_role: str | None = None
+    team_slug: str | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+    @property
+    def user_id(self) -> UserId | None:
+        """The account's id (not the member id), once the invite is accepted."""
+        return self.user.id if self.user is not None else None

@@ -1,0 +1,304 @@
+"""Streaming pagination: Sentry's Link-header cursors and SCIM ``startIndex`` pages.
+
+* :func:`parse_link_header` (sans-I/O) reads Sentry's ``Link`` header,
+  tolerant of spacing, order and ``rel="previous"``.
+* :class:`Paginator` is an async iterator of items (``async for member in
+  ...``) that also offers :meth:`Paginator.pages`, ``limit=`` and early
+  ``break``. It holds at most ``prefetch`` pages. When the cursor is Sentry's
+  offset cursor (``{per_page}:{page}:0``), pages are predictable, so it fetches
+  the next ``prefetch`` pages concurrently and still yields in server order;
+  it stops at the first page whose next link says ``results="false"`` and
+  cancels what is still in flight. SCIM lists fan out by ``startIndex`` once
+  ``totalResults`` is known.
+
+Leaving the loop early (``break``), or cancelling the task, cancels in-flight
+fetches: deterministically with ``async with paginator:`` or ``await
+paginator.aclose()``, and at the latest when the paginator is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .errors import ValidationError
+
+__all__ = [
+    "Link",
+    "Page",
+    "Paginator",
+    "ScimPage",
+    "offset_cursor",
+    "parse_link_header",
+]
+
+T = TypeVar("T")
+
+_LINK_SPLIT = re.compile(r",\s*(?=<)")
+_PARAM = re.compile(r';\s*([A-Za-z][\w.-]*)\s*=\s*(?:"([^"]*)"|([^;,\s]*))')
+_OFFSET_CURSOR = re.compile(r"^(\d+):(\d+):0$")
+
+
+@attrs.frozen
+class Link:
+    """One entry of a ``Link`` header."""
+
+    url: str
+    rel: str
+    results: bool | None = None
+    cursor: str | None = None
+
+
+def parse_link_header(value: str | None) -> dict[str, Link]:
+    """The entries of a ``Link`` header by ``rel`` (``"previous"``/``"prev"``, ``"next"``).
+
+    Never raises: malformed entries are skipped.
+    """
+    links: dict[str, Link] = {}
+    if not value:
+        return links
+    for part in _LINK_SPLIT.split(value.strip()):
+        part = part.strip()
+        if not part.startswith("<") or ">" not in part:
+            continue
+        url, _, rest = part[1:].partition(">")
+        params: dict[str, str] = {}
+        for match in _PARAM.finditer(rest):
+            params[match.group(1).lower()] = (
+                match.group(2) if match.group(2) is not None else match.group(3)
+            )
+        rel = params.get("rel")
+        if not rel:
+            continue
+        results_text = params.get("results")
+        results = None if results_text is None else results_text.lower() == "true"
+        for name in rel.split():
+            links[name.lower()] = Link(url.strip(), name.lower(), results, params.get("cursor"))
+    return links
+
+
+def offset_cursor(cursor: str | None) -> tuple[int, int] | None:
+    """``(per_page, page)`` when ``cursor`` is Sentry's ``OffsetPaginator`` cursor."""
+    if cursor is None:
+        return None
+    match = _OFFSET_CURSOR.match(cursor)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of a cursor-paginated list."""
+
+    items: list[T]
+    #: The cursor of the next page, or ``None`` on the last page.
+    next_cursor: str | None
+
+
+@attrs.frozen
+class ScimPage(Generic[T]):
+    """One page of a SCIM list."""
+
+    items: list[T]
+    total_results: int
+    start_index: int
+
+
+CursorFetch = Callable[[str | None], Awaitable[Page[T]]]
+ScimFetch = Callable[[int, int], Awaitable[ScimPage[T]]]
+
+
+class Paginator(Generic[T]):
+    """Async iterator over the items of a paginated list.
+
+    Built by the resource APIs (``acme.members.list(...)``); not usually
+    constructed directly.
+    """
+
+    def __init__(
+        self,
+        *,
+        cursor_fetch: CursorFetch[T] | None = None,
+        scim_fetch: ScimFetch[T] | None = None,
+        page_size: int = 100,
+        prefetch: int = 4,
+        limit: int | None = None,
+    ) -> None:
+        if (cursor_fetch is None) == (scim_fetch is None):
+            raise TypeError("give exactly one of cursor_fetch and scim_fetch")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise ValidationError("page_size must be a positive integer")
+        if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 1:
+            raise ValidationError("prefetch must be a positive integer")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ValidationError("limit must be a non-negative integer or None")
+        self._cursor_fetch = cursor_fetch
+        self._scim_fetch = scim_fetch
+        self.page_size = page_size
+        self.prefetch = prefetch
+        self.limit = limit
+        self._tasks: deque[asyncio.Task[Any]] = deque()
+        self._items: AsyncIterator[T] | None = None
+        self._started = False
+        #: Pages fetched so far (for progress reporting and tests).
+        self.pages_fetched = 0
+
+    # -- item iteration ------------------------------------------------------
+
+    def __aiter__(self) -> Paginator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._items is None:
+            self._items = self._iter_items()
+        return await self._items.__anext__()
+
+    async def _iter_items(self) -> AsyncIterator[T]:
+        remaining = self.limit
+        if remaining == 0:
+            return
+        pages = self.pages()
+        try:
+            async for page in pages:
+                for item in page:
+                    yield item
+                    if remaining is not None:
+                        remaining -= 1
+                        if remaining == 0:
+                            await self._stop_tasks()
+                            return
+        finally:
+            await pages.aclose()
+
+    async def collect(self) -> list[T]:
+        """Every item in a list (only for lists you know are small)."""
+        return [item async for item in self]
+
+    def __await__(self) -> Generator[Any, None, list[T]]:
+        return self.collect().__await__()
+
+    # -- page iteration ------------------------------------------------------
+
+    def pages(self) -> AsyncGenerator[list[T], None]:
+        """The pages, in server order, as lists of items."""
+        if self._started:
+            raise RuntimeError("a paginator can be iterated once; call list() again")
+        self._started = True
+        if self._scim_fetch is not None:
+            return self._scim_pages(self._scim_fetch)
+        assert self._cursor_fetch is not None
+        return self._cursor_pages(self._cursor_fetch)
+
+    async def _cursor_pages(self, fetch: CursorFetch[T]) -> AsyncGenerator[list[T], None]:
+        try:
+            page = await fetch(None)
+            self.pages_fetched += 1
+            yield page.items
+            predictable = offset_cursor(page.next_cursor)
+            if predictable is not None and predictable[0] == self.page_size and self.prefetch > 1:
+                per_page, next_index = predictable
+                async for items in self._parallel(lambda k: fetch(f"{per_page}:{k}:0"), next_index):
+                    yield items
+                return
+            while page.next_cursor is not None:
+                page = await fetch(page.next_cursor)
+                self.pages_fetched += 1
+                yield page.items
+        finally:
+            self._cancel_all()
+
+    async def _parallel(
+        self, fetch_index: Callable[[int], Awaitable[Page[T]]], first: int
+    ) -> AsyncIterator[list[T]]:
+        """Fetch pages ``first, first+1, ...`` with ``prefetch`` in flight, yield in order."""
+        index = first
+        for _ in range(self.prefetch):
+            self._tasks.append(asyncio.ensure_future(fetch_index(index)))
+            index += 1
+        while self._tasks:
+            head = self._tasks[0]
+            page: Page[T] = await head
+            self._tasks.popleft()
+            self.pages_fetched += 1
+            if page.next_cursor is None:
+                self._cancel_all()
+                yield page.items
+                return
+            self._tasks.append(asyncio.ensure_future(fetch_index(index)))
+            index += 1
+            yield page.items
+
+    async def _scim_pages(self, fetch: ScimFetch[T]) -> AsyncGenerator[list[T], None]:
+        count = self.page_size
+        try:
+            page = await fetch(1, count)
+            self.pages_fetched += 1
+            yield page.items
+            total = page.total_results
+            starts = list(range(1 + count, total + 1, count))
+            if not page.items:
+                return
+            pending: deque[int] = deque(starts)
+            while pending or self._tasks:
+                while pending and len(self._tasks) < self.prefetch:
+                    self._tasks.append(asyncio.ensure_future(fetch(pending.popleft(), count)))
+                nxt: ScimPage[T] = await self._tasks[0]
+                self._tasks.popleft()
+                self.pages_fetched += 1
+                yield nxt.items
+                if not nxt.items:
+                    return
+        finally:
+            self._cancel_all()
+
+    # -- cleanup -------------------------------------------------------------
+
+    def _cancel_all(self) -> None:
+        while self._tasks:
+            task = self._tasks.popleft()
+            if not task.done():
+                task.cancel()
+            else:
+                # Retrieve the outcome so a failed prefetch is not reported as lost.
+                if not task.cancelled():
+                    task.exception()
+
+    async def _stop_tasks(self) -> None:
+        tasks = list(self._tasks)
+        self._cancel_all()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Cancel in-flight fetches and wait until they have stopped."""
+        await self._stop_tasks()
+        if self._items is not None:
+            items, self._items = self._items, None
+            aclose = getattr(items, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def __aenter__(self) -> Paginator[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        tasks = getattr(self, "_tasks", None)
+        if tasks:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
