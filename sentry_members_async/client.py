@@ -14,7 +14,9 @@ Every call the SDK makes goes through :meth:`SentryClient.request`:
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import time
 import ipaddress
 import json as _json
 import logging
@@ -30,17 +32,22 @@ import attrs
 from yarl import URL
 
 from ._version import __version__
-from .errors import ConfigurationError, ValidationError, error_from_response
-from .transports.base import Request, Response, Transport
+from .errors import ConfigurationError, SentryError, ValidationError, error_from_response
+from .ratelimit import Limiter, RateLimiter
+from .retry import RetryPolicy
+from .transports.base import Request, Response, Transport, TransportError
 
 if TYPE_CHECKING:
     from .api.org import Org
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "ClientStats",
     "QueryValue",
     "RequestHook",
     "ResponseHook",
+    "RetryEvent",
+    "RetryHook",
     "SentryClient",
 ]
 
@@ -53,7 +60,32 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _REGION = re.compile(r"^[a-z]{2,10}$")
 
+
+@attrs.frozen
+class RetryEvent:
+    """Given to ``on_retry`` hooks (and logged) before a retry: never holds the token."""
+
+    method: str
+    path: str
+    attempt: int
+    delay: float
+    reason: str
+    status: int | None = None
+    error: str | None = None
+
+
+@attrs.define
+class ClientStats:
+    """Counters of one client: requests sent, retries, 429s answered."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    retry_wait: float = 0.0
+
+
 RequestHook: TypeAlias = Callable[[Request], "Awaitable[None] | None"]
+RetryHook: TypeAlias = Callable[[RetryEvent], "Awaitable[None] | None"]
 ResponseHook: TypeAlias = Callable[[Response], "Awaitable[None] | None"]
 QueryScalar: TypeAlias = "str | int | float | bool"
 QueryValue: TypeAlias = "QueryScalar | Sequence[QueryScalar] | None"
@@ -141,6 +173,11 @@ class SentryClient:
     :param on_request: callables (sync or async) given each request, with
         credentials masked, before it is sent.
     :param on_response: callables given each response, with credentials masked.
+    :param on_retry: callables given a :class:`RetryEvent` before each retry.
+    :param limiter: the rate limiter shared by every request; by default a
+        :class:`~sentry_members_async.ratelimit.RateLimiter` that learns
+        Sentry's limits from its headers. ``NoLimiter()`` turns it off.
+    :param retry: the :class:`~sentry_members_async.retry.RetryPolicy`.
     """
 
     def __init__(
@@ -156,6 +193,9 @@ class SentryClient:
         allow_insecure_http: bool = False,
         on_request: RequestHook | Iterable[RequestHook] | None = None,
         on_response: ResponseHook | Iterable[ResponseHook] | None = None,
+        on_retry: RetryHook | Iterable[RetryHook] | None = None,
+        limiter: Limiter | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if token is None:
             token = os.environ.get("SENTRY_AUTH_TOKEN")
@@ -177,6 +217,11 @@ class SentryClient:
         self.user_agent = f"{user_agent} {USER_AGENT}" if user_agent else USER_AGENT
         self._on_request: tuple[RequestHook, ...] = _as_hooks(on_request)
         self._on_response: tuple[ResponseHook, ...] = _as_hooks(on_response)
+        self._on_retry: tuple[RetryHook, ...] = _as_hooks(on_retry)
+        #: Shared by every request of this client (pass one to share it between clients).
+        self.limiter: Limiter = limiter if limiter is not None else RateLimiter()
+        self.retry_policy = retry if retry is not None else RetryPolicy()
+        self.stats = ClientStats()
         if transport is None:
             from .transports.aiohttp import AiohttpTransport
 
@@ -329,14 +374,18 @@ class SentryClient:
         scim: bool = False,
         timeout: float | None = None,
         required_scopes: tuple[str, ...] = (),
+        idempotent: bool | None = None,
     ) -> Response:
         """Send one API call and return its 2xx :class:`Response`.
 
         ``path`` is a template such as ``"/api/0/organizations/{org}/members/"``
         whose ``{placeholders}`` are filled from ``path_params``, each quoted as
-        a single segment. Raises the typed :class:`APIError` subclass for an
-        error status and a :class:`TransportError` subclass when the exchange
-        failed. ``required_scopes`` is quoted in a 403's message.
+        a single segment. Each attempt waits for the client's limiter; failures
+        are retried as the retry policy decides (``idempotent`` overrides the
+        method's idempotency, e.g. for SCIM ``PATCH active=false``). Raises the
+        typed :class:`APIError` subclass for an error status and a
+        :class:`TransportError` subclass when the exchange failed; either
+        carries ``attempts``. ``required_scopes`` is quoted in a 403's message.
         """
         if self._closed:
             raise ConfigurationError("the client is closed")
@@ -350,10 +399,64 @@ class SentryClient:
             timeout=timeout,
         )
         self._used = True
-        response = await self._send_following_redirects(request)
-        if response.is_success:
-            return response
-        raise error_from_response(response, required_scopes=required_scopes)
+        policy = self.retry_policy
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            failure: SentryError
+            try:
+                response = await self._send_following_redirects(request)
+            except TransportError as exc:
+                decision = policy.decide(
+                    method=request.method,
+                    attempt=attempt,
+                    elapsed=time.monotonic() - started,
+                    error=exc,
+                    idempotent=idempotent,
+                )
+                failure = exc
+                status: int | None = None
+            else:
+                if response.is_success:
+                    return response
+                failure = error_from_response(response, required_scopes=required_scopes)
+                status = response.status
+                decision = policy.decide(
+                    method=request.method,
+                    attempt=attempt,
+                    elapsed=time.monotonic() - started,
+                    status=response.status,
+                    headers=response.headers,
+                    idempotent=idempotent,
+                )
+            if not decision.retry:
+                failure.attempts = attempt
+                if isinstance(failure, TransportError):
+                    raise failure
+                raise failure from None
+            event = RetryEvent(
+                method=request.method,
+                path=request.url.path,
+                attempt=attempt,
+                delay=decision.delay,
+                reason=decision.reason,
+                status=status,
+                error=None if status is not None else str(failure),
+            )
+            self.stats.retries += 1
+            self.stats.retry_wait += decision.delay
+            logger.info(
+                "retrying %s %s in %.2f s (attempt %d: %s)",
+                event.method,
+                event.path,
+                event.delay,
+                attempt,
+                event.reason,
+            )
+            for retry_hook in self._on_retry:
+                await _call_hook(retry_hook, event)
+            await asyncio.sleep(decision.delay)
 
     async def _send_following_redirects(self, request: Request) -> Response:
         for _ in range(MAX_REDIRECTS + 1):
@@ -365,14 +468,16 @@ class SentryClient:
         return response
 
     async def _send(self, request: Request) -> Response:
-        """Send once, with hooks and logging.
-
-        The seam for the limiter and the retry policy: they wrap this call.
-        """
+        """Send once, under the limiter, with hooks and logging."""
         safe_request = request.redacted()
         for hook in self._on_request:
             await _call_hook(hook, safe_request)
-        response = await self.transport.send(request)
+        async with self.limiter.acquire():
+            self.stats.requests += 1
+            response = await self.transport.send(request)
+            self.limiter.observe(response.status, response.headers)
+        if response.status == 429:
+            self.stats.rate_limited += 1
         response = attrs.evolve(response, request=safe_request)
         logger.debug(
             "%s %s -> %d in %.1f ms",

@@ -49,6 +49,9 @@ _MAX_DETAIL = 300
 class SentryError(Exception):
     """Root of every exception this SDK raises on purpose."""
 
+    #: How many attempts the request made before this error was final.
+    attempts: int = 1
+
 
 class ConfigurationError(SentryError):
     """The client is configured wrongly (missing token, unsafe base URL, ...)."""

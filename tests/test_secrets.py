@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from sentry_members_async import APIError, Request, Response, SentryClient, TransportError
+from sentry_members_async.retry import RetryPolicy
 
 from .conftest import SCIM_TOKEN, TOKEN, RecordingServer
 
@@ -37,6 +38,8 @@ async def test_no_token_anywhere(
         return web.json_response(echo, status=status)
 
     server.handler = handler
+    fast = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.05)
+    retries: list[str] = []
     for scim in (False, True):
         async with SentryClient(
             TOKEN,
@@ -44,6 +47,8 @@ async def test_no_token_anywhere(
             base_url=server.url,
             on_request=on_request,
             on_response=on_response,
+            on_retry=lambda event: retries.append(repr(event)),
+            retry=fast,
         ) as client:
             captured.append(repr(client))
             for _ in range(5):
@@ -54,7 +59,12 @@ async def test_no_token_anywhere(
                     captured.extend([str(exc), repr(exc), "".join(traceback.format_exception(exc))])
                     captured.append(repr(exc.headers))
         async with SentryClient(
-            TOKEN, scim_token=SCIM_TOKEN, base_url=str(refused_url), on_request=on_request
+            TOKEN,
+            scim_token=SCIM_TOKEN,
+            base_url=str(refused_url),
+            on_request=on_request,
+            on_retry=lambda event: retries.append(repr(event)),
+            retry=fast,
         ) as client:
             try:
                 await client.request("POST", "/api/0/y/", json={"a": 1}, scim=scim)
@@ -67,6 +77,8 @@ async def test_no_token_anywhere(
                         "".join(traceback.format_exception(exc)),
                     ]
                 )
+    assert retries  # 429, 502 and the refused connection were retried once each
+    captured.extend(retries)
     captured.extend(record.getMessage() for record in caplog.records)
     captured.extend(repr(record.args) for record in caplog.records)
     assert len(captured) > 20

@@ -20,6 +20,7 @@ from sentry_members_async import (
     SentryClient,
     ServerError,
 )
+from sentry_members_async.retry import RetryPolicy
 from sentry_members_async.testing import RateLimit, SentryEmulator
 from sentry_members_async.testing.faults import ResetAfter, ResetBefore, Slow, Status, TruncatedBody
 
@@ -176,14 +177,17 @@ async def test_invite_rate_limit_per_address() -> None:
 
 async def test_status_fault_with_html_body(emu: SentryEmulator) -> None:
     token = emu.add_token("acme")
-    emu.inject("GET", M, Status(502, "<html><title>502 Bad Gateway</title></html>"), calls={1})
-    async with emu.serve() as base, SentryClient(token, base_url=base) as client:
+    emu.inject("GET", M, Status(502, "<html><title>502 Bad Gateway</title></html>"), calls={1, 2})
+    once = RetryPolicy(max_attempts=1)
+    async with emu.serve() as base, SentryClient(token, base_url=base, retry=once) as client:
         with pytest.raises(ServerError) as info:
             await client.request("GET", M)
         assert info.value.detail == "502 Bad Gateway"
-        ok = await client.request("GET", M)
+    async with emu.serve() as base, SentryClient(token, base_url=base) as client:
+        ok = await client.request("GET", M)  # 502, then retried
     assert ok.status == 200
-    assert [r.status for r in emu.requests] == [502, 200]
+    assert client.stats.retries == 1
+    assert [r.status for r in emu.requests] == [502, 502, 200]
 
 
 async def test_reset_before_changes_nothing(emu: SentryEmulator) -> None:
@@ -210,7 +214,8 @@ async def test_reset_after_applies_the_change(emu: SentryEmulator) -> None:
 async def test_slow_answer_times_out(emu: SentryEmulator) -> None:
     token = emu.add_token("acme")
     emu.inject("GET", M, Slow(0.5))
-    async with emu.serve() as base, SentryClient(token, base_url=base) as client:
+    once = RetryPolicy(max_attempts=1)
+    async with emu.serve() as base, SentryClient(token, base_url=base, retry=once) as client:
         with pytest.raises(RequestTimeoutError):
             await client.request("GET", M, timeout=0.1)
 
@@ -235,7 +240,10 @@ async def test_ratio_faults_are_seeded() -> None:
         async def go() -> list[int | None]:
             transport = emu.transport()
             async with SentryClient(
-                token, base_url="http://localhost", transport=transport
+                token,
+                base_url="http://localhost",
+                transport=transport,
+                retry=RetryPolicy(max_attempts=1),
             ) as client:
                 for _ in range(40):
                     with contextlib.suppress(ServerError):
@@ -259,7 +267,9 @@ async def test_memory_door_gives_the_same_answers(emu: SentryEmulator) -> None:
     assert a.headers["Link"] == b.headers["Link"]
     transport = emu.transport()
     await transport.aclose()
-    async with SentryClient(token, base_url=base, transport=transport) as closed:
+    async with SentryClient(
+        token, base_url=base, transport=transport, retry=RetryPolicy(max_attempts=1)
+    ) as closed:
         with pytest.raises(ConnectError):
             await closed.request("GET", M)
 

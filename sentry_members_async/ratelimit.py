@@ -1,0 +1,316 @@
+"""Rate limiting shared by every request of a client: use the whole limit, never trip it.
+
+Sentry limits each token with a *fixed window* (``X-Sentry-Rate-Limit-Limit``
+requests until ``X-Sentry-Rate-Limit-Reset``, epoch seconds) and optionally a
+concurrent cap (``X-Sentry-Rate-Limit-ConcurrentLimit``). A continuous token
+bucket does not fit a fixed window: tokens that refill mid-window are spent in
+the same window and trip it. :class:`RateLimiter` therefore combines
+
+* a concurrency cap (FIFO), lowered to the server's concurrent limit;
+* a token bucket whose refill follows the server's windows: it learns the
+  limit, the window's end and its length from the headers of every answer, and
+  refills to the full limit when a window ends (so it runs at the limit, not
+  below it); answers showing more use than it counted (another process on the
+  same token) drain it accordingly;
+* an optional continuous token bucket (``rate``, ``burst``) for a local cap of
+  your own;
+* a pause of every caller until ``Retry-After`` (or the window reset) on a 429.
+
+Before the first answer it sends a single probe request, so it never bursts
+into an unknown limit. Monotonic clock, no busy waiting; waiters are served
+in FIFO order and a cancelled waiter gives its place back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Protocol, runtime_checkable
+
+from .errors import parse_retry_after
+
+__all__ = ["Limiter", "NoLimiter", "RateLimiter"]
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """What the client needs from a limiter (a cross-process one can replace it)."""
+
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Wait for the right to send one request; hold it while the request is in flight."""
+        ...
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        """Learn from an answer's status and rate-limit headers."""
+        ...
+
+
+class NoLimiter:
+    """A limiter that never waits (tests, or a server without limits)."""
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[None]:
+        yield
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        return None
+
+
+class _FifoSlots:
+    """A FIFO semaphore whose size can change."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.used = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def acquire(self) -> None:
+        if self.used < self.size and not self._waiters:
+            self.used += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # we were handed a slot as we got cancelled: give it back
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(future)
+            raise
+
+    def release(self) -> None:
+        self.used -= 1
+        self._wake()
+
+    def resize(self, size: int) -> None:
+        self.size = size
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.used < self.size:
+            future = self._waiters.popleft()
+            if not future.done():
+                self.used += 1
+                future.set_result(None)
+
+
+class RateLimiter:
+    """Token bucket refilled on the server's windows, plus a concurrency cap.
+
+    :param max_concurrency: requests in flight at most (lowered to the server's
+        ``ConcurrentLimit`` when that is smaller). sentry.io allows 25.
+    :param rate: optional local cap, requests per second (continuous bucket).
+    :param burst: the local bucket's capacity (default: ``rate``, at least 1).
+    :param adaptive: learn the server's window from its headers (default on).
+    :param safety: fraction of the server's limit to use (``1.0``: all of it).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_concurrency: int = 25,
+        rate: float | None = None,
+        burst: int | None = None,
+        adaptive: bool = True,
+        safety: float = 1.0,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        if rate is not None and rate <= 0:
+            raise ValueError("rate must be positive")
+        if not 0.0 < safety <= 1.0:
+            raise ValueError("safety must be within (0, 1]")
+        self.max_concurrency = max_concurrency
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1, math.floor(rate or 1))
+        self.adaptive = adaptive
+        self.safety = safety
+        self._clock = clock
+        self._wall = wall_clock
+        self._sleep = sleep
+        self._slots = _FifoSlots(max_concurrency)
+        self._lock = asyncio.Lock()
+        # local continuous bucket
+        self._tokens = float(self.burst)
+        self._refilled_at = clock()
+        # server window model
+        self.limit: int | None = None
+        self.window: float | None = None
+        self._window_end: float | None = None  # monotonic
+        self._reset_epoch: float | None = None
+        self._spent = 0  # requests sent in the current server window
+        self._probing = adaptive
+        self._probe_out = False
+        self._learned = asyncio.Event()
+        self._paused_until = 0.0
+        self._rtt = 0.0
+        self._sent_at: collections.deque[float] = collections.deque(maxlen=256)
+        #: Counters for reports: requests let through, 429s seen, seconds paused.
+        self.sent = 0
+        self.rate_limited = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"RateLimiter(limit={self.limit}, window={self.window}, "
+            f"max_concurrency={self._slots.size}, rate={self.rate})"
+        )
+
+    # -- acquiring ----------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[None]:
+        await self._slots.acquire()
+        probe = False
+        try:
+            probe = await self._take()
+            started = self._clock()
+            yield
+            took = self._clock() - started
+            self._rtt = 0.8 * self._rtt + 0.2 * took if self._rtt else took
+        finally:
+            if probe:
+                self._probe_out = False
+                if not self._learned.is_set():
+                    # No answer with headers (failure, or a server without limits):
+                    # let the next caller probe.
+                    self._learned.set()
+                    self._learned = asyncio.Event()
+            self._slots.release()
+
+    async def _take(self) -> bool:
+        """Wait (FIFO) until one request may go; returns whether it is the probe."""
+        async with self._lock:
+            while True:
+                now = self._clock()
+                delay = self._paused_until - now
+                if delay > 0:
+                    await self._sleep(delay)
+                    continue
+                if self._probing and self.adaptive:
+                    if self._probe_out:
+                        await self._learned.wait()
+                        continue
+                    self._probe_out = True
+                    self._commit(now)
+                    return True
+                delay = max(self._window_delay(now), self._bucket_delay(now))
+                if delay > 0:
+                    await self._sleep(delay)
+                    continue
+                self._commit(now)
+                return False
+
+    def _commit(self, now: float) -> None:
+        if self.rate is not None:
+            self._tokens -= 1.0
+        self._spent += 1
+        self.sent += 1
+        self._sent_at.append(now)
+
+    def _bucket_delay(self, now: float) -> float:
+        if self.rate is None:
+            return 0.0
+        self._tokens = min(float(self.burst), self._tokens + (now - self._refilled_at) * self.rate)
+        self._refilled_at = now
+        return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
+
+    def _window_delay(self, now: float) -> float:
+        if self.limit is None:
+            return 0.0
+        if self._window_end is not None and now >= self._window_end:
+            self._roll(now)
+        budget = max(1, math.floor(self.limit * self.safety))
+        if self._spent < budget:
+            return 0.0
+        end = self._window_end
+        if end is None:  # the window's end is unknown until the next answer
+            return max(self._rtt, 0.01)
+        return end - now
+
+    def _roll(self, now: float) -> None:
+        """The server's window ended: refill, counting requests that may land in the new one."""
+        assert self._window_end is not None
+        old_end = self._window_end
+        if self.window:
+            steps = math.floor((now - old_end) / self.window) + 1
+            self._window_end = old_end + steps * self.window
+            if self._reset_epoch is not None:
+                self._reset_epoch += steps * self.window
+        else:
+            self._window_end = None  # the next answer tells where the new window ends
+        # A request sent just before the boundary may reach the server after it.
+        margin = self._rtt / 2
+        self._spent = sum(1 for t in self._sent_at if t >= old_end - margin)
+
+    # -- learning -----------------------------------------------------------
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        """Learn the server's limit, window and usage; pause everyone on a 429."""
+        now = self._clock()
+        wall = self._wall()
+        if status == 429:
+            self.rate_limited += 1
+            wait = parse_retry_after(headers.get("Retry-After"), now=wall)
+            if wait is None:
+                reset = _float(headers.get("X-Sentry-Rate-Limit-Reset"))
+                wait = max(0.0, reset - wall) if reset is not None else 1.0
+            self._paused_until = max(self._paused_until, now + wait)
+        concurrent = _int(headers.get("X-Sentry-Rate-Limit-ConcurrentLimit"))
+        if concurrent is not None and concurrent > 0 and concurrent < self._slots.size:
+            self._slots.resize(concurrent)
+        if not self.adaptive:
+            return
+        limit = _int(headers.get("X-Sentry-Rate-Limit-Limit"))
+        remaining = _int(headers.get("X-Sentry-Rate-Limit-Remaining"))
+        reset = _float(headers.get("X-Sentry-Rate-Limit-Reset"))
+        if limit is None or reset is None:
+            if self._probing and status < 500:
+                self._probing = False  # no limit announced: only the concurrency cap applies
+                self._learned.set()
+            return
+        self.limit = limit
+        used = limit - remaining if remaining is not None else 0
+        if self._reset_epoch is None or reset > self._reset_epoch + 1e-6:
+            # The first answer, or one from a window our model has not reached yet.
+            if self._reset_epoch is not None:
+                length = reset - self._reset_epoch
+                if self.window is None or length < self.window:
+                    self.window = length
+            margin = max(self._rtt, 0.0)
+            recent = sum(1 for t in self._sent_at if t >= now - margin)
+            self._spent = max(used, recent if self._reset_epoch is not None else self._spent)
+            self._reset_epoch = reset
+            self._window_end = now + max(0.0, reset - wall)
+        elif abs(reset - self._reset_epoch) <= 1e-6:
+            # Same window: the server may count more than we sent (another process).
+            self._spent = max(self._spent, used)
+        if self._probing:
+            self._probing = False
+            self._learned.set()
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        result = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return result if result is None or math.isfinite(result) else None

@@ -1,0 +1,116 @@
+"""The retry policy, sans-I/O: given a failure, retry or not, and after how long.
+
+* 429: always retried, after the server's wait (``Retry-After``, else the
+  window reset from ``X-Sentry-Rate-Limit-Reset``, else backoff).
+* 502, 503, 504 and :class:`ConnectError` (surely not sent): retried for any
+  method.
+* :class:`ResponseLostError` and timeouts (the server may have acted):
+  retried only for idempotent requests (GET, HEAD, PUT, DELETE, and a request
+  the caller marks idempotent, such as SCIM ``PATCH active=false``). A POST
+  whose answer was lost is never blindly re-sent: the invite path checks by
+  e-mail whether the first attempt took effect.
+* Everything else (400, 401, 403, 404, 409, 500, ...) is final.
+
+Exponential backoff with full jitter, a cap, a maximum number of attempts and
+an overall deadline.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from .errors import parse_retry_after, rate_limit_reset_delay
+from .transports.base import RequestTimeoutError, TransportError
+
+__all__ = ["IDEMPOTENT_METHODS", "RetryDecision", "RetryPolicy", "is_idempotent"]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def is_idempotent(method: str, override: bool | None = None) -> bool:
+    """Whether sending ``method`` twice has the effect of sending it once."""
+    return override if override is not None else method.upper() in IDEMPOTENT_METHODS
+
+
+@attrs.frozen
+class RetryDecision:
+    retry: bool
+    delay: float = 0.0
+    reason: str = ""
+
+
+@attrs.frozen
+class RetryPolicy:
+    """When and how long to retry. The defaults need no tuning.
+
+    :param max_attempts: attempts in all, the first included.
+    :param base_delay: first backoff step in seconds (doubles each attempt).
+    :param max_delay: cap of one backoff step, and of a server-requested wait
+        the policy accepts (a longer ``Retry-After`` is final).
+    :param deadline: seconds from the first attempt after which no retry starts.
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 60.0
+    deadline: float | None = 600.0
+    jitter: Callable[[float, float], float] = attrs.field(default=random.uniform, repr=False)
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in ``[0, min(max_delay, base * 2**(attempt-1))]``."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
+        return self.jitter(0.0, ceiling)
+
+    def decide(
+        self,
+        *,
+        method: str,
+        attempt: int,
+        elapsed: float,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        error: BaseException | None = None,
+        idempotent: bool | None = None,
+    ) -> RetryDecision:
+        """Decide after attempt number ``attempt`` (1-based) failed.
+
+        Give ``status`` and ``headers`` for an error answer, or ``error`` for a
+        transport failure.
+        """
+        if attempt >= self.max_attempts:
+            return RetryDecision(False, reason=f"gave up after {attempt} attempts")
+        reason: str
+        if status is not None:
+            if status not in RETRY_STATUSES:
+                return RetryDecision(False, reason=f"{status} is final")
+            reason = f"answered {status}"
+            delay = self.backoff(attempt)
+            if status == 429:
+                wait = parse_retry_after((headers or {}).get("Retry-After"))
+                if wait is None and headers is not None:
+                    wait = rate_limit_reset_delay(headers)
+                if wait is not None:
+                    if wait > self.max_delay:
+                        return RetryDecision(
+                            False, reason=f"server asked to wait {wait:g} s, over max_delay"
+                        )
+                    # a little jitter so paused callers do not return in one burst
+                    delay = wait + self.jitter(0.0, min(0.25, self.base_delay))
+        elif isinstance(error, TransportError):
+            if error.may_have_reached_server and not is_idempotent(method, idempotent):
+                return RetryDecision(
+                    False,
+                    reason=f"{type(error).__name__} on a non-idempotent {method}: not re-sent",
+                )
+            kind = "timeout" if isinstance(error, RequestTimeoutError) else type(error).__name__
+            reason = f"{kind}"
+            delay = self.backoff(attempt)
+        else:
+            return RetryDecision(False, reason="not a retryable failure")
+        if self.deadline is not None and elapsed + delay > self.deadline:
+            return RetryDecision(False, reason=f"deadline of {self.deadline:g} s reached")
+        return RetryDecision(True, delay, reason)
