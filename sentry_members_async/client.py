@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import time
 import ipaddress
 import json as _json
 import logging
 import os
 import re
+import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType

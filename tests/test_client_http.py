@@ -29,7 +29,6 @@ from sentry_members_async import (
     ValidationError,
     __version__,
 )
-
 from sentry_members_async.retry import RetryPolicy
 
 from .conftest import SCIM_TOKEN, TOKEN, RecordingServer, ServerHandler
