@@ -137,6 +137,8 @@ class RateLimiter:
         self.burst = burst if burst is not None else max(1, math.floor(rate or 1))
         self.adaptive = adaptive
         self.safety = safety
+        #: Longest time a request is assumed to travel to the server.
+        self.straggler_margin = 0.1
         self._clock = clock
         self._wall = wall_clock
         self._sleep = sleep
@@ -151,6 +153,7 @@ class RateLimiter:
         self._window_end: float | None = None  # monotonic
         self._reset_epoch: float | None = None
         self._spent = 0  # requests sent in the current server window
+        self._reserve = 0  # budget held back until the window's first answer
         self._probing = adaptive
         self._probe_out = False
         self._learned = asyncio.Event()
@@ -231,7 +234,7 @@ class RateLimiter:
             return 0.0
         if self._window_end is not None and now >= self._window_end:
             self._roll(now)
-        budget = max(1, math.floor(self.limit * self.safety))
+        budget = max(1, math.floor(self.limit * self.safety) - self._reserve)
         if self._spent < budget:
             return 0.0
         end = self._window_end
@@ -250,9 +253,15 @@ class RateLimiter:
                 self._reset_epoch += steps * self.window
         else:
             self._window_end = None  # the next answer tells where the new window ends
-        # A request sent just before the boundary may reach the server after it.
-        margin = self._rtt / 2
+        # A request sent just before the boundary may reach the server after it. The
+        # round trip includes the server's work, so half of it overstates the transit:
+        # cap the margin.
+        margin = min(self._rtt / 2, self.straggler_margin)
         self._spent = sum(1 for t in self._sent_at if t >= old_end - margin)
+        # Requests sent a little earlier most likely landed in the old window; keep
+        # their number in reserve until an answer from the new window shows the
+        # server's count (a pause in this process may have delayed them).
+        self._reserve = sum(1 for t in self._sent_at if old_end - 0.5 <= t < old_end - margin)
 
     # -- learning -----------------------------------------------------------
 
@@ -288,14 +297,23 @@ class RateLimiter:
                 length = reset - self._reset_epoch
                 if self.window is None or length < self.window:
                     self.window = length
-            margin = max(self._rtt, 0.0)
-            recent = sum(1 for t in self._sent_at if t >= now - margin)
-            self._spent = max(used, recent if self._reset_epoch is not None else self._spent)
+            if self._reset_epoch is None or self._window_end is None:
+                # First answer, or the first of the window we rolled into: our own
+                # count is exact for us; the server's may add other processes' use.
+                self._spent = max(self._spent, used)
+            else:
+                # The server is in a window our clock has not reached (clock skew):
+                # count what it saw, plus what we sent since that answer left it.
+                recent = sum(1 for t in self._sent_at if t >= now - self._rtt)
+                self._spent = max(used, recent)
             self._reset_epoch = reset
             self._window_end = now + max(0.0, reset - wall)
         elif abs(reset - self._reset_epoch) <= 1e-6:
             # Same window: the server may count more than we sent (another process).
             self._spent = max(self._spent, used)
+        else:
+            return  # an answer from a window already over tells nothing new
+        self._reserve = 0
         if self._probing:
             self._probing = False
             self._learned.set()

@@ -97,7 +97,7 @@ class MembersAPI:
         has_2fa: bool | None = None,
         sso_linked: bool | None = None,
         page_size: int = 100,
-        prefetch: int = 4,
+        prefetch: int = 24,
         limit: int | None = None,
     ) -> Paginator[Member]:
         """Stream the members (pending invites included), in member-id order.
@@ -124,7 +124,7 @@ class MembersAPI:
 
         return Paginator(cursor_fetch=fetch, page_size=page_size, prefetch=prefetch, limit=limit)
 
-    def pending(self, *, page_size: int = 100, prefetch: int = 4) -> Paginator[Member]:
+    def pending(self, *, page_size: int = 100, prefetch: int = 24) -> Paginator[Member]:
         """Pending invites only (``isInvited:true``)."""
         return self.list(is_invited=True, page_size=page_size, prefetch=prefetch)
 

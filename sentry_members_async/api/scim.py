@@ -150,7 +150,7 @@ class ScimUsersAPI(_ScimBase):
         *,
         user_name: str | None = None,
         page_size: int = 100,
-        prefetch: int = 4,
+        prefetch: int = 24,
         limit: int | None = None,
     ) -> Paginator[ScimUser]:
         """Stream SCIM users (by e-mail, then id); ``user_name`` filters by e-mail."""
@@ -220,7 +220,7 @@ class ScimGroupsAPI(_ScimBase):
         display_name: str | None = None,
         exclude_members: bool = False,
         page_size: int = 100,
-        prefetch: int = 4,
+        prefetch: int = 24,
         limit: int | None = None,
     ) -> Paginator[ScimGroup]:
         params: dict[str, Any] = {}

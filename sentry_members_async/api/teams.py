@@ -38,7 +38,7 @@ class TeamsAPI:
         *,
         detailed: bool = True,
         page_size: int = 100,
-        prefetch: int = 4,
+        prefetch: int = 24,
         limit: int | None = None,
     ) -> Paginator[Team]:
         """Stream the active teams, in slug order."""
@@ -110,7 +110,7 @@ class TeamsAPI:
         )
 
     def members(
-        self, team: str, *, page_size: int = 100, prefetch: int = 4, limit: int | None = None
+        self, team: str, *, page_size: int = 100, prefetch: int = 24, limit: int | None = None
     ) -> Paginator[Member]:
         """Stream a team's members (``team_role`` and ``team_slug`` filled)."""
         page_size = c.check_page_size(page_size)

@@ -76,6 +76,10 @@ class AiohttpTransport:
                 # The client sets its own User-Agent; cookies are never kept.
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
+            if hasattr(self._session, "_retry_connection"):
+                # aiohttp silently re-sends an idempotent request once when a pooled
+                # connection drops; retries belong to the client's policy and limiter.
+                self._session._retry_connection = False
         return self._session
 
     async def send(self, request: Request) -> Response:

@@ -1,0 +1,210 @@
+"""The limiter with a fake clock: rate, burst, FIFO fairness, cancellation, learning, 429 pause."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sentry_members_async.ratelimit import Limiter, NoLimiter, RateLimiter
+
+EPOCH = 1_700_000_000.0
+
+
+class FakeTime:
+    """Monotonic and wall clocks that move only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wall(self) -> float:
+        return EPOCH + self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+def limiter(fake: FakeTime, **kwargs: object) -> RateLimiter:
+    return RateLimiter(
+        clock=fake.monotonic,
+        wall_clock=fake.wall,
+        sleep=fake.sleep,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def headers(limit: int, remaining: int, reset_in: float, fake: FakeTime) -> dict[str, str]:
+    return {
+        "X-Sentry-Rate-Limit-Limit": str(limit),
+        "X-Sentry-Rate-Limit-Remaining": str(remaining),
+        "X-Sentry-Rate-Limit-Reset": str(fake.wall() + reset_in),
+        "X-Sentry-Rate-Limit-ConcurrentLimit": "25",
+        "X-Sentry-Rate-Limit-ConcurrentRemaining": "24",
+    }
+
+
+async def times_of(lim: RateLimiter, fake: FakeTime, n: int) -> list[float]:
+    seen = []
+    for _ in range(n):
+        async with lim.acquire():
+            seen.append(fake.now)
+    return seen
+
+
+def test_protocol() -> None:
+    assert isinstance(RateLimiter(), Limiter)
+    assert isinstance(NoLimiter(), Limiter)
+
+
+async def test_rate_and_burst() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, rate=2.0, burst=2, adaptive=False)
+    assert await times_of(lim, fake, 6) == [0.0, 0.0, 0.5, 1.0, 1.5, 2.0]
+    assert not any(s <= 0 for s in fake.sleeps)  # no busy waiting
+
+
+async def test_fifo_fairness() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, rate=1.0, burst=1, adaptive=False)
+    order: list[tuple[int, float]] = []
+
+    async def worker(i: int) -> None:
+        async with lim.acquire():
+            order.append((i, fake.now))
+
+    await asyncio.gather(*(worker(i) for i in range(5)))
+    assert order == [(0, 0.0), (1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0)]
+
+
+async def test_cancelled_token_waiter_gives_its_place_back() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, rate=1.0, burst=1, adaptive=False)
+    async with lim.acquire():
+        pass
+    gate = asyncio.Event()
+
+    async def slow_sleep(seconds: float) -> None:
+        await gate.wait()
+        fake.now += seconds
+
+    lim._sleep = slow_sleep
+    waiter = asyncio.create_task(_hold(lim))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    lim._sleep = fake.sleep
+    fake.now = 1.0
+    assert await times_of(lim, fake, 1) == [1.0]  # the cancelled waiter took no token
+    assert lim.sent == 2
+
+
+async def _hold(lim: RateLimiter) -> None:
+    async with lim.acquire():
+        await asyncio.sleep(3600)
+
+
+async def test_cancelled_slot_waiter_gives_its_place_back() -> None:
+    lim = RateLimiter(max_concurrency=1, adaptive=False)
+    holder = asyncio.create_task(_hold(lim))
+    await asyncio.sleep(0)
+    blocked = asyncio.create_task(_hold(lim))
+    await asyncio.sleep(0)
+    blocked.cancel()
+    holder.cancel()
+    await asyncio.gather(holder, blocked, return_exceptions=True)
+
+    async def use() -> int:
+        async with lim.acquire():
+            return lim._slots.used
+
+    assert await asyncio.wait_for(use(), 1) == 1
+    assert lim._slots.used == 0
+
+
+async def test_probe_first_then_learns_the_window() -> None:
+    fake = FakeTime()
+    lim = limiter(fake)
+    entered: list[float] = []
+
+    async def one() -> None:
+        async with lim.acquire():
+            entered.append(fake.now)
+
+    async with lim.acquire():  # the probe
+        second = asyncio.create_task(one())
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert entered == []  # nobody bursts into an unknown limit
+        lim.observe(200, headers(limit=3, remaining=2, reset_in=10, fake=fake))
+    await second
+    assert entered == [0.0]
+    assert lim.limit == 3
+    # the window (3 requests) is spent: the next one waits for the reset
+    assert await times_of(lim, fake, 2) == [0.0, 10.0]
+
+
+async def test_learns_window_length_and_refills_to_the_full_limit() -> None:
+    fake = FakeTime()
+    lim = limiter(fake)
+    async with lim.acquire():
+        lim.observe(200, headers(limit=2, remaining=1, reset_in=2, fake=fake))
+    async with lim.acquire():
+        lim.observe(200, headers(limit=2, remaining=0, reset_in=2, fake=fake))
+    async with lim.acquire():  # waits for the window end at t=2
+        assert fake.now == 2.0
+        lim.observe(200, headers(limit=2, remaining=1, reset_in=2, fake=fake))
+    assert lim.window == 2.0
+    assert await times_of(lim, fake, 3) == [2.0, 4.0, 4.0]
+
+
+async def test_other_processes_usage_drains_the_bucket() -> None:
+    fake = FakeTime()
+    lim = limiter(fake)
+    async with lim.acquire():
+        # we sent 1, but the server counted 10 of 10: someone else uses the token
+        lim.observe(200, headers(limit=10, remaining=0, reset_in=5, fake=fake))
+    assert await times_of(lim, fake, 1) == [5.0]
+
+
+async def test_429_pauses_every_caller() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, adaptive=False)
+    lim.observe(429, {"Retry-After": "7"})
+    assert await times_of(lim, fake, 2) == [7.0, 7.0]
+    assert lim.rate_limited == 1
+
+
+async def test_429_without_retry_after_waits_for_the_reset() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, adaptive=False)
+    lim.observe(429, {"X-Sentry-Rate-Limit-Reset": str(fake.wall() + 3)})
+    assert await times_of(lim, fake, 1) == [3.0]
+
+
+async def test_concurrency_cap_learned_from_headers() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, max_concurrency=40)
+    async with lim.acquire():
+        lim.observe(200, {**headers(5, 4, 1, fake), "X-Sentry-Rate-Limit-ConcurrentLimit": "3"})
+    assert lim._slots.size == 3
+
+
+async def test_server_without_limit_headers_means_no_window() -> None:
+    fake = FakeTime()
+    lim = limiter(fake)
+    async with lim.acquire():
+        lim.observe(200, {})
+    assert await times_of(lim, fake, 50) == [0.0] * 50
+
+
+@pytest.mark.parametrize("kwargs", [{"max_concurrency": 0}, {"rate": 0.0}, {"safety": 0.0}])
+def test_bad_configuration(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must"):
+        RateLimiter(**kwargs)  # type: ignore[arg-type]
