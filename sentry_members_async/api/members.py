@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from ..errors import ValidationError
+from ..errors import BadRequestError, ValidationError
 from ..models import Member, MemberRef, Team, TeamMembership
 from ..pagination import Page, Paginator
+from ..transports.base import TransportError
 from . import _common as c
 
 if TYPE_CHECKING:
@@ -70,6 +72,11 @@ def build_query(
         if query.strip():
             tokens.append(query.strip())
     return " ".join(tokens) or None
+
+
+def is_already_member(error: BadRequestError) -> bool:
+    """Sentry's answer to inviting an address that is a member or already invited."""
+    return any("is already a member" in text for text in error.field_errors.get("email", []))
 
 
 class MembersAPI:
@@ -170,10 +177,43 @@ class MembersAPI:
             raise ValidationError("send_invite must be a bool")
         if not send_invite:
             body["sendInvite"] = False
-        response = await self._client.request(
-            "POST", MEMBERS, path_params=self._path(), json=body, required_scopes=WRITE
-        )
-        return c.one(response, Member)
+        member, _created = await self._post_invite(email, body)
+        return member
+
+    async def _post_invite(self, email: str, body: dict[str, object]) -> tuple[Member, bool]:
+        """POST an invite exactly once, even when an answer is lost.
+
+        Returns the member and whether this call created it. A POST whose
+        answer was lost is not re-sent blindly: the invite is looked up by
+        e-mail first, and re-sent only if the first attempt did not take
+        effect. An "already a member" answer after a retry (ours or the
+        pipeline's) means an earlier attempt of this call succeeded.
+        """
+        policy = self._client.retry_policy
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._client.request(
+                    "POST", MEMBERS, path_params=self._path(), json=body, required_scopes=WRITE
+                )
+                return c.one(response, Member), True
+            except TransportError as exc:
+                if not exc.may_have_reached_server:
+                    raise
+                existing = await self.find_by_email(email)
+                if existing is not None:
+                    return existing, True
+                if attempt >= policy.max_attempts:
+                    raise
+                await asyncio.sleep(policy.backoff(attempt))
+            except BadRequestError as exc:
+                retried = attempt > 1 or exc.attempts > 1
+                if retried and is_already_member(exc):
+                    existing = await self.find_by_email(email)
+                    if existing is not None:
+                        return existing, True
+                raise
 
     async def update(
         self,

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from sentry_members_async import SentryClient
+from sentry_members_async.retry import RetryPolicy
 from sentry_members_async.testing import RateLimit, SentryEmulator
 from sentry_members_async.testing.faults import ResetAfter, ResetBefore, Status
 
@@ -65,3 +66,59 @@ async def test_list_survives_503_429_and_resets() -> None:
     # Every fault on a page we needed was retried; faults on prefetched pages past
     # the end were cancelled with them.
     assert faults - 8 <= client.stats.retries <= faults
+
+
+async def _invite_under(fault: object, calls: set[int], *, timeout: float = 30.0) -> SentryEmulator:
+    emu = SentryEmulator(seed=2, rate_limit=None)
+    emu.add_org("acme")
+    token = emu.add_token("acme")
+    emu.inject("POST", "/api/0/organizations/acme/members/", fault, calls=calls)  # type: ignore[arg-type]
+    with emu.serve_in_thread() as url:
+        # Backoff without jitter (0.5 s, 1 s, ...) keeps the order of events fixed.
+        no_jitter = RetryPolicy(jitter=lambda low, high: high)
+        async with SentryClient(token, base_url=url, timeout=timeout, retry=no_jitter) as client:
+            member = await client.org("acme").members.invite("once@example.com")
+    assert member.email == "once@example.com"
+    assert member.pending
+    assert emu.invites_created("acme") == {"once@example.com": 1}
+    return emu
+
+
+async def test_invite_whose_answer_was_lost_is_not_sent_twice() -> None:
+    emu = await _invite_under(ResetAfter(), {1})
+    # the POST took effect; the client looked the invite up instead of re-sending
+    assert [(r.method, r.status) for r in emu.requests] == [("POST", None), ("GET", 200)]
+    assert emu.requests[1].params["query"] == "email:once@example.com"
+
+
+async def test_invite_reset_before_the_handler_is_sent_again() -> None:
+    emu = await _invite_under(ResetBefore(), {1})
+    assert [(r.method, r.status) for r in emu.requests] == [
+        ("POST", None),
+        ("GET", 200),
+        ("POST", 201),
+    ]
+
+
+async def test_invite_retried_after_503_creates_once() -> None:
+    emu = await _invite_under(Status(503, {"detail": "unavailable"}), {1, 2})
+    assert [(r.method, r.status) for r in emu.requests] == [
+        ("POST", 503),
+        ("POST", 503),
+        ("POST", 201),
+    ]
+
+
+async def test_invite_timeout_then_already_member_counts_as_success() -> None:
+    from sentry_members_async.testing.faults import Slow
+
+    emu = await _invite_under(Slow(0.6), {1}, timeout=0.3)
+    # In order of completion: the look-up finds nothing (the slow POST has not run
+    # yet), the POST is sent again and told "already a member" (the slow one has
+    # applied meanwhile), and the client finds the invite: success, created once.
+    assert [(r.method, r.status) for r in emu.requests] == [
+        ("GET", 200),
+        ("POST", 201),
+        ("POST", 400),
+        ("GET", 200),
+    ]
