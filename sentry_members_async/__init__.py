@@ -2,7 +2,22 @@
 
 from ._version import __version__
 from .api import MembersAPI, Org, ScimAPI, TeamAddResult, TeamsAPI
-from .client import SentryClient
+from .api.members import AcceptanceResult, InviteStatus
+from .bulk import (
+    BulkAborted,
+    BulkAPI,
+    BulkCancelled,
+    BulkReport,
+    InviteRow,
+    Outcome,
+    OutcomeKind,
+    RoleRow,
+    RowBatch,
+    RowError,
+    TeamRow,
+    load_invite_rows,
+)
+from .client import ClientStats, RetryEvent, SentryClient
 from .converter import DecodeError
 from .errors import (
     APIError,
@@ -40,6 +55,20 @@ from .models import (
     UserId,
 )
 from .pagination import Paginator
+from .ratelimit import Limiter, NoLimiter, RateLimiter
+from .reconcile import (
+    AddToTeam,
+    Change,
+    ChangeRole,
+    DesiredMember,
+    Invite,
+    Plan,
+    RemoveFromTeam,
+    RemoveMember,
+    SetTeamRole,
+    load_roster,
+)
+from .retry import RetryDecision, RetryPolicy
 from .transports.aiohttp import AiohttpTransport
 from .transports.base import (
     ConnectError,
@@ -54,6 +83,37 @@ from .transports.base import (
 from .transports.memory import MemoryTransport
 
 __all__ = [
+    "AcceptanceResult",
+    "AddToTeam",
+    "BulkAPI",
+    "BulkAborted",
+    "BulkCancelled",
+    "BulkReport",
+    "Change",
+    "ChangeRole",
+    "ClientStats",
+    "DesiredMember",
+    "Invite",
+    "InviteRow",
+    "InviteStatus",
+    "Limiter",
+    "NoLimiter",
+    "Outcome",
+    "OutcomeKind",
+    "Plan",
+    "RateLimiter",
+    "RemoveFromTeam",
+    "RemoveMember",
+    "RetryDecision",
+    "RetryEvent",
+    "RetryPolicy",
+    "RoleRow",
+    "RowBatch",
+    "RowError",
+    "SetTeamRole",
+    "TeamRow",
+    "load_invite_rows",
+    "load_roster",
     "ORG_ROLE_NAMES",
     "TEAM_ROLE_NAMES",
     "DecodeError",

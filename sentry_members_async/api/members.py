@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
+import attrs
+
 from ..errors import BadRequestError, ValidationError
 from ..models import Member, MemberRef, Team, TeamMembership
 from ..pagination import Page, Paginator
@@ -15,7 +17,13 @@ from . import _common as c
 if TYPE_CHECKING:
     from .org import Org
 
-__all__ = ["MembersAPI", "TeamAddResult"]
+__all__ = [
+    "AcceptanceResult",
+    "InviteStatus",
+    "MembersAPI",
+    "TeamAddResult",
+    "is_already_member",
+]
 
 MEMBERS = "/api/0/organizations/{org}/members/"
 MEMBER = "/api/0/organizations/{org}/members/{member_id}/"
@@ -30,6 +38,9 @@ TEAM_SCOPES = ("org:read", "org:write", "org:admin", "member:read", "member:writ
 #: an access request was created because the caller may not add directly),
 #: ``"unchanged"`` (204: already on the team).
 TeamAddResult: TypeAlias = Literal["added", "requested", "unchanged"]
+
+#: What an invite found: ``"created"`` by this call, or the address was already there.
+InviteStatus: TypeAlias = Literal["created", "already_member", "already_invited"]
 
 RoleFilter: TypeAlias = "str | Sequence[str] | None"
 
@@ -72,6 +83,21 @@ def build_query(
         if query.strip():
             tokens.append(query.strip())
     return " ".join(tokens) or None
+
+
+@attrs.frozen
+class AcceptanceResult:
+    """Where invites stand after :meth:`MembersAPI.wait_for_acceptance`."""
+
+    accepted: frozenset[str]
+    #: Still pending when the wait ended.
+    pending: frozenset[str]
+    #: No longer invited at all (revoked or removed).
+    missing: frozenset[str]
+
+    @property
+    def done(self) -> bool:
+        return not self.pending
 
 
 def is_already_member(error: BadRequestError) -> bool:
@@ -135,6 +161,42 @@ class MembersAPI:
         """Pending invites only (``isInvited:true``)."""
         return self.list(is_invited=True, page_size=page_size, prefetch=prefetch)
 
+    async def wait_for_acceptance(
+        self,
+        emails: Iterable[str],
+        *,
+        timeout: float = 600.0,
+        interval: float = 15.0,
+    ) -> AcceptanceResult:
+        """Poll until the invites for ``emails`` are accepted (or ``timeout`` passes).
+
+        Each round is one filtered list request per 50 addresses (``email:``
+        tokens, OR-ed by Sentry), never one request per e-mail.
+        """
+        waiting = {c.check_email(e).lower(): e for e in emails}
+        accepted: set[str] = set()
+        missing: set[str] = set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            keys = sorted(waiting)
+            seen: dict[str, Member] = {}
+            for start in range(0, len(keys), 50):
+                chunk = [waiting[k] for k in keys[start : start + 50]]
+                async for member in self.list(email=chunk, prefetch=1):
+                    seen[member.email.lower()] = member
+            for key in keys:
+                found = seen.get(key)
+                if found is None:
+                    missing.add(waiting.pop(key))
+                elif not found.pending:
+                    accepted.add(waiting.pop(key))
+            if not waiting or loop.time() + interval > deadline:
+                return AcceptanceResult(
+                    frozenset(accepted), frozenset(waiting.values()), frozenset(missing)
+                )
+            await asyncio.sleep(interval)
+
     async def get(self, member_id: MemberRef) -> Member:
         """One member with teams, team roles and the role catalogues."""
         response = await self._client.request(
@@ -179,6 +241,25 @@ class MembersAPI:
             body["sendInvite"] = False
         member, _created = await self._post_invite(email, body)
         return member
+
+    async def invite_status(
+        self, email: str, body: dict[str, object]
+    ) -> tuple[Member, InviteStatus]:
+        """POST an invite body once; say whether it was created or already there.
+
+        For the bulk engine and reconcile: an address that is already a member
+        or invited is not an error here but a status.
+        """
+        try:
+            member, _ = await self._post_invite(email, body)
+        except BadRequestError as exc:
+            if not is_already_member(exc):
+                raise
+            existing = await self.find_by_email(email)
+            if existing is None:
+                raise
+            return existing, "already_invited" if existing.pending else "already_member"
+        return member, "created"
 
     async def _post_invite(self, email: str, body: dict[str, object]) -> tuple[Member, bool]:
         """POST an invite exactly once, even when an answer is lost.
@@ -260,6 +341,7 @@ class MembersAPI:
             MEMBER_TEAM,
             path_params=self._path(member_id, team),
             required_scopes=TEAM_SCOPES,
+            idempotent=True,  # Sentry answers 204 when the member is already on the team
         )
         if response.status == 202:
             return "requested"

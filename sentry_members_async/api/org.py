@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from ..bulk import BulkAPI
 from . import _common as c
 from .members import MembersAPI
 from .scim import ScimAPI
 from .teams import TeamsAPI
 
 if TYPE_CHECKING:
+    from ..bulk import BulkReport, Progress
     from ..client import SentryClient
+    from ..reconcile import Change, DesiredMember, Plan
 
 __all__ = ["Org"]
 
@@ -24,6 +28,38 @@ class Org:
         self.members = MembersAPI(self)
         self.teams = TeamsAPI(self)
         self.scim = ScimAPI(self)
+        self.bulk = BulkAPI(self)
 
     def __repr__(self) -> str:
         return f"Org({self.slug!r})"
+
+    async def plan(
+        self,
+        desired: Iterable[DesiredMember | Mapping[str, Any]],
+        *,
+        remove_missing: bool = True,
+        remove_owners: bool = False,
+        remove_self: bool = False,
+    ) -> Plan:
+        """The changes that make the org match ``desired`` (see :mod:`..reconcile`).
+
+        Members not in ``desired`` are removed (``remove_missing``), except
+        Owners and the caller unless ``remove_owners`` / ``remove_self``.
+        """
+        from ..reconcile import make_plan
+
+        return await make_plan(
+            self,
+            desired,
+            remove_missing=remove_missing,
+            remove_owners=remove_owners,
+            remove_self=remove_self,
+        )
+
+    async def apply(
+        self, plan: Plan, *, progress: Progress | None = None, concurrency: int = 16
+    ) -> BulkReport[Change]:
+        """Run a :class:`Plan` through the bulk engine; one outcome per change."""
+        from ..reconcile import apply_plan
+
+        return await apply_plan(self, plan, progress=progress, concurrency=concurrency)

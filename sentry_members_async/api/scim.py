@@ -193,6 +193,7 @@ class ScimUsersAPI(_ScimBase):
             json=body,
             scim=True,
             required_scopes=USER_WRITE,
+            idempotent=True,  # deactivating twice is deactivating once
         )
 
     async def delete(self, member_id: MemberId | str) -> None:
