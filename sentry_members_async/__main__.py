@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-
-from ._version import __version__
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sentry-members`` command."""
-    parser = argparse.ArgumentParser(
-        prog="sentry-members",
-        description="Manage the members, teams and SCIM users of a Sentry organization.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.parse_args(argv)
-    parser.print_help()
-    return 0
+    """Entry point of the ``sentry-members`` command (needs the ``cli`` extra)."""
+    try:
+        from .cli import run
+    except ImportError as exc:
+        print(
+            "sentry-members needs the 'cli' extra: pip install 'sentry-members-async[cli]' "
+            f"({exc})",
+            file=sys.stderr,
+        )
+        return 2
+    return run(argv)
+
+
+def cli_main() -> None:
+    """Console-script wrapper: exits with :func:`main`'s code."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":

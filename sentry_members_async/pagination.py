@@ -6,7 +6,8 @@
   ...``) that also offers :meth:`Paginator.pages`, ``limit=`` and early
   ``break``. It holds at most ``prefetch`` pages. When the cursor is Sentry's
   offset cursor (``{per_page}:{page}:0``), pages are predictable, so it fetches
-  the next ``prefetch`` pages concurrently and still yields in server order;
+  up to ``prefetch`` pages concurrently (opening the window 2, 4, 8, ... so
+  short lists waste nothing) and still yields in server order;
   it stops at the first page whose next link says ``results="false"`` and
   cancels what is still in flight. SCIM lists fan out by ``startIndex`` once
   ``totalResults`` is known.
@@ -217,9 +218,15 @@ class Paginator(Generic[T]):
     async def _parallel(
         self, fetch_index: Callable[[int], Awaitable[Page[T]]], first: int
     ) -> AsyncIterator[list[T]]:
-        """Fetch pages ``first, first+1, ...`` with ``prefetch`` in flight, yield in order."""
+        """Fetch pages ``first, first+1, ...`` concurrently, yield them in order.
+
+        The window opens like TCP's slow start (2, 4, 8, ... up to ``prefetch``
+        pages in flight), so a short list wastes no requests, and a rate-limit
+        budget, on pages past its end.
+        """
         index = first
-        for _ in range(self.prefetch):
+        window = min(2, self.prefetch)
+        while len(self._tasks) < window:
             self._tasks.append(asyncio.ensure_future(fetch_index(index)))
             index += 1
         while self._tasks:
@@ -231,8 +238,10 @@ class Paginator(Generic[T]):
                 self._cancel_all()
                 yield page.items
                 return
-            self._tasks.append(asyncio.ensure_future(fetch_index(index)))
-            index += 1
+            window = min(self.prefetch, window * 2)
+            while len(self._tasks) < window:
+                self._tasks.append(asyncio.ensure_future(fetch_index(index)))
+                index += 1
             yield page.items
 
     async def _scim_pages(self, fetch: ScimFetch[T]) -> AsyncGenerator[list[T], None]:
@@ -246,12 +255,14 @@ class Paginator(Generic[T]):
             if not page.items:
                 return
             pending: deque[int] = deque(starts)
+            window = min(2, self.prefetch)
             while pending or self._tasks:
-                while pending and len(self._tasks) < self.prefetch:
+                while pending and len(self._tasks) < window:
                     self._tasks.append(asyncio.ensure_future(fetch(pending.popleft(), count)))
                 nxt: ScimPage[T] = await self._tasks[0]
                 self._tasks.popleft()
                 self.pages_fetched += 1
+                window = min(self.prefetch, window * 2)
                 yield nxt.items
                 if not nxt.items:
                     return

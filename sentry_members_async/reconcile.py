@@ -8,6 +8,7 @@ bulk engine. A plan never removes Owners or the caller unless told to.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -38,8 +39,10 @@ __all__ = [
 ]
 
 
-def _team_map(value: Any) -> Mapping[str, str | None]:
-    if value is None or value == "":
+def _team_map(value: Any) -> Mapping[str, str | None] | None:
+    if value is None:
+        return None
+    if value == "":
         return {}
     if isinstance(value, Mapping):
         return dict(value)
@@ -57,11 +60,15 @@ def _team_map(value: Any) -> Mapping[str, str | None]:
 
 @attrs.frozen
 class DesiredMember:
-    """Who should be in the org: e-mail, org role, teams (slug to team role or ``None``)."""
+    """Who should be in the org: e-mail, org role, and teams.
+
+    ``teams`` maps slugs to a team role (or ``None``: any role). Left as
+    ``None``, the member's teams are not managed; ``{}`` means no team.
+    """
 
     email: str
     role: str = "member"
-    teams: Mapping[str, str | None] = attrs.field(factory=dict, converter=_team_map)
+    teams: Mapping[str, str | None] | None = attrs.field(default=None, converter=_team_map)
 
 
 @attrs.frozen
@@ -187,7 +194,7 @@ def load_roster(
             c.check_email(email)
             c.check_org_role(role)
             member = DesiredMember(email, role, record.get("teams"))
-            for slug, team_role in member.teams.items():
+            for slug, team_role in (member.teams or {}).items():
                 c.check_slug(slug)
                 if team_role is not None:
                     c.check_team_role(team_role)
@@ -220,24 +227,31 @@ async def make_plan(
         wanted[key] = member
     team_slugs = [team.slug async for team in org.teams.list(detailed=False)]
     for member in wanted.values():
-        for slug in member.teams:
+        for slug in member.teams or {}:
             if slug not in team_slugs:
                 raise ValidationError(f"{member.email}: unknown team {slug!r}")
     me = await org.members.get("me")
     live = {m.email.lower(): m async for m in org.members.list()}
     live_teams: dict[MemberId, dict[str, str | None]] = {}
-    for slug in team_slugs:
-        async for m in org.teams.members(slug):
-            live_teams.setdefault(m.id, {})[slug] = m.team_role
+    gate = asyncio.Semaphore(8)
+
+    async def read_team(slug: str) -> None:
+        async with gate:
+            async for m in org.teams.members(slug):
+                live_teams.setdefault(m.id, {})[slug] = m.team_role
+
+    await asyncio.gather(*(read_team(slug) for slug in team_slugs))
     changes: list[Change] = []
     kept: list[str] = []
     for key, want in wanted.items():
         have = live.get(key)
         if have is None:
-            changes.append(Invite(want.email, want.role, dict(want.teams)))
+            changes.append(Invite(want.email, want.role, dict(want.teams or {})))
             continue
         if have.org_role != want.role:
             changes.append(ChangeRole(have.id, have.email, have.org_role, want.role))
+        if want.teams is None:
+            continue
         if have.pending:
             current = dict.fromkeys((await org.members.get(have.id)).teams)
         else:
