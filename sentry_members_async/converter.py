@@ -100,7 +100,7 @@ def _format_datetime(value: dt.datetime) -> str:
 
 def _structure_bool(value: Any, _: Any) -> bool:
     # Sentry types ``expired`` as a string in places: "true"/"false" must not be truthy text.
-    if isinstance(value, bool):
+    if value is True or value is False:
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
@@ -110,8 +110,10 @@ def _structure_bool(value: Any, _: Any) -> bool:
 
 
 def _structure_str(value: Any, _: Any) -> str:
-    if isinstance(value, str):
+    if type(value) is str:
         return value
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise TypeError(f"expected a string, got {type(value).__name__}")
@@ -123,6 +125,15 @@ def _structure_int(value: Any, _: Any) -> int:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def _optional(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``X | None`` without cattrs' generic union dispatch (hot path)."""
+
+    def structure(value: Any, kind: Any) -> Any:
+        return None if value is None else hook(value, kind)
+
+    return structure
 
 
 def _id_hook(cls: type[str]) -> Callable[[Any, Any], Any]:
@@ -161,9 +172,9 @@ def _register_model(c: cattrs.Converter, cls: type) -> None:
             raise TypeError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
         obj = base(data, cls)
         if extra_name is not None:
-            extra = {k: v for k, v in data.items() if k not in known}
-            if extra:
-                object.__setattr__(obj, extra_name, extra)
+            unknown = data.keys() - known
+            if unknown:
+                object.__setattr__(obj, extra_name, {k: data[k] for k in unknown})
         return obj
 
     unstructure_base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
@@ -191,6 +202,13 @@ def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
     c.register_structure_hook(bool, _structure_bool)
     c.register_structure_hook(str, _structure_str)
     c.register_structure_hook(int, _structure_int)
+    for kind, hook in (
+        (str, _structure_str),
+        (bool, _structure_bool),
+        (int, _structure_int),
+        (dt.datetime, _parse_datetime),
+    ):
+        c.register_structure_hook(kind | None, _optional(hook))  # type: ignore[arg-type]
     for id_cls in (MemberId, UserId, TeamId):
         c.register_structure_hook(id_cls, _id_hook(id_cls))
         c.register_unstructure_hook(id_cls, str)
