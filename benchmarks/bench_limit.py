@@ -19,12 +19,14 @@ import sys
 import time
 
 import aiohttp
+from _common import summary
 
 from sentry_members_async import SentryClient
 from sentry_members_async.pagination import parse_link_header
 from sentry_members_async.testing import RateLimit, SentryEmulator
 
 SEQUENTIAL_PAGES = 40
+SUMMARIES: list[tuple[str, str, str, str, str]] = []
 
 
 async def ours(url: str, token: str) -> tuple[int, float]:
@@ -54,6 +56,7 @@ async def sequential(url: str, token: str) -> tuple[int, float]:
 
 def profile(name: str, limit: RateLimit, members: int) -> list[str]:
     rows = []
+    shares: dict[str, tuple[float, int]] = {}
     bound = limit.limit / limit.window * 100
     for label, runner in (
         ("sentry-members-async (defaults)", ours),
@@ -72,6 +75,18 @@ def profile(name: str, limit: RateLimit, members: int) -> list[str]:
             f"{rate / bound:.0%} | {stats['rate_limited']} |"
         )
         print(rows[-1], file=sys.stderr, flush=True)
+        shares[label] = (rate / bound, stats["rate_limited"])
+    ours_share, ours_429 = shares["sentry-members-async (defaults)"]
+    seq_share, _ = shares["sequential aiohttp"]
+    SUMMARIES.append(
+        (
+            f"limits: {name}",
+            f"{ours_share:.0%} of bound, {ours_429} 429s",
+            f"sequential: {seq_share:.0%} of bound",
+            f"{ours_share / seq_share:.1f}x",
+            ">= 95 % of bound, 0 429s",
+        )
+    )
     return rows
 
 
@@ -89,6 +104,8 @@ def main() -> None:
         f"\nThe sequential loop is timed over its first {SEQUENTIAL_PAGES} pages and its rate "
         "extrapolated."
     )
+    for row in SUMMARIES:
+        summary(*row)
 
 
 if __name__ == "__main__":

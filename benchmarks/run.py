@@ -1,39 +1,72 @@
-"""Runs each ``benchmarks/bench_*.py`` in turn (``nox -s bench``).
+"""Runs every ``benchmarks/bench_*.py`` (``nox -s bench``) and writes ``results.md``.
 
-Every script prints its own Markdown table; this runner concatenates them into
-``benchmarks/results.md``. Ratios within one run are the claim, never the
-absolute figures (the machines are shared and noisy).
+Each script prints its own detailed table and ``SUMMARY|`` rows; this runner
+puts the summary rows in one table at the top of ``benchmarks/results.md`` (and
+stdout), followed by every detailed table. Ratios measured side by side in one
+run are the claim, never the absolute figures: the machines are shared and noisy.
 """
 
 from __future__ import annotations
 
+import os
 import pathlib
+import platform
 import subprocess
 import sys
+import time
 
 HERE = pathlib.Path(__file__).resolve().parent
+ORDER = ["enumerate", "bulk", "decode", "overhead", "memory", "limit", "emulator"]
 
 
 def main(argv: list[str]) -> int:
-    scripts = sorted(HERE.glob("bench_*.py"))
+    def rank(path: pathlib.Path) -> int:
+        name = path.stem.removeprefix("bench_")
+        return ORDER.index(name) if name in ORDER else len(ORDER)
+
+    scripts = sorted(HERE.glob("bench_*.py"), key=rank)
     if argv:
         scripts = [s for s in scripts if any(name in s.name for name in argv)]
-    if not scripts:
-        print("no benchmark scripts matched")
-        return 0
+    summaries: list[str] = []
     sections: list[str] = []
+    started = time.monotonic()
     for script in scripts:
         print(f"## {script.stem}", flush=True)
         done = subprocess.run(  # noqa: S603 - our own scripts
-            [sys.executable, str(script)], capture_output=True, text=True, check=False
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=HERE,
+            env={**os.environ, "PYTHONPATH": str(HERE)},
         )
-        sys.stdout.write(done.stdout)
-        sys.stderr.write(done.stderr)
+        body = [line for line in done.stdout.splitlines() if not line.startswith("SUMMARY|")]
+        summaries += [
+            line[len("SUMMARY") :]
+            for line in done.stdout.splitlines()
+            if line.startswith("SUMMARY|")
+        ]
+        print("\n".join(body), flush=True)
         if done.returncode != 0:
+            sys.stderr.write(done.stderr)
             print(f"{script.name} failed with exit code {done.returncode}")
             return done.returncode
-        sections.append(f"## {script.stem}\n\n{done.stdout.strip()}\n")
-    (HERE / "results.md").write_text("# Benchmark results\n\n" + "\n".join(sections))
+        sections.append(f"## {script.stem}\n\n" + "\n".join(body).strip() + "\n")
+    header = "| benchmark | ours | comparison (same run) | ratio | goal |\n|---|---|---|---|---|"
+    table = header + "\n" + "\n".join(summaries)
+    print("\n# Summary\n\n" + table)
+    machine = (
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs"
+    )
+    took = time.monotonic() - started
+    (HERE / "results.md").write_text(
+        "# Benchmark results\n\n"
+        f"`nox -s bench` on {machine}; {took / 60:.1f} minutes. Ratios are measured side by "
+        "side in one run; absolute figures depend on a shared, noisy machine.\n\n"
+        + table
+        + "\n\n"
+        + "\n".join(sections)
+    )
     return 0
 
 

@@ -208,7 +208,7 @@ def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
         (int, _structure_int),
         (dt.datetime, _parse_datetime),
     ):
-        c.register_structure_hook(kind | None, _optional(hook))  # type: ignore[arg-type]
+        c.register_structure_hook(kind | None, _optional(hook))  # type: ignore[arg-type, unused-ignore]
     for id_cls in (MemberId, UserId, TeamId):
         c.register_structure_hook(id_cls, _id_hook(id_cls))
         c.register_unstructure_hook(id_cls, str)

@@ -17,13 +17,13 @@ Failures are typed by what they tell about the server's side:
 from __future__ import annotations
 
 import builtins
-import json as _json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 from yarl import URL
 
+from .._json import loads as _loads
 from ..errors import SentryError
 
 __all__ = [
@@ -157,8 +157,11 @@ class Response:
     elapsed: float = 0.0
 
     def json(self) -> Any:
-        """The body decoded as JSON (raises ``ValueError`` when it is not JSON)."""
-        return _json.loads(self.body)
+        """The body decoded as JSON (raises ``ValueError`` when it is not JSON).
+
+        Uses ``orjson`` when installed (see :mod:`sentry_members_async._json`).
+        """
+        return _loads(self.body)
 
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")

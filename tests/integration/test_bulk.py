@@ -54,7 +54,7 @@ async def test_bulk_invite_with_teams(emu: SentryEmulator, acme: Org) -> None:
         InviteRow("ann@example.com"),
     ]
     report = await acme.bulk.invite(
-        rows, progress=lambda done, total: progress.append((done, total))
+        rows, progress=lambda done, total: progress.append((done, total)), concurrency=1
     )
     assert [o.kind for o in report] == [
         K.CREATED,
@@ -63,16 +63,16 @@ async def test_bulk_invite_with_teams(emu: SentryEmulator, acme: Org) -> None:
         K.ALREADY_INVITED,
         K.FAILED,
         K.FAILED,
-        K.FAILED,
+        K.ALREADY_INVITED,  # listed twice: invited once, the second row says so
     ]
-    assert all(isinstance(report[i].error, ValidationError) for i in (4, 5, 6))
-    assert "listed twice" in str(report[6].error)
-    assert report.counts() == {K.CREATED: 2, K.ALREADY_MEMBER: 1, K.ALREADY_INVITED: 1, K.FAILED: 3}
-    assert [r.email for r in report.failed()] == [
-        "not-an-email",
-        "cy@example.com",
-        "ann@example.com",
-    ]
+    assert all(isinstance(report[i].error, ValidationError) for i in (4, 5))
+    assert report.counts() == {
+        K.CREATED: 2,
+        K.ALREADY_MEMBER: 1,
+        K.ALREADY_INVITED: 2,
+        K.FAILED: 2,
+    }
+    assert [r.email for r in report.failed()] == ["not-an-email", "cy@example.com"]
     assert progress[-1] == (7, 7)
     state = {m["email"]: m for m in emu.members("acme")}
     assert state["ann@example.com"]["teams"] == {"team-01": None}

@@ -1,0 +1,36 @@
+"""Helpers shared by the benchmark scripts."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+
+
+def summary(benchmark: str, ours: str, comparison: str, ratio: str, goal: str) -> None:
+    """One row of the summary table that ``benchmarks/run.py`` assembles."""
+    print(f"SUMMARY| {benchmark} | {ours} | {comparison} | {ratio} | {goal} |")
+    sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def emulator_process(*args: str) -> Iterator[dict[str, str]]:
+    """Serve the emulator from its own process (the client's process stays alone).
+
+    Yields the settings it prints: SENTRY_URL, SENTRY_ORG, SENTRY_AUTH_TOKEN, ...
+    """
+    proc = subprocess.Popen(  # noqa: S603 - our own module
+        [sys.executable, "-m", "sentry_members_async.testing", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().strip() for _ in range(5)]
+        yield dict(line.split("=", 1) for line in lines[1:])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
