@@ -419,7 +419,7 @@ class SentryClient:
                 status: int | None = None
             else:
                 if response.is_success:
-                    return response
+                    return attrs.evolve(response, attempts=attempt) if attempt > 1 else response
                 failure = error_from_response(response, required_scopes=required_scopes)
                 status = response.status
                 decision = policy.decide(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import attrs
 
-from ..errors import BadRequestError, ValidationError
+from ..errors import BadRequestError, NotFoundError, ValidationError
 from ..models import Member, MemberRef, Team, TeamMembership
 from ..pagination import Page, Paginator
 from ..transports.base import TransportError
@@ -329,10 +329,17 @@ class MembersAPI:
         return c.one(response, Member)
 
     async def remove(self, member_id: MemberRef) -> None:
-        """Remove a member or revoke a pending invite (``204``)."""
-        await self._client.request(
-            "DELETE", MEMBER, path_params=self._path(member_id), required_scopes=READ
-        )
+        """Remove a member or revoke a pending invite (``204``).
+
+        A ``404`` after a retry means an earlier attempt removed it: success.
+        """
+        try:
+            await self._client.request(
+                "DELETE", MEMBER, path_params=self._path(member_id), required_scopes=READ
+            )
+        except NotFoundError as exc:
+            if exc.attempts == 1:
+                raise
 
     async def add_to_team(self, member_id: MemberRef, team: str) -> TeamAddResult:
         """Add a member to a team: ``"added"``, ``"requested"`` or ``"unchanged"``."""
@@ -346,7 +353,8 @@ class MembersAPI:
         if response.status == 202:
             return "requested"
         if response.status == 204:
-            return "unchanged"
+            # After a retry, "already on the team" means our first attempt added it.
+            return "added" if response.attempts > 1 else "unchanged"
         return "added"
 
     async def remove_from_team(self, member_id: MemberRef, team: str) -> Team:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from ..converter import DecodeError, decode_list
-from ..errors import ValidationError
+from ..errors import NotFoundError, ValidationError
 from ..models import MemberId, ScimGroup, ScimUser
 from ..pagination import Paginator, ScimPage
 from . import _common as c
@@ -186,24 +186,32 @@ class ScimUsersAPI(_ScimBase):
     async def deactivate(self, member_id: MemberId | str) -> None:
         """``PATCH active=false``: Sentry removes the member (204)."""
         body = patch_body([PatchOperation("replace", "active", False)])
-        await self._client.request(
-            "PATCH",
-            USER,
-            path_params=self._path(member_id),
-            json=body,
-            scim=True,
-            required_scopes=USER_WRITE,
-            idempotent=True,  # deactivating twice is deactivating once
-        )
+        try:
+            await self._client.request(
+                "PATCH",
+                USER,
+                path_params=self._path(member_id),
+                json=body,
+                scim=True,
+                required_scopes=USER_WRITE,
+                idempotent=True,  # deactivating twice is deactivating once
+            )
+        except NotFoundError as exc:
+            if exc.attempts == 1:
+                raise  # after a retry, 404 means the first attempt removed the member
 
     async def delete(self, member_id: MemberId | str) -> None:
-        await self._client.request(
-            "DELETE",
-            USER,
-            path_params=self._path(member_id),
-            scim=True,
-            required_scopes=USER_DELETE,
-        )
+        try:
+            await self._client.request(
+                "DELETE",
+                USER,
+                path_params=self._path(member_id),
+                scim=True,
+                required_scopes=USER_DELETE,
+            )
+        except NotFoundError as exc:
+            if exc.attempts == 1:
+                raise
 
     def _path(self, member_id: object) -> dict[str, str]:
         ref = c.check_member_ref(member_id)

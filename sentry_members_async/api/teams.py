@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import ValidationError
+from ..errors import NotFoundError, ValidationError
 from ..models import Member, Team
 from ..pagination import Page, Paginator
 from . import _common as c
@@ -105,9 +105,13 @@ class TeamsAPI:
 
     async def delete(self, team: str) -> None:
         """Delete a team (Sentry schedules the deletion and answers 204)."""
-        await self._client.request(
-            "DELETE", TEAM, path_params=self._path(team), required_scopes=DELETE
-        )
+        try:
+            await self._client.request(
+                "DELETE", TEAM, path_params=self._path(team), required_scopes=DELETE
+            )
+        except NotFoundError as exc:
+            if exc.attempts == 1:
+                raise  # after a retry, 404 means the first attempt deleted it
 
     def members(
         self, team: str, *, page_size: int = 100, prefetch: int = 24, limit: int | None = None

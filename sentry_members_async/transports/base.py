@@ -155,6 +155,8 @@ class Response:
     request: Request
     #: Seconds between sending the request and reading the whole body.
     elapsed: float = 0.0
+    #: Attempts the client made for this answer (set by the client's retry loop).
+    attempts: int = 1
 
     def json(self) -> Any:
         """The body decoded as JSON (raises ``ValueError`` when it is not JSON).
