@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -82,3 +84,53 @@ def refused_url() -> URL:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return URL(f"http://127.0.0.1:{port}")
+
+
+# -- secrets: no token in any log record or exception text of the whole suite ----------
+
+_ISSUED: set[str] = {TOKEN, SCIM_TOKEN}
+_SEEN: list[str] = []
+
+
+class _Capture(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _SEEN.append(record.getMessage())
+        except Exception:  # a record whose args do not format: keep what we can
+            _SEEN.append(str(record.msg))
+        if record.exc_info and record.exc_info[1] is not None:
+            _SEEN.append(repr(record.exc_info[1]))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_token_anywhere() -> Iterator[None]:
+    from sentry_members_async.errors import SentryError
+    from sentry_members_async.testing import SentryEmulator
+
+    original_add_token = SentryEmulator.add_token
+
+    def add_token(self: SentryEmulator, *args: Any, **kwargs: Any) -> str:
+        token = original_add_token(self, *args, **kwargs)
+        _ISSUED.add(token)
+        return token
+
+    def recording_init(self: BaseException, *args: object) -> None:
+        Exception.__init__(self, *args)
+        _SEEN.append(" ".join(str(a) for a in args))
+
+    handler = _Capture(level=logging.DEBUG)
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    SentryEmulator.add_token = add_token  # type: ignore[method-assign]
+    SentryError.__init__ = recording_init  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        SentryEmulator.add_token = original_add_token  # type: ignore[method-assign]
+        del SentryError.__init__
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+    leaked = [text for text in _SEEN for token in _ISSUED if token in text]
+    assert leaked == [], f"a token appeared in {len(leaked)} log records or exception texts"

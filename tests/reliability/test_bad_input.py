@@ -1,4 +1,4 @@
-"""Bad input gets a typed ValidationError before anything is sent (the emulator's log stays empty)."""
+"""Bad input: a typed ValidationError before anything is sent (the emulator's log stays empty)."""
 
 from __future__ import annotations
 

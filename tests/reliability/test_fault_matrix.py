@@ -86,7 +86,6 @@ def _state(emu: SentryEmulator, member_id: int) -> dict[str, Any] | None:
     return next((m for m in emu.members("acme") if m["id"] == member_id), None)
 
 
-
 OPS = [
     Op("list", "GET", f"{ORG}/members/", "read", True,
        lambda org, ctx: org.members.list().collect(), lambda emu, ctx: True),
@@ -106,7 +105,9 @@ OPS = [
        lambda org, ctx: org.members.add_to_team(MemberId(str(ctx["outsider"]["id"])), "team-02"),
        lambda emu, ctx: "team-02" in (_state(emu, ctx["outsider"]["id"]) or {})["teams"]),
     Op("team-remove", "DELETE", f"{ORG}/members/*/teams/*/", "idempotent", True,
-       lambda org, ctx: org.members.remove_from_team(MemberId(str(ctx["insider"]["id"])), "team-01"),
+       lambda org, ctx: org.members.remove_from_team(
+           MemberId(str(ctx["insider"]["id"])), "team-01"
+       ),
        lambda emu, ctx: "team-01" not in (_state(emu, ctx["insider"]["id"]) or {})["teams"]),
     Op("scim-create", "POST", f"{ORG}/scim/v2/Users", "post", True,
        lambda org, ctx: org.scim.users.create("okta@example.com"),
@@ -159,9 +160,7 @@ def expected(op: Op, fault: str) -> tuple[type[BaseException] | None, bool | Non
 CASES = [(op, fault) for op in OPS for fault in FAULTS]
 
 
-@pytest.mark.parametrize(
-    ("op", "fault"), CASES, ids=[f"{op.name}-{fault}" for op, fault in CASES]
-)
+@pytest.mark.parametrize(("op", "fault"), CASES, ids=[f"{op.name}-{fault}" for op, fault in CASES])
 async def test_fault(op: Op, fault: str) -> None:
     emu = SentryEmulator(seed=21, rate_limit=None)
     emu.add_org("acme", scim=True)
