@@ -26,11 +26,13 @@ BENCH_DEPS = ["pydantic>=2", "msgspec>=0.18", "orjson>=3"]
 def tests(session: nox.Session) -> None:
     """The test suite, with a coverage report."""
     session.install("-e", ".[cli]", *TEST_DEPS)
+    # asyncio debug mode for the whole suite; ResourceWarning is an error (pyproject.toml).
     session.run(
         "pytest",
         "--cov=sentry_members_async",
         "--cov-report=term",
         *(session.posargs or ["-q"]),
+        env={"PYTHONASYNCIODEBUG": "1"},
     )
 
 

@@ -38,9 +38,12 @@ def other_tasks() -> list[asyncio.Task[object]]:
 
 
 async def settle() -> None:
+    """Give cancelled tasks the loop turns they need to finish (bounded)."""
     gc.collect()
-    for _ in range(5):
-        await asyncio.sleep(0)
+    for _ in range(50):
+        await asyncio.sleep(0.005)
+        if not other_tasks():
+            return
 
 
 @pytest.mark.parametrize("seed", range(6))
