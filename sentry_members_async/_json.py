@@ -18,7 +18,7 @@ BACKEND = "json"
 
 if os.environ.get("SENTRY_MEMBERS_JSON", "").lower() != "json":
     try:
-        import orjson
+        import orjson  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         pass
     else:
