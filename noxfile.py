@@ -14,7 +14,7 @@ nox.options.reuse_existing_virtualenvs = True
 TEST_DEPS = [
     "pytest>=8",
     "pytest-asyncio>=0.24",
-    "pytest-cov>=5",
+    "coverage[toml]>=7",
     "hypothesis>=6.100",
     "mypy>=1.11",
 ]
@@ -27,13 +27,17 @@ def tests(session: nox.Session) -> None:
     """The test suite, with a coverage report."""
     session.install("-e", ".[cli]", *TEST_DEPS)
     # asyncio debug mode for the whole suite; ResourceWarning is an error (pyproject.toml).
+    # `coverage run`, not pytest-cov: the package's pytest plugin is imported before
+    # pytest-cov would start measuring.
     session.run(
+        "coverage",
+        "run",
+        "-m",
         "pytest",
-        "--cov=sentry_members_async",
-        "--cov-report=term",
         *(session.posargs or ["-q"]),
         env={"PYTHONASYNCIODEBUG": "1"},
     )
+    session.run("coverage", "report")
 
 
 @nox.session
