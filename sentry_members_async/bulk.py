@@ -598,10 +598,8 @@ class BulkAPI:
                 return Outcome(0, OutcomeKind.NOT_FOUND)
             try:
                 await self._org.members.remove(member_id)
-            except NotFoundError as exc:
-                # After a retry, 404 means our first attempt removed it.
-                kind = OutcomeKind.REMOVED if exc.attempts > 1 else OutcomeKind.NOT_FOUND
-                return Outcome(0, kind, member_id)
+            except NotFoundError:  # (a 404 after our own retry is success in remove())
+                return Outcome(0, OutcomeKind.NOT_FOUND, member_id)
             return Outcome(0, OutcomeKind.REMOVED, member_id)
 
         return await run_bulk(
@@ -633,14 +631,12 @@ class BulkAPI:
                     return Outcome(0, OutcomeKind.REMOVED, member.id)
                 except PermissionDeniedError:
                     scim_on[0] = False  # SCIM is off for this org: REST from now on
-                except NotFoundError as exc:
-                    kind = OutcomeKind.REMOVED if exc.attempts > 1 else OutcomeKind.NOT_FOUND
-                    return Outcome(0, kind, member.id)
+                except NotFoundError:  # (a 404 after our own retry is success in remove())
+                    return Outcome(0, OutcomeKind.NOT_FOUND, member.id)
             try:
                 await self._org.members.remove(member.id)
-            except NotFoundError as exc:
-                kind = OutcomeKind.REMOVED if exc.attempts > 1 else OutcomeKind.NOT_FOUND
-                return Outcome(0, kind, member.id)
+            except NotFoundError:  # (a 404 after our own retry is success in remove())
+                return Outcome(0, OutcomeKind.NOT_FOUND, member.id)
             return Outcome(0, OutcomeKind.REMOVED, member.id)
 
         return await run_bulk(

@@ -311,9 +311,8 @@ async def apply_plan(
             return Outcome(0, OutcomeKind.REMOVED, change.member_id)
         try:
             await members.remove(change.member_id)
-        except NotFoundError as exc:
-            kind = OutcomeKind.REMOVED if exc.attempts > 1 else OutcomeKind.NOT_FOUND
-            return Outcome(0, kind, change.member_id)
+        except NotFoundError:  # (a 404 after our own retry is success in remove())
+            return Outcome(0, OutcomeKind.NOT_FOUND, change.member_id)
         return Outcome(0, OutcomeKind.REMOVED, change.member_id)
 
     return await run_bulk(plan.changes, one, concurrency=concurrency, progress=progress)
