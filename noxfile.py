@@ -25,7 +25,7 @@ BENCH_DEPS = ["pydantic>=2", "msgspec>=0.18", "orjson>=3"]
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite, with a coverage report."""
-    session.install("-e", ".[cli,httpx]", *TEST_DEPS)
+    session.install("-e", ".[cli,httpx,redis]", *TEST_DEPS)
     # asyncio debug mode for the whole suite; ResourceWarning is an error (pyproject.toml).
     # `coverage run`, not pytest-cov: the package's pytest plugin is imported before
     # pytest-cov would start measuring.
@@ -51,14 +51,14 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package and the tests."""
-    session.install("-e", ".[cli,httpx]", *TEST_DEPS)
+    session.install("-e", ".[cli,httpx,redis]", *TEST_DEPS)
     session.run("mypy", "--strict", "sentry_members_async", "tests")
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Runs every benchmarks/bench_*.py script and prints its table."""
-    session.install("-e", ".", *BENCH_DEPS)
+    session.install("-e", ".[redis]", *BENCH_DEPS)
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 

@@ -1,0 +1,246 @@
+"""One rate limit across processes and hosts: the limiter's state in Redis (extra ``redis``).
+
+A fleet of workers, or a bot plus a nightly job, share one Sentry token and so
+one rate limit. :class:`RedisLimiter` keeps the window model of
+:class:`~sentry_members_async.ratelimit.RateLimiter` (limit, window end and
+length, requests spent, the 429 pause) in a Redis hash, changed only by two
+atomic server-side scripts that read Redis's own clock, so every process
+agrees. The key is a hash of the token, never the token.
+
+What one process learns from ``X-Sentry-Rate-Limit-*`` headers or a 429 is
+seen by all. The concurrency cap stays per process. If Redis cannot be
+reached, the limiter logs a warning and carries on with a local
+:class:`RateLimiter`: the job never stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .errors import parse_retry_after
+from .ratelimit import RateLimiter, _FifoSlots, _float, _int
+
+__all__ = ["RedisLimiter"]
+
+logger = logging.getLogger("sentry_members_async")
+
+# KEYS[1]: the state hash. Returns 0 when a request may go, else milliseconds to wait.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local h = KEYS[1]
+local margin = tonumber(ARGV[1])
+local paused = tonumber(redis.call('HGET', h, 'paused') or '0')
+if paused > now then return paused - now end
+local limit = tonumber(redis.call('HGET', h, 'limit') or '-1')
+if limit < 0 then
+  local probe = tonumber(redis.call('HGET', h, 'probe') or '0')
+  if probe > now then return 50 end
+  redis.call('HSET', h, 'probe', now + 10000)
+  redis.call('PEXPIRE', h, 3600000)
+  return 0
+end
+if limit == 0 then return 0 end
+local wend = tonumber(redis.call('HGET', h, 'wend') or '0')
+local window = tonumber(redis.call('HGET', h, 'window') or '0')
+local spent = tonumber(redis.call('HGET', h, 'spent') or '0')
+if wend > 0 and now >= wend then
+  if window > 0 then
+    wend = wend + (math.floor((now - wend) / window) + 1) * window
+  else
+    wend = 0
+  end
+  spent = tonumber(redis.call('HGET', h, 'late') or '0')
+  redis.call('HSET', h, 'wend', wend, 'spent', spent, 'late', 0, 'confirmed', 0)
+end
+if spent < limit then
+  redis.call('HINCRBY', h, 'spent', 1)
+  if wend > 0 and wend - now < margin then redis.call('HINCRBY', h, 'late', 1) end
+  redis.call('PEXPIRE', h, 3600000)
+  return 0
+end
+if wend == 0 then return 50 end
+return wend - now
+"""
+
+# ARGV: status, limit or '', remaining or '', reset (epoch ms) or '', wait (ms) or ''
+_OBSERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local h = KEYS[1]
+local status = tonumber(ARGV[1])
+if status == 429 then
+  local wait = tonumber(ARGV[5]) or 1000
+  local paused = tonumber(redis.call('HGET', h, 'paused') or '0')
+  if now + wait > paused then redis.call('HSET', h, 'paused', now + wait) end
+end
+local limit = tonumber(ARGV[2])
+local reset = tonumber(ARGV[4])
+if limit == nil or reset == nil then
+  if status < 500 and tonumber(redis.call('HGET', h, 'limit') or '-1') < 0 then
+    redis.call('HSET', h, 'limit', 0)
+  end
+  redis.call('HDEL', h, 'probe')
+  return 0
+end
+local used = limit - (tonumber(ARGV[3]) or limit)
+redis.call('HSET', h, 'limit', limit)
+local old = tonumber(redis.call('HGET', h, 'reset') or '0')
+local wend = tonumber(redis.call('HGET', h, 'wend') or '0')
+local spent = tonumber(redis.call('HGET', h, 'spent') or '0')
+if reset > old + 0.5 then
+  if old > 0 then
+    local window = tonumber(redis.call('HGET', h, 'window') or '0')
+    if window == 0 or reset - old < window then redis.call('HSET', h, 'window', reset - old) end
+  end
+  if old == 0 or wend == 0 or wend >= reset then
+    if used > spent then spent = used end
+  else
+    spent = used
+  end
+  redis.call('HSET', h, 'reset', reset, 'wend', reset, 'spent', spent)
+elseif math.abs(reset - old) <= 0.5 then
+  if used > spent then redis.call('HSET', h, 'spent', used) end
+end
+redis.call('HDEL', h, 'probe')
+redis.call('PEXPIRE', h, 3600000)
+return 0
+"""
+
+
+class RedisLimiter:
+    """A :class:`~sentry_members_async.ratelimit.Limiter` whose state lives in Redis.
+
+    :param redis: a ``redis.asyncio.Redis`` client or a URL (``redis://host:6379/0``).
+    :param key: the state's key; use :meth:`for_token` to derive it from the token.
+    :param max_concurrency: requests in flight at most, per process.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis | str,
+        key: str,
+        *,
+        max_concurrency: int = 25,
+        straggler_margin: float = 0.1,
+        socket_timeout: float = 2.0,
+    ) -> None:
+        if isinstance(redis, str):
+            self._redis = aioredis.Redis.from_url(
+                redis, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+            )
+            self._owns_redis = True
+        else:
+            self._redis = redis
+            self._owns_redis = False
+        self.key = key
+        self._margin_ms = int(straggler_margin * 1000)
+        self._slots = _FifoSlots(max_concurrency)
+        self._lock = asyncio.Lock()
+        self._take: Any = self._redis.register_script(_TAKE)
+        self._observe: Any = self._redis.register_script(_OBSERVE)
+        #: The local limiter used once Redis could not be reached.
+        self.fallback: RateLimiter | None = None
+        self._pending: set[asyncio.Future[None]] = set()
+        self.sent = 0
+        self.rate_limited = 0
+
+    @classmethod
+    def for_token(cls, redis: aioredis.Redis | str, token: str, **kwargs: Any) -> RedisLimiter:
+        """A limiter keyed by a hash of ``token`` (the token itself is never stored)."""
+        digest = hashlib.sha256(token.encode()).hexdigest()[:32]
+        return cls(redis, f"sentry-members-async:limit:{digest}", **kwargs)
+
+    def __repr__(self) -> str:
+        mode = "local fallback" if self.fallback is not None else "redis"
+        return f"RedisLimiter(key={self.key!r}, {mode})"
+
+    def _fail_over(self, exc: BaseException) -> RateLimiter:
+        if self.fallback is None:
+            logger.warning(
+                "Redis is unreachable (%s): rate limiting falls back to this process alone",
+                type(exc).__name__,
+            )
+            self.fallback = RateLimiter(max_concurrency=self._slots.size)
+        return self.fallback
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[None]:
+        if self.fallback is not None:
+            async with self.fallback.acquire():
+                yield
+            return
+        await self._slots.acquire()
+        try:
+            fallback: RateLimiter | None = None
+            async with self._lock:  # FIFO within this process
+                while True:
+                    try:
+                        wait_ms = int(await self._take(keys=[self.key], args=[self._margin_ms]))
+                    except (RedisError, OSError) as exc:
+                        fallback = self._fail_over(exc)
+                        break
+                    if wait_ms <= 0:
+                        break
+                    await asyncio.sleep(wait_ms / 1000)
+            if fallback is not None:
+                async with fallback.acquire():
+                    yield
+                return
+            self.sent += 1
+            yield
+        finally:
+            self._slots.release()
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        """Share what this answer says with every process (fire and forget)."""
+        if status == 429:
+            self.rate_limited += 1
+        concurrent = _int(headers.get("X-Sentry-Rate-Limit-ConcurrentLimit"))
+        if concurrent is not None and 0 < concurrent < self._slots.size:
+            self._slots.resize(concurrent)
+        if self.fallback is not None:
+            self.fallback.observe(status, headers)
+            return
+        limit = _int(headers.get("X-Sentry-Rate-Limit-Limit"))
+        remaining = _int(headers.get("X-Sentry-Rate-Limit-Remaining"))
+        reset = _float(headers.get("X-Sentry-Rate-Limit-Reset"))
+        wait: float | None = None
+        if status == 429:
+            wait = parse_retry_after(headers.get("Retry-After"))
+            if wait is None and reset is not None:
+                wait = max(0.0, reset - time.time())
+        args = [
+            status,
+            "" if limit is None else limit,
+            "" if remaining is None else remaining,
+            "" if reset is None else int(reset * 1000),
+            "" if wait is None else int(wait * 1000),
+        ]
+        # observe() is synchronous by protocol; the update runs in a task of its own
+        # and must land before the next acquire of this process reads the state.
+        task = asyncio.ensure_future(self._send_observe(args))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _send_observe(self, args: list[Any]) -> None:
+        try:
+            await self._observe(keys=[self.key], args=args)
+        except (RedisError, OSError) as exc:
+            self._fail_over(exc)
+
+    async def aclose(self) -> None:
+        """Wait for pending updates and close the Redis client if the limiter made it."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._owns_redis:
+            await self._redis.aclose()
