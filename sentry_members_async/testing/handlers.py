@@ -332,12 +332,9 @@ def tokenize_query(text: str) -> dict[str, list[str]]:
     return result
 
 
-_LIST_CACHE: dict[int, tuple[int, list[Member]]] = {}
-
-
 def listed_members(state: State, org: Organization) -> list[Member]:
-    """APPROVED members with an active user or no user, by id (cached per version)."""
-    cached = _LIST_CACHE.get(id(org))
+    """APPROVED members with an active user or no user, by id (cached per org version)."""
+    cached = org.listing
     if cached is not None and cached[0] == org.version:
         return cached[1]
     rows = [
@@ -346,7 +343,7 @@ def listed_members(state: State, org: Organization) -> list[Member]:
         if m.invite_status == "approved" and (m.user_id is None or state.users[m.user_id].is_active)
     ]
     rows.sort(key=lambda m: m.id)
-    _LIST_CACHE[id(org)] = (org.version, rows)
+    org.listing = (org.version, rows)
     return rows
 
 

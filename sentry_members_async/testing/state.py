@@ -223,8 +223,10 @@ class Organization:
     by_email: dict[str, int] = field(default_factory=dict)
     #: user id -> member id.
     by_user: dict[int, int] = field(default_factory=dict)
-    #: bumped on every change to the member set; keys the list caches.
+    #: bumped on every change to the member set; keys the list cache.
     version: int = 0
+    #: (version, members in listing order): the members list, cached until a change.
+    listing: tuple[int, list[Member]] | None = field(default=None, repr=False, compare=False)
 
     def active_teams(self) -> list[Team]:
         return sorted((t for t in self.teams.values() if t.active), key=lambda t: t.slug)
