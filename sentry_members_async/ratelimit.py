@@ -153,6 +153,8 @@ class RateLimiter:
         self._window_end: float | None = None  # monotonic
         self._reset_epoch: float | None = None
         self._spent = 0  # requests sent in the current server window
+        self._in_flight = 0  # requests let through and not yet answered
+        self._stale_reset: float | None = None  # answers for this reset or older are stale
         self._reserve = 0  # budget held back until the window's first answer
         self._probing = adaptive
         self._probe_out = False
@@ -179,7 +181,11 @@ class RateLimiter:
         try:
             probe = await self._take()
             started = self._clock()
-            yield
+            self._in_flight += 1
+            try:
+                yield
+            finally:
+                self._in_flight -= 1
             took = self._clock() - started
             self._rtt = 0.8 * self._rtt + 0.2 * took if self._rtt else took
         finally:
@@ -238,8 +244,10 @@ class RateLimiter:
         if self._spent < budget:
             return 0.0
         end = self._window_end
-        if end is None:  # the window's end is unknown until the next answer
-            return max(self._rtt, 0.01)
+        if end is None:
+            # The window's end is unknown until the next answer; with nothing in
+            # flight no answer will come, so one request goes to ask.
+            return max(self._rtt, 0.01) if self._in_flight else 0.0
         return end - now
 
     def _roll(self, now: float) -> None:
@@ -253,6 +261,8 @@ class RateLimiter:
                 self._reset_epoch += steps * self.window
         else:
             self._window_end = None  # the next answer tells where the new window ends
+            # answers still arriving for the window that ended must not count in this one
+            self._stale_reset = self._reset_epoch
         # A request sent just before the boundary may reach the server after it. The
         # round trip includes the server's work, so half of it overstates the transit:
         # cap the margin.
@@ -290,6 +300,8 @@ class RateLimiter:
                 self._learned.set()
             return
         self.limit = limit
+        if self._stale_reset is not None and reset <= self._stale_reset + 1e-6:
+            return  # an answer from the window that already ended
         used = limit - remaining if remaining is not None else 0
         if self._reset_epoch is None or reset > self._reset_epoch + 1e-6:
             # The first answer, or one from a window our model has not reached yet.

@@ -208,3 +208,20 @@ async def test_server_without_limit_headers_means_no_window() -> None:
 def test_bad_configuration(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must"):
         RateLimiter(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_no_livelock_when_a_window_ends_before_its_length_is_known() -> None:
+    # Found by CI: answers from a window that had ended (its length not yet learned)
+    # counted in the next one, the budget looked spent, nothing was in flight to tell
+    # the new window's end, and every caller waited forever.
+    fake = FakeTime()
+    lim = limiter(fake)
+    async with lim.acquire():  # probe: limit 2, window ends in 1 s, length unknown
+        lim.observe(200, headers(limit=2, remaining=1, reset_in=1, fake=fake))
+    late_answer = headers(limit=2, remaining=0, reset_in=1, fake=fake)
+    async with lim.acquire():
+        fake.now = 1.5  # the window ends while this request is in flight
+    async with lim.acquire():  # rolls into the new window: its end is unknown
+        pass
+    lim.observe(200, late_answer)  # the old window's last answer arrives late: stale
+    assert await asyncio.wait_for(times_of(lim, fake, 1), 1) == [1.5]
