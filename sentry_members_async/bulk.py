@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
 import attrs
 
 from .api import _common as c
+from .api.members import invite_body
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -466,13 +467,7 @@ class BulkAPI:
             if problems:
                 field, message = problems[0]
                 raise ValidationError(f"{field}: {message}")
-            body: dict[str, object] = {"email": row.email, "orgRole": row.role}
-            wanted: dict[str, str | None] = dict.fromkeys(row.teams)
-            wanted.update(row.team_roles)
-            if wanted:
-                body["teamRoles"] = [{"teamSlug": s, "role": r} for s, r in wanted.items()]
-            if not send_invite:
-                body["sendInvite"] = False
+            body = invite_body(row.email, row.role, row.teams, row.team_roles, send_invite)
             member, status = await members.invite_status(row.email, body)
             return Outcome(0, OutcomeKind(status), member.id)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import attrs
 
 from .api import _common as c
+from .api.members import invite_body
 from .bulk import BulkReport, Outcome, OutcomeKind, Progress, run_bulk
 from .errors import NotFoundError, ValidationError
 from .models import MemberId
@@ -287,9 +288,7 @@ async def apply_plan(
 
     async def one(change: Change) -> Outcome[Change]:
         if isinstance(change, Invite):
-            body: dict[str, object] = {"email": change.email, "orgRole": change.role}
-            if change.teams:
-                body["teamRoles"] = [{"teamSlug": t, "role": r} for t, r in change.teams.items()]
+            body = invite_body(change.email, change.role, team_roles=change.teams)
             member, status = await members.invite_status(change.email, body)
             return Outcome(0, OutcomeKind(status), member.id)
         if isinstance(change, ChangeRole):

@@ -22,6 +22,7 @@ __all__ = [
     "InviteStatus",
     "MembersAPI",
     "TeamAddResult",
+    "invite_body",
     "is_already_member",
 ]
 
@@ -98,6 +99,27 @@ class AcceptanceResult:
     @property
     def done(self) -> bool:
         return not self.pending
+
+
+def invite_body(
+    email: str,
+    role: str = "member",
+    teams: Iterable[str] = (),
+    team_roles: Mapping[str, str | None] | None = None,
+    send_invite: bool = True,
+) -> dict[str, object]:
+    """The checked ``POST members/`` body (one place for invite, bulk and apply)."""
+    body: dict[str, object] = {"email": c.check_email(email), "orgRole": c.check_org_role(role)}
+    wanted: dict[str, str | None] = dict.fromkeys(c.check_slugs(teams))
+    for entry in c.team_roles_body(team_roles or {}):
+        wanted[str(entry["teamSlug"])] = entry["role"]
+    if wanted:
+        body["teamRoles"] = [{"teamSlug": slug, "role": r} for slug, r in wanted.items()]
+    if not isinstance(send_invite, bool):
+        raise ValidationError("send_invite must be a bool")
+    if not send_invite:
+        body["sendInvite"] = False
+    return body
 
 
 def is_already_member(error: BadRequestError) -> bool:
@@ -229,16 +251,7 @@ class MembersAPI:
         ``teams`` are team slugs to join; ``team_roles`` maps slugs to team
         roles (Sentry applies only the membership on invite, not the role).
         """
-        body: dict[str, object] = {"email": c.check_email(email), "orgRole": c.check_org_role(role)}
-        wanted: dict[str, str | None] = dict.fromkeys(c.check_slugs(teams))
-        for entry in c.team_roles_body(team_roles or {}):
-            wanted[str(entry["teamSlug"])] = entry["role"]
-        if wanted:
-            body["teamRoles"] = [{"teamSlug": slug, "role": r} for slug, r in wanted.items()]
-        if not isinstance(send_invite, bool):
-            raise ValidationError("send_invite must be a bool")
-        if not send_invite:
-            body["sendInvite"] = False
+        body = invite_body(email, role, teams, team_roles, send_invite)
         member, _created = await self._post_invite(email, body)
         return member
 
