@@ -21,7 +21,7 @@ from sentry_members_async import (
 )
 from sentry_members_async.converter import converter, decode
 
-SPEC = pathlib.Path(__file__).resolve().parents[2] / "shared/reference/sentry-openapi-members.json"
+SPEC = pathlib.Path(__file__).resolve().parent / "data" / "sentry-openapi-members.json"
 
 #: operationId -> (model, whether the payload is a list, SCIM list envelope)
 MODEL_OF: dict[str, tuple[type, str]] = {

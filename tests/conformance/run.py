@@ -18,7 +18,7 @@ import tempfile
 from sentry_members_async.testing import SentryEmulator
 
 HERE = pathlib.Path(__file__).resolve().parent
-SPEC = HERE.parents[1].parent / "shared" / "reference" / "sentry-openapi-members.json"
+SPEC = HERE.parent / "data" / "sentry-openapi-members.json"
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_schema_conformance"
