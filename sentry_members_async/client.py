@@ -428,6 +428,7 @@ class SentryClient:
                     elapsed=time.monotonic() - started,
                     status=response.status,
                     headers=response.headers,
+                    error=failure,
                     idempotent=idempotent,
                 )
             if not decision.retry:

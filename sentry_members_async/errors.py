@@ -32,6 +32,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "InviteQuotaError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -199,6 +200,26 @@ class RateLimitedError(APIError):
         return text
 
 
+#: Sentry's answer when a daily invite quota is used up
+#: (``ERR_RATE_LIMITED`` in src/sentry/core/endpoints/organization_member_utils.py).
+INVITE_QUOTA_DETAIL = "You are being rate limited for too many invitations."
+
+
+class InviteQuotaError(RateLimitedError):
+    """429 from a daily invite quota (sentry.io: 100 invites per user or token
+    and 100 per organization per 24 h, 10 per address per organization).
+
+    Waiting seconds does not lift it, so it is never retried; ``retry_after``
+    is ``None``. Invite the rest the next day, or provision through SCIM
+    (``bulk.invite(..., via="scim")``), which the quota does not cover.
+    """
+
+
+def is_invite_quota(body: Any) -> bool:
+    """Whether a decoded 429 body is the invite quota's answer."""
+    return isinstance(body, Mapping) and body.get("detail") == INVITE_QUOTA_DETAIL
+
+
 class ServerError(APIError):
     """5xx: Sentry (or a proxy in front of it) failed."""
 
@@ -326,6 +347,8 @@ def error_from_response(response: Response, *, required_scopes: tuple[str, ...] 
     method = request.method
     path = request.url.path
     headers = response.headers
+    if status == 429 and is_invite_quota(body):
+        return InviteQuotaError(status, method, path, detail, body, headers=headers)
     if status == 429:
         retry_after = parse_retry_after(headers.get("Retry-After"))
         if retry_after is None:

@@ -1,6 +1,8 @@
 """The retry policy, sans-I/O: given a failure, retry or not, and after how long.
 
-* 429: always retried, after the server's wait (``Retry-After``, else the
+* 429 from a daily invite quota (:class:`InviteQuotaError`): never retried,
+  waiting seconds does not lift it.
+* Any other 429: retried, after the server's wait (``Retry-After``, else the
   window reset from ``X-Sentry-Rate-Limit-Reset``, else backoff).
 * 502, 503, 504 and :class:`ConnectError` (surely not sent): retried for any
   method.
@@ -22,7 +24,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from .errors import parse_retry_after, rate_limit_reset_delay
+from .errors import InviteQuotaError, parse_retry_after, rate_limit_reset_delay
 from .transports.base import RequestTimeoutError, TransportError
 
 __all__ = ["IDEMPOTENT_METHODS", "RetryDecision", "RetryPolicy", "is_idempotent"]
@@ -78,9 +80,11 @@ class RetryPolicy:
     ) -> RetryDecision:
         """Decide after attempt number ``attempt`` (1-based) failed.
 
-        Give ``status`` and ``headers`` for an error answer, or ``error`` for a
-        transport failure.
+        Give ``status`` and ``headers`` for an error answer (and ``error``, the
+        typed error, when known), or ``error`` for a transport failure.
         """
+        if isinstance(error, InviteQuotaError):
+            return RetryDecision(False, reason="daily invite quota reached: not retried")
         if attempt >= self.max_attempts:
             return RetryDecision(False, reason=f"gave up after {attempt} attempts")
         reason: str

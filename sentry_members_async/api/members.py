@@ -122,9 +122,22 @@ def invite_body(
     return body
 
 
+#: Sentry's ``validate_email`` answers (src/sentry/core/endpoints/organization_member_index.py):
+#: a pending invitee "has already been invited", an accepted member "is already a
+#: member" (older versions said that for both).
+_ALREADY = ("has already been invited", "is already a member")
+
+
 def is_already_member(error: BadRequestError) -> bool:
-    """Sentry's answer to inviting an address that is a member or already invited."""
-    return any("is already a member" in text for text in error.field_errors.get("email", []))
+    """Sentry's answer to inviting an address that is a member or already invited.
+
+    Both wordings count: ``"The user X has already been invited"`` (a pending
+    invite) and ``"The user X is already a member"`` (an accepted member, and a
+    pending invite on older Sentry versions).
+    """
+    return any(
+        marker in text for text in error.field_errors.get("email", []) for marker in _ALREADY
+    )
 
 
 class MembersAPI:
@@ -280,8 +293,8 @@ class MembersAPI:
         Returns the member and whether this call created it. A POST whose
         answer was lost is not re-sent blindly: the invite is looked up by
         e-mail first, and re-sent only if the first attempt did not take
-        effect. An "already a member" answer after a retry (ours or the
-        pipeline's) means an earlier attempt of this call succeeded.
+        effect. An "already invited" or "already a member" answer after a retry
+        (ours or the pipeline's) means an earlier attempt of this call succeeded.
         """
         policy = self._client.retry_policy
         attempt = 0

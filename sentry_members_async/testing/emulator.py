@@ -180,7 +180,13 @@ class SentryEmulator:
         drawn per request from the seeded generator.
     :param retry_after: send ``Retry-After`` on 429s (the docs say so; Sentry's
         middleware source does not: ``False`` emulates the source).
-    :param clock: wall clock (epoch seconds) for the rate-limit windows.
+    :param clock: wall clock (epoch seconds) for the rate-limit windows and the
+        daily invite quotas; :meth:`advance` moves it forward.
+    :param invite_quotas: the default of ``add_org(invite_rate_limits=...)``:
+        Sentry's daily invite quotas (100 per user or token, 100 per
+        organization, 10 per e-mail per organization, fixed 24 h windows), on
+        with the feature ``organizations:invite-members-rate-limits`` as on
+        sentry.io (see :meth:`sentry_io`).
     """
 
     def __init__(
@@ -191,12 +197,15 @@ class SentryEmulator:
         retry_after: bool = True,
         *,
         clock: Callable[[], float] = time.time,
+        invite_quotas: bool = False,
     ) -> None:
         self.seed = seed
         self.rate_limit = rate_limit
         self.latency = latency
         self.retry_after = retry_after
-        self.clock = clock
+        self._wall = clock
+        self._offset = 0.0
+        self.invite_quotas = invite_quotas
         self.state = State()
         self.requests: list[LoggedRequest] = []
         self._rng = random.Random(seed)
@@ -212,6 +221,40 @@ class SentryEmulator:
     def __repr__(self) -> str:
         return f"SentryEmulator(seed={self.seed}, orgs={sorted(self.state.orgs)})"
 
+    @classmethod
+    def sentry_io(
+        cls,
+        seed: int = 0,
+        *,
+        latency: float | tuple[float, float] = 0.0,
+        clock: Callable[[], float] = time.time,
+    ) -> SentryEmulator:
+        """The sentry.io profile: 40 requests/s and 25 concurrent per token, no
+        ``Retry-After`` (the middleware sends none), and the daily invite quotas
+        on for every organization added."""
+        return cls(
+            seed,
+            rate_limit=RateLimit.saas(),
+            latency=latency,
+            retry_after=False,
+            clock=clock,
+            invite_quotas=True,
+        )
+
+    # -- the clock -------------------------------------------------------------
+
+    def clock(self) -> float:
+        """The emulator's time (epoch seconds): the wall clock plus :meth:`advance` steps."""
+        return self._wall() + self._offset
+
+    def advance(self, seconds: float = 0.0, *, days: float = 0.0) -> None:
+        """Move the emulator's clock forward (e.g. ``advance(days=1)`` lifts the
+        daily invite quotas); rate-limit windows follow the same clock."""
+        step = seconds + days * 86400.0
+        if step < 0:
+            raise ValueError("the clock only moves forward")
+        self._offset += step
+
     # -- seeding -------------------------------------------------------------
 
     def add_org(
@@ -223,10 +266,16 @@ class SentryEmulator:
         scim_provider: str = "okta",
         open_membership: bool = True,
         team_roles: bool = True,
-        invite_rate_limits: bool = False,
+        invite_rate_limits: bool | None = None,
+        legacy_reinvite_message: bool = False,
         owner_email: str | None = None,
     ) -> Organization:
-        """Create an organization with one owner (the user of default user tokens)."""
+        """Create an organization with one owner (the user of default user tokens).
+
+        ``invite_rate_limits``: the daily invite quotas (default: the
+        emulator's ``invite_quotas``). ``legacy_reinvite_message``: answer a
+        pending invitee's re-invite with the older "is already a member".
+        """
         if slug in self.state.orgs:
             raise ValueError(f"organization {slug!r} exists")
         org = self.state.new_org(slug, name or slug.replace("-", " ").title())
@@ -234,7 +283,10 @@ class SentryEmulator:
         org.scim_provider = scim_provider
         org.open_membership = open_membership
         org.team_roles = team_roles
-        org.invite_rate_limits = invite_rate_limits
+        org.invite_rate_limits = (
+            self.invite_quotas if invite_rate_limits is None else invite_rate_limits
+        )
+        org.legacy_reinvite_message = legacy_reinvite_message
         email = owner_email or f"owner@{slug}.example.com"
         user = self.state.new_user(email, "Org Owner", has_2fa=True)
         self.state.new_member(org, "owner", user=user)
@@ -369,6 +421,17 @@ class SentryEmulator:
         user = self.state.new_user(email, name)
         self.state.accept(o, member, user)
         return user.id
+
+    def add_invite_request(self, org: str, email: str, *, join: bool = False) -> int:
+        """An invite request (or, with ``join``, a join request) for ``email``;
+        not listed, replaced by a real invite. Returns its member id."""
+        o = self._org(org)
+        owner = next(m for m in o.members.values() if m.role == "owner")
+        member = self.state.new_member(o, "member", email=email, inviter_id=owner.user_id)
+        member.invite_status = "requested_to_join" if join else "requested_to_be_invited"
+        self.state.invites_created[(o.slug, email.lower())] -= 1  # a request, not an invite
+        o.version += 1
+        return member.id
 
     # -- inspection ----------------------------------------------------------
 
@@ -580,6 +643,7 @@ class SentryEmulator:
             delay = self._latency_for(request.method, request.url.path)
             if delay > 0:
                 await asyncio.sleep(delay)
+            self.state.now = self.clock()
             status, body, headers = handlers.dispatch(self.state, request)
         finally:
             if window is not None:

@@ -449,6 +449,54 @@ def _team_list(ctx: Ctx, body: dict[str, Any], errors: dict[str, Any]) -> dict[i
     return teams
 
 
+#: ``for_organization_member_invite`` (src/sentry/ratelimits/utils.py, ``DEFAULT_CONFIG``):
+#: invites per user or token, per organization and per e-mail in an organization,
+#: each in a fixed 24 h window.
+INVITE_QUOTAS = {"user": 100, "org": 100, "email": 10}
+INVITE_QUOTA_WINDOW = 24 * 3600
+ERR_RATE_LIMITED = "You are being rate limited for too many invitations."
+
+
+def invite_quota(ctx: Ctx, email: str) -> None:
+    """Count one invite against the daily quotas; 429 when any is exceeded.
+
+    As in Sentry, every counter is bumped on every attempt (refused ones too:
+    ``any()`` over a tuple that evaluated each ``is_limited``), and only when
+    the organization has ``organizations:invite-members-rate-limits``.
+    """
+    org = ctx.org
+    if not org.invite_rate_limits:
+        return
+    who = f"user:{ctx.token.user_id}" if ctx.token.user_id is not None else ctx.token.token
+    window = int(ctx.state.now // INVITE_QUOTA_WINDOW)
+    limited = False
+    for key, limit in (
+        (f"members:invite-by-user:{who}", INVITE_QUOTAS["user"]),
+        (f"members:invite-by-org:{org.id}", INVITE_QUOTAS["org"]),
+        (f"members:org-invite-to-email:{org.id}-{email.lower()}", INVITE_QUOTAS["email"]),
+    ):
+        start, count = ctx.state.invite_counters.get(key, (window, 0))
+        count = count + 1 if start == window else 1
+        ctx.state.invite_counters[key] = (window, count)
+        limited = limited or count > limit
+    if limited:
+        raise Answer(429, {"detail": ERR_RATE_LIMITED})
+
+
+def reinvite_conflict(ctx: Ctx, email: str) -> str | None:
+    """``OrganizationMemberRequestSerializer.validate_email`` (POST: requests are replaced).
+
+    A pending invite: "has already been invited"; an accepted member: "is
+    already a member" (the older wording for both with ``legacy_reinvite_message``).
+    """
+    member = ctx.state.member_by_email(ctx.org, email)
+    if member is None or member.invite_status != "approved":
+        return None
+    if member.pending and not ctx.org.legacy_reinvite_message:
+        return f"The user {email} has already been invited"
+    return f"The user {email} is already a member"
+
+
 def _role_choice(value: Any) -> bool:
     return isinstance(value, str) and value in ORG_ROLES
 
@@ -478,8 +526,10 @@ def members_post(ctx: Ctx) -> Result:
         errors["email"] = ["Enter a valid email address."]
     elif len(email) > 75:
         errors["email"] = ["Ensure this field has no more than 75 characters."]
-    elif ctx.state.member_by_email(org, email) is not None:
-        errors["email"] = [f"The user {email} is already a member"]
+    else:
+        conflict = reinvite_conflict(ctx, email)
+        if conflict is not None:
+            errors["email"] = [conflict]
     if not _role_choice(role):
         errors[role_key] = [f'"{role}" is not a valid choice.']
     elif ctx.actor is not None and role not in allowed:
@@ -493,11 +543,7 @@ def members_post(ctx: Ctx) -> Result:
     if errors:
         raise Answer(400, errors)
     assert isinstance(email, str)
-    if org.invite_rate_limits:
-        key = (org.id, email.lower())
-        if ctx.state.invite_attempts.get(key, 0) >= 10:
-            raise Answer(429, {"detail": "You are being rate limited for too many invitations."})
-        ctx.state.invite_attempts[key] = ctx.state.invite_attempts.get(key, 0) + 1
+    invite_quota(ctx, email)
     if (
         teams
         and not ctx.has("member:admin")
@@ -511,6 +557,13 @@ def members_post(ctx: Ctx) -> Result:
         raise Answer(
             400, {"email": f"The user with a '{role}' role cannot have team-level permissions."}
         )
+    # Invite and join *requests* for the address are replaced by the invite.
+    for stale in [
+        m
+        for m in org.members.values()
+        if m.invite_status != "approved" and (m.email or "").lower() == email.lower()
+    ]:
+        ctx.state.remove_member(org, stale)
     inviter = ctx.actor.user_id if ctx.actor is not None else None
     member = ctx.state.new_member(org, role, email=email, inviter_id=inviter)
     # §2: team *roles* are not applied on invite, only the membership.
@@ -577,6 +630,7 @@ def member_put(ctx: Ctx) -> Result:
                         "regenerating the token."
                     },
                 )
+            invite_quota(ctx, ctx.state.member_email(member))
             return 200, ser_member_detail(ctx, member), {}
         if org.scim_enabled and not member.flags["sso:linked"]:
             return 200, ser_member_detail(ctx, member), {}

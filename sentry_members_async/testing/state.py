@@ -184,6 +184,7 @@ class Member:
     #: The invite address; ``None`` once the invite is accepted (the user's wins).
     email: str | None = None
     user_id: int | None = None
+    #: ``approved``, ``requested_to_be_invited`` or ``requested_to_join``.
     invite_status: str = "approved"
     inviter_id: int | None = None
     token_expired: bool = False
@@ -217,6 +218,9 @@ class Organization:
     team_roles: bool = True
     invite_members: bool = True
     invite_rate_limits: bool = False
+    #: Answer a pending invitee's re-invite with the older "is already a member"
+    #: wording (Sentry before ``validate_email`` told the two apart).
+    legacy_reinvite_message: bool = False
     members: dict[int, Member] = field(default_factory=dict)
     teams: dict[int, Team] = field(default_factory=dict)
     #: lower-case e-mail -> member id (approved rows only).
@@ -262,8 +266,10 @@ class State:
         self._clock = itertools.count()
         #: number of invites created per (org slug, lower-case e-mail): detects duplicates.
         self.invites_created: dict[tuple[str, str], int] = {}
-        #: invites per (org id, e-mail) for the daily per-address limit.
-        self.invite_attempts: dict[tuple[int, str], int] = {}
+        #: the emulator's clock (epoch seconds), set before each request is handled.
+        self.now: float = 0.0
+        #: daily invite quota counters: key -> (fixed 24 h window number, count).
+        self.invite_counters: dict[str, tuple[int, int]] = {}
 
     def tick(self) -> dt.datetime:
         """A deterministic, increasing timestamp."""

@@ -97,7 +97,7 @@ async def test_invite(emu: SentryEmulator, acme: Org) -> None:
     with pytest.raises(BadRequestError) as info:
         await acme.members.invite("new.hire@example.com", send_invite=False)
     assert info.value.field_errors == {
-        "email": ["The user new.hire@example.com is already a member"]
+        "email": ["The user new.hire@example.com has already been invited"]
     }
     assert emu.requests[-1].json() == {
         "email": "new.hire@example.com",
