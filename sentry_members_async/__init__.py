@@ -3,6 +3,7 @@
 from ._version import __version__
 from .api import MembersAPI, Org, ScimAPI, TeamAddResult, TeamsAPI
 from .api.members import AcceptanceResult, InviteStatus
+from .api.scim import ScimSchema
 from .bulk import (
     BulkAborted,
     BulkAPI,
@@ -127,6 +128,7 @@ __all__ = [
     "OrgRole",
     "Paginator",
     "ScimAPI",
+    "ScimSchema",
     "ScimEmail",
     "ScimGroup",
     "ScimGroupMember",

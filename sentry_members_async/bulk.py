@@ -23,12 +23,14 @@ removed it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import enum
 import io
 import os
 from array import array
 from collections.abc import (
+    AsyncIterator,
     Awaitable,
     Callable,
     Iterable,
@@ -37,15 +39,16 @@ from collections.abc import (
     Sequence,
     Sized,
 )
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, overload
 
 import attrs
 
 from .api import _common as c
-from .api.members import invite_body
+from .api.members import InviteStatus, invite_body
 from .errors import (
     AuthenticationError,
     ConfigurationError,
+    InviteQuotaError,
     NotFoundError,
     PermissionDeniedError,
     SentryError,
@@ -57,6 +60,7 @@ if TYPE_CHECKING:
     from .api.org import Org
 
 __all__ = [
+    "QUOTA_PROBE",
     "BulkAborted",
     "BulkAPI",
     "BulkCancelled",
@@ -88,6 +92,9 @@ class OutcomeKind(str, enum.Enum):
     REMOVED = "removed"
     NOT_FOUND = "not_found"
     FAILED = "failed"
+    #: Not sent: a daily invite quota was reached; run the row again the next day
+    #: (``report.deferred()``) or provision it through SCIM.
+    DEFERRED = "deferred"
 
     def __str__(self) -> str:
         return self.value
@@ -246,7 +253,7 @@ class Outcome(Generic[RowT]):
 
     @property
     def ok(self) -> bool:
-        return self.kind is not OutcomeKind.FAILED
+        return self.kind not in (OutcomeKind.FAILED, OutcomeKind.DEFERRED)
 
 
 class BulkReport(Sequence[Outcome[RowT]]):
@@ -260,9 +267,12 @@ class BulkReport(Sequence[Outcome[RowT]]):
         self._kinds = array("b")
         self._ids = array("q")
         self._failures: dict[int, tuple[SentryError | None, Any]] = {}
+        self._deferred: dict[int, tuple[SentryError | None, Any]] = {}
         self.cancelled = False
         #: The configuration error that stopped the run, if one did.
         self.aborted: SentryError | None = None
+        #: The daily invite quota answer that deferred the remaining rows, if one did.
+        self.quota: InviteQuotaError | None = None
 
     def _set(self, index: int, outcome: Outcome[RowT]) -> None:
         while len(self._kinds) <= index:
@@ -272,6 +282,8 @@ class BulkReport(Sequence[Outcome[RowT]]):
         self._ids[index] = int(outcome.member_id) if outcome.member_id else 0
         if outcome.kind is OutcomeKind.FAILED:
             self._failures[index] = (outcome.error, outcome.row)
+        elif outcome.kind is OutcomeKind.DEFERRED:
+            self._deferred[index] = (outcome.error, outcome.row)
 
     def __len__(self) -> int:
         return len(self._kinds)
@@ -291,7 +303,7 @@ class BulkReport(Sequence[Outcome[RowT]]):
         if code < 0:
             raise LookupError(f"item {index} has no outcome (the run stopped before it)")
         member_id = self._ids[index]
-        error, row = self._failures.get(index, (None, None))
+        error, row = self._failures.get(index) or self._deferred.get(index) or (None, None)
         return Outcome(
             index,
             _KINDS[code],
@@ -316,9 +328,18 @@ class BulkReport(Sequence[Outcome[RowT]]):
     def failures(self) -> list[Outcome[RowT]]:
         return [self[i] for i in sorted(self._failures)]
 
+    def deferred(self) -> list[RowT]:
+        """The rows a daily invite quota deferred, in input order: run them again tomorrow."""
+        return [row for _, (_, row) in sorted(self._deferred.items()) if row is not None]
+
     @property
     def ok(self) -> bool:
-        return not self._failures and not self.cancelled and self.aborted is None
+        return (
+            not self._failures
+            and not self._deferred
+            and not self.cancelled
+            and self.aborted is None
+        )
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k.value}={n}" for k, n in self.counts().items())
@@ -356,6 +377,7 @@ async def run_bulk(
     concurrency: int = 16,
     progress: Progress | None = None,
     total: int | None = None,
+    on_start: Callable[[BulkReport[RowT]], None] | None = None,
 ) -> BulkReport[RowT]:
     """Run ``operation`` over ``items`` with ``concurrency`` workers; one outcome each."""
     if concurrency < 1:
@@ -363,6 +385,8 @@ async def run_bulk(
     if total is None and isinstance(items, Sized):
         total = len(items)
     report: BulkReport[RowT] = BulkReport()
+    if on_start is not None:
+        on_start(report)
     source: Iterator[tuple[int, RowT]] = enumerate(items)
     stop = False
     done = 0
@@ -433,6 +457,32 @@ def _as_invite_row(row: InviteRow | Mapping[str, Any]) -> InviteRow:
     )
 
 
+#: Sentry's daily invite quota per user or token (100 per 24 h): once a run
+#: created more than this many, no quota is in force.
+QUOTA_PROBE = 100
+
+
+class _QuotaGate:
+    """Invites one at a time while a daily quota may be in force, then in parallel."""
+
+    def __init__(self, *, serial: bool) -> None:
+        self.serial = serial
+        self.created = 0
+        self.quota: InviteQuotaError | None = None
+        self._lock = asyncio.Lock()
+
+    def reached(self) -> bool:
+        return self.quota is not None
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if not self.serial or self.created > QUOTA_PROBE:
+            yield
+            return
+        async with self._lock:
+            yield
+
+
 class BulkAPI:
     """``acme.bulk``: many changes at once, one :class:`Outcome` per item."""
 
@@ -448,36 +498,94 @@ class BulkAPI:
         rows: Iterable[InviteRow | Mapping[str, Any]],
         *,
         send_invite: bool = True,
+        via: Literal["invite", "scim"] = "invite",
+        quota_aware: bool = True,
         progress: Progress | None = None,
         concurrency: int | None = None,
     ) -> BulkReport[InviteRow]:
-        """Invite every row: ``created``, ``already_member``, ``already_invited`` or ``failed``.
+        """Invite every row: ``created``, ``already_member``, ``already_invited``,
+        ``deferred`` or ``failed``.
 
         Rows are checked as they stream (e-mail, role, team slugs against the
         org's teams); a bad row fails with a :class:`ValidationError` and is not
         sent. An address listed twice is invited once: the later row reports
         ``already_invited`` (Sentry refuses the second invite), so memory stays
         flat for any input; :func:`load_invite_rows` flags duplicates up front.
+
+        The daily invite quota (sentry.io: 100 invites per user or token and 100
+        per organization per 24 h): at the first :class:`InviteQuotaError` no
+        further invite is sent and every remaining row ends ``deferred``
+        (``report.deferred()`` gives them back for the next day's run;
+        ``report.quota`` holds the answer). With ``quota_aware`` (the default)
+        invites are sent one at a time until more than 100 were created in this
+        run (more than Sentry's daily quota allows, so it is off), then
+        concurrently: the server sees at most one invite past the quota.
+
+        ``via="scim"`` provisions each row with SCIM ``POST Users`` (needs the
+        client's SCIM token), which Sentry does not count against the invite
+        quota: ``created``, or ``already_member``/``already_invited`` on
+        Sentry's 409, exactly once after a lost answer. SCIM cannot make owners;
+        a row's teams are joined afterwards through the members API.
         """
+        if via not in ("invite", "scim"):
+            raise ValidationError("via must be 'invite' or 'scim'")
         members = self._org.members
         known = await self._team_slugs()
+        report_box: list[BulkReport[InviteRow]] = []
+        state = _QuotaGate(serial=quota_aware and via == "invite")
+
+        async def send(row: InviteRow) -> tuple[MemberId, InviteStatus]:
+            if via == "scim":
+                member_id, status = await self._org.scim.users.provision(
+                    row.email, role=None if row.role == "member" else row.role
+                )
+                if status == "created":
+                    for slug in (*row.teams, *(t for t in row.team_roles if t not in row.teams)):
+                        await members.add_to_team(member_id, slug)
+                return member_id, status
+            body = invite_body(row.email, row.role, row.teams, row.team_roles, send_invite)
+            member, status = await members.invite_status(row.email, body)
+            return member.id, status
 
         async def one(row: InviteRow) -> Outcome[InviteRow]:
             problems = _invite_row_errors(row, known)
             if problems:
                 field, message = problems[0]
                 raise ValidationError(f"{field}: {message}")
-            body = invite_body(row.email, row.role, row.teams, row.team_roles, send_invite)
-            member, status = await members.invite_status(row.email, body)
-            return Outcome(0, OutcomeKind(status), member.id)
+            if via == "scim" and row.role == "owner":
+                raise ValidationError("role: SCIM cannot provision owners; invite them instead")
+            deferred = Outcome(0, OutcomeKind.DEFERRED, error=state.quota, row=row)
+            if state.reached():
+                return deferred
+            try:
+                async with state.turn():
+                    if state.reached():  # reached while this row waited its turn
+                        return attrs.evolve(deferred, error=state.quota)
+                    member_id, status = await send(row)
+            except InviteQuotaError as exc:
+                if state.quota is None:
+                    state.quota = exc
+                    if report_box:
+                        report_box[0].quota = exc
+                return attrs.evolve(deferred, error=state.quota)
+            if status == "created":
+                state.created += 1
+            return Outcome(0, OutcomeKind(status), member_id)
 
-        return await run_bulk(
-            (_as_invite_row(row) for row in rows),
+        def items() -> Iterator[InviteRow]:
+            for row in rows:
+                yield _as_invite_row(row)
+
+        report = await run_bulk(
+            items(),
             one,
             concurrency=concurrency or self.concurrency,
             progress=progress,
             total=len(rows) if isinstance(rows, Sized) else None,
+            on_start=report_box.append,
         )
+        report.quota = state.quota
+        return report
 
     async def _resolve(self, key: MemberKey) -> Member | None:
         """A member by id or e-mail (``None`` when there is none)."""

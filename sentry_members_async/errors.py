@@ -330,6 +330,10 @@ def detail_from_body(body: Any) -> str:
                 if isinstance(inner, str):
                     return _short(inner)
             return _short(json.dumps(detail, sort_keys=True))
+        scim_type = body.get("scimType")
+        if isinstance(scim_type, str):
+            # A flat SCIM error without a detail ({"schemas": [...], "scimType": ...}).
+            return _short(scim_type)
         errors = field_errors(body)
         if errors:
             return _short("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))

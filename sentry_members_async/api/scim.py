@@ -6,16 +6,19 @@ operations and filters from a checked value, never by pasting strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from ..converter import DecodeError, decode_list
-from ..errors import NotFoundError, ValidationError
+from ..errors import ConflictError, NotFoundError, ValidationError
 from ..models import MemberId, ScimGroup, ScimUser
 from ..pagination import Paginator, ScimPage
+from ..transports.base import TransportError
 from . import _common as c
+from .members import InviteStatus
 
 if TYPE_CHECKING:
     from .org import Org
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PatchOperation",
     "ScimAPI",
+    "ScimSchema",
     "ScimGroupsAPI",
     "ScimUsersAPI",
     "patch_body",
@@ -33,6 +37,7 @@ USERS = "/api/0/organizations/{org}/scim/v2/Users"
 USER = "/api/0/organizations/{org}/scim/v2/Users/{member_id}"
 GROUPS = "/api/0/organizations/{org}/scim/v2/Groups"
 GROUP = "/api/0/organizations/{org}/scim/v2/Groups/{team}"
+SCHEMAS = "/api/0/organizations/{org}/scim/v2/Schemas"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 #: Roles SCIM may assign (not ``owner``: SCIM does not manage owners).
 SCIM_ROLES = ("billing", "member", "admin", "manager")
@@ -44,6 +49,7 @@ USER_DELETE = ("member:admin",)
 GROUP_READ = ("team:read", "team:write", "team:admin")
 GROUP_WRITE = ("team:write", "team:admin")
 GROUP_DELETE = ("team:admin",)
+SCHEMA_READ = USER_READ + GROUP_READ
 
 FilterAttribute = Literal["userName", "displayName", "value"]
 
@@ -80,6 +86,45 @@ class PatchOperation:
         if self.value is not None or self.op != "remove":
             data["value"] = self.value
         return data
+
+
+@attrs.frozen(kw_only=True)
+class ScimSchema:
+    """One SCIM schema Sentry serves (``GET .../scim/v2/Schemas``): its URN ``id``,
+    ``name`` (``User`` or ``Group``) and the ``attributes`` it supports, as sent."""
+
+    id: str
+    name: str
+    description: str = ""
+    attributes: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def attribute_names(self) -> tuple[str, ...]:
+        return tuple(str(a.get("name")) for a in self.attributes)
+
+
+def _schema(data: object, endpoint: str) -> ScimSchema:
+    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+        raise DecodeError(f"{endpoint}: a schema without an id", endpoint=endpoint, path="$")
+    attributes = data.get("attributes")
+    return ScimSchema(
+        id=str(data["id"]),
+        name=str(data.get("name", "")),
+        description=str(data.get("description", "")),
+        attributes=tuple(a for a in attributes if isinstance(a, Mapping))
+        if isinstance(attributes, list)
+        else (),
+    )
+
+
+def _role_body(role: str | None) -> dict[str, str]:
+    if role is None:
+        return {}
+    if role not in SCIM_ROLES:
+        raise ValidationError(
+            f"SCIM can assign {', '.join(SCIM_ROLES)}, not {role!r} (owners are outside SCIM)"
+        )
+    return {"sentryOrgRole": role}
 
 
 def patch_body(operations: Sequence[PatchOperation]) -> dict[str, Any]:
@@ -165,14 +210,7 @@ class ScimUsersAPI(_ScimBase):
 
     async def create(self, user_name: str, *, role: str | None = None) -> ScimUser:
         """Provision a member (an invite flagged ``idp:provisioned``)."""
-        body: dict[str, str] = {"userName": c.check_email(user_name)}
-        if role is not None:
-            if role not in SCIM_ROLES:
-                raise ValidationError(
-                    f"SCIM can assign {', '.join(SCIM_ROLES)}, not {role!r} (owners are "
-                    "outside SCIM)"
-                )
-            body["sentryOrgRole"] = role
+        body: dict[str, str] = {"userName": c.check_email(user_name), **_role_body(role)}
         response = await self._client.request(
             "POST",
             USERS,
@@ -180,6 +218,68 @@ class ScimUsersAPI(_ScimBase):
             json=body,
             scim=True,
             required_scopes=USER_WRITE,
+        )
+        return c.one(response, ScimUser)
+
+    async def provision(
+        self, user_name: str, *, role: str | None = None
+    ) -> tuple[MemberId, InviteStatus]:
+        """``POST Users`` exactly once: the member id and ``"created"``, or
+        ``"already_member"`` / ``"already_invited"`` on Sentry's 409.
+
+        As for invites, a POST whose answer was lost is not re-sent blindly:
+        the user is looked up by e-mail first, and a 409 after a retry means an
+        earlier attempt of this call created it. SCIM provisioning does not
+        count against the daily invite quota.
+        """
+        body: dict[str, str] = {"userName": c.check_email(user_name), **_role_body(role)}
+        members = self._org.members
+        policy = self._client.retry_policy
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._client.request(
+                    "POST",
+                    USERS,
+                    path_params={"org": self._org.slug},
+                    json=body,
+                    scim=True,
+                    required_scopes=USER_WRITE,
+                )
+                return c.one(response, ScimUser).id, "created"
+            except TransportError as exc:
+                if not exc.may_have_reached_server:
+                    raise
+                found = await members.find_by_email(user_name)
+                if found is not None:
+                    return found.id, "created"
+                if attempt >= policy.max_attempts:
+                    raise
+                await asyncio.sleep(policy.backoff(attempt))
+            except ConflictError as exc:
+                found = await members.find_by_email(user_name)
+                if found is None:
+                    raise
+                if attempt > 1 or exc.attempts > 1:
+                    return found.id, "created"
+                return found.id, "already_invited" if found.pending else "already_member"
+
+    async def set_role(self, member_id: MemberId | str, role: str | None) -> ScimUser:
+        """``PUT Users/{id}``: let the identity provider manage the member's org role.
+
+        ``role`` (``billing``, ``member``, ``admin`` or ``manager``) sets it and
+        marks it IdP-managed (``idp:role-restricted``); ``None`` hands it back
+        to Sentry (a restricted member returns to the default role). Sentry
+        never changes an owner this way (it answers 200 unchanged).
+        """
+        path = self._path(member_id)
+        body: dict[str, Any] = {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "sentryOrgRole": _role_body(role).get("sentryOrgRole", ""),
+        }
+        response = await self._client.request(
+            "PUT", USER, path_params=path, json=body, scim=True, required_scopes=USER_WRITE
         )
         return c.one(response, ScimUser)
 
@@ -304,8 +404,28 @@ class ScimGroupsAPI(_ScimBase):
 
 
 class ScimAPI:
-    """``acme.scim``: ``.users`` and ``.groups``."""
+    """``acme.scim``: ``.users``, ``.groups`` and :meth:`schemas`."""
 
     def __init__(self, org: Org) -> None:
+        self._org = org
         self.users = ScimUsersAPI(org)
         self.groups = ScimGroupsAPI(org)
+
+    async def schemas(self) -> list[ScimSchema]:
+        """The SCIM schemas Sentry serves (``GET .../scim/v2/Schemas``): User and Group."""
+        response = await self._org.client.request(
+            "GET",
+            SCHEMAS,
+            path_params={"org": self._org.slug},
+            scim=True,
+            required_scopes=SCHEMA_READ,
+        )
+        body = c.json_body(response)
+        endpoint = c.endpoint(response)
+        if not isinstance(body, dict) or not isinstance(body.get("Resources"), list):
+            raise DecodeError(
+                f"{endpoint} did not answer a SCIM ListResponse",
+                endpoint=endpoint,
+                path="$.Resources",
+            )
+        return [_schema(item, endpoint) for item in body["Resources"]]

@@ -50,7 +50,8 @@ class ScimGroupMember:
 
 @attrs.frozen(kw_only=True)
 class ScimGroup:
-    """A SCIM Group (a team): ``id`` is the team id, ``display_name`` its slug."""
+    """A SCIM Group (a team): ``id`` is the team id, ``display_name`` its name
+    (older Sentry versions sent the slug)."""
 
     id: TeamId
     display_name: str

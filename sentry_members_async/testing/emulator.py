@@ -181,7 +181,7 @@ class SentryEmulator:
     :param retry_after: send ``Retry-After`` on 429s (the docs say so; Sentry's
         middleware source does not: ``False`` emulates the source).
     :param clock: wall clock (epoch seconds) for the rate-limit windows and the
-        daily invite quotas; :meth:`advance` moves it forward.
+        daily invite quotas; :meth:`advance` moves the quotas' time forward.
     :param invite_quotas: the default of ``add_org(invite_rate_limits=...)``:
         Sentry's daily invite quotas (100 per user or token, 100 per
         organization, 10 per e-mail per organization, fixed 24 h windows), on
@@ -249,7 +249,8 @@ class SentryEmulator:
 
     def advance(self, seconds: float = 0.0, *, days: float = 0.0) -> None:
         """Move the emulator's clock forward (e.g. ``advance(days=1)`` lifts the
-        daily invite quotas); rate-limit windows follow the same clock."""
+        daily invite quotas). The per-second request windows keep to the wall
+        clock, since clients compare ``X-Sentry-Rate-Limit-Reset`` with theirs."""
         step = seconds + days * 86400.0
         if step < 0:
             raise ValueError("the clock only moves forward")
@@ -268,6 +269,7 @@ class SentryEmulator:
         team_roles: bool = True,
         invite_rate_limits: bool | None = None,
         legacy_reinvite_message: bool = False,
+        scim_group_display_slug: bool = False,
         owner_email: str | None = None,
     ) -> Organization:
         """Create an organization with one owner (the user of default user tokens).
@@ -275,6 +277,8 @@ class SentryEmulator:
         ``invite_rate_limits``: the daily invite quotas (default: the
         emulator's ``invite_quotas``). ``legacy_reinvite_message``: answer a
         pending invitee's re-invite with the older "is already a member".
+        ``scim_group_display_slug``: SCIM Groups show the slug as ``displayName``
+        (older Sentry) instead of the team name.
         """
         if slug in self.state.orgs:
             raise ValueError(f"organization {slug!r} exists")
@@ -287,6 +291,7 @@ class SentryEmulator:
             self.invite_quotas if invite_rate_limits is None else invite_rate_limits
         )
         org.legacy_reinvite_message = legacy_reinvite_message
+        org.scim_group_display_slug = scim_group_display_slug
         email = owner_email or f"owner@{slug}.example.com"
         user = self.state.new_user(email, "Org Owner", has_2fa=True)
         self.state.new_member(org, "owner", user=user)
@@ -559,7 +564,8 @@ class SentryEmulator:
         """Count this request in its window; the headers and whether it is refused."""
         limit = self.rate_limit
         assert limit is not None
-        now = self.clock()
+        # The wall clock, not advance(): clients compare the reset header with theirs.
+        now = self._wall()
         window = self._windows.setdefault(key, _Window())
         start = math.floor(now / limit.window) * limit.window
         if start != window.start:

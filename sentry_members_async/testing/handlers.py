@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from multidict import MultiDictProxy
 
 from ..transports.base import Request
+from .scim_schemas import SCIM_SCHEMA_LIST
 from .state import (
     ORG_ROLES,
     SLUG_MAX,
@@ -40,6 +41,7 @@ SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 SCIM_LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCIM_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+SCIM_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 SLUG_ERROR = (
     "Enter a valid slug consisting of lowercase letters, numbers, underscores or hyphens. "
     "It cannot be entirely numeric."
@@ -65,7 +67,12 @@ class Answer(Exception):
 
 
 def scim_error(status: int, detail: str) -> Answer:
+    """``SCIMApiError``: the body reaches the wire flat (no ``"detail"`` wrapper)."""
     return Answer(status, {"schemas": [SCIM_ERROR], "detail": detail})
+
+
+#: ``ParseError(detail=SCIM_400_INVALID_FILTER)``: DRF sends a dict detail as the body itself.
+INVALID_FILTER = {"schemas": [SCIM_ERROR], "scimType": "invalidFilter"}
 
 
 @dataclass
@@ -975,7 +982,7 @@ def scim_filter(ctx: Ctx) -> str | None:
     raw = ctx.query.get("filter")
     if raw is None:
         return None
-    invalid = Answer(400, {"detail": {"schemas": [SCIM_ERROR], "scimType": "invalidFilter"}})
+    invalid = Answer(400, INVALID_FILTER)
     parts = raw.split(" eq ")
     if len(parts) != 2 or "," in raw:
         raise invalid
@@ -1114,6 +1121,40 @@ def scim_user_patch(ctx: Ctx) -> Result:
     return _scim_remove(ctx, member)
 
 
+def scim_user_put(ctx: Ctx) -> Result:
+    """Role sync (Sentry's ``SCIMMemberRoleUpdateTests``): ``sentryOrgRole`` set makes
+    the role IdP-managed (``idp:role-restricted``); blank hands it back (a
+    restricted member returns to the default role; an unrestricted one keeps
+    theirs). Owners are never changed, only flagged as provisioned."""
+    scim_require(ctx, ("member:write", "member:admin"))
+    member = scim_member(ctx)
+    body = ctx.body()
+    raw = body.get("sentryOrgRole")
+    role = raw.lower() if isinstance(raw, str) and raw else None
+    if role is not None and role not in _SCIM_ROLES:
+        raise scim_error(400, "Invalid organization role.")
+    if member.flags["partnership:restricted"]:
+        raise Answer(
+            403,
+            {
+                "detail": "This member is managed by an active partnership and cannot be "
+                "modified until the end of the partnership."
+            },
+        )
+    flags = member.flags
+    if member.role == "owner":
+        flags["idp:provisioned"] = True
+        flags["idp:role-restricted"] = False
+    elif role is not None:
+        member.role = role
+        flags["idp:role-restricted"] = True
+    elif flags["idp:role-restricted"]:
+        member.role = "member"
+        flags["idp:role-restricted"] = False
+    ctx.org.version += 1
+    return 200, ser_scim_user(ctx, member), {}
+
+
 def scim_user_delete(ctx: Ctx) -> Result:
     scim_require(ctx, ("member:admin",))
     return _scim_remove(ctx, scim_member(ctx))
@@ -1123,7 +1164,9 @@ def ser_scim_group(ctx: Ctx, team: Team, *, members: bool = True) -> dict[str, A
     data: dict[str, Any] = {
         "schemas": [SCIM_GROUP],
         "id": str(team.id),
-        "displayName": team.slug,
+        # Sentry's SCIM team tests (test_scim_team_index.py): the team *name*;
+        # older versions sent the slug (``scim_group_display_slug``).
+        "displayName": team.slug if ctx.org.scim_group_display_slug else team.name,
         "meta": {"resourceType": "Group"},
     }
     if members:
@@ -1174,7 +1217,7 @@ def scim_team(ctx: Ctx) -> Team:
     else:
         team = ctx.org.team_by_slug(raw)
     if team is None:
-        raise Answer(404, {"detail": {"schemas": [SCIM_ERROR], "detail": "Group not found."}})
+        raise scim_error(404, "Group not found.")
     return team
 
 
@@ -1199,7 +1242,7 @@ def scim_group_patch(ctx: Ctx) -> Result:
     if len(ops) > 100:
         raise scim_error(400, "Too many patch ops sent, limit is 100.")
     org = ctx.org
-    invalid_filter = Answer(400, {"detail": {"schemas": [SCIM_ERROR], "scimType": "invalidFilter"}})
+    invalid_filter = Answer(400, INVALID_FILTER)
 
     def lookup(value: Any) -> Member:
         raw = str(value.get("value") if isinstance(value, dict) else value)
@@ -1251,8 +1294,10 @@ def scim_group_patch(ctx: Ctx) -> Result:
             raise scim_error(400, "Invalid Patch Operation.")
     if new_name is not None:
         slug = slugify(new_name)[:SLUG_MAX]
+        if not slug or not SLUG_RE.match(slug):
+            raise Answer(400, {"slug": [SLUG_ERROR]})
         other = org.team_by_slug(slug)
-        if not slug or (other is not None and other.id != team.id):
+        if other is not None and other.id != team.id:
             raise scim_error(400, "Database Integrity Error.")
     for step in plan:
         step()
@@ -1275,6 +1320,55 @@ def _leaver(member: Member, team: Team) -> Callable[[], None]:
         member.teams.pop(team.id, None)
 
     return leave
+
+
+def scim_group_put(ctx: Ctx) -> Result:
+    """Groups have no PUT in Sentry's scope map: permission denied (test_scim_team_details)."""
+    scim_require(ctx, ("team:read", "team:write", "team:admin"))
+    raise Answer(403, PERMISSION_DENIED)
+
+
+_SCHEMA_READ = ("member:read", "member:write", "member:admin", "team:read", "team:write")
+
+
+def _schema_doc(ctx: Ctx, schema: dict[str, Any]) -> dict[str, Any]:
+    location = (
+        f"{ctx.request.url.origin()}/api/0/organizations/{ctx.org.slug}/scim/v2/Schemas/"
+        f"{schema['id']}"
+    )
+    return {
+        "schemas": [SCIM_SCHEMA],
+        "id": schema["id"],
+        "name": schema["name"],
+        "description": schema["description"],
+        "attributes": schema["attributes"],
+        "meta": {"resourceType": "Schema", "location": location},
+    }
+
+
+def scim_schemas_get(ctx: Ctx) -> Result:
+    """``OrganizationSCIMSchemaIndex`` (src/sentry/core/endpoints/scim/schemas.py):
+    the User and Group schemas as a ListResponse; paging parameters are ignored."""
+    scim_require(ctx, _SCHEMA_READ)
+    if "filter" in ctx.query:
+        raise Answer(400, INVALID_FILTER)
+    docs = [_schema_doc(ctx, s) for s in SCIM_SCHEMA_LIST]
+    body = {
+        "schemas": [SCIM_LIST],
+        "totalResults": len(docs),
+        "startIndex": 1,
+        "itemsPerPage": len(docs),
+        "Resources": docs,
+    }
+    return 200, body, {}
+
+
+def scim_schema_get(ctx: Ctx) -> Result:
+    scim_require(ctx, _SCHEMA_READ)
+    for schema in SCIM_SCHEMA_LIST:
+        if schema["id"] == ctx.args["schema"]:
+            return 200, _schema_doc(ctx, schema), {}
+    raise scim_error(404, "Schema not found.")
 
 
 def scim_group_delete(ctx: Ctx) -> Result:
@@ -1324,7 +1418,12 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, Callable[[Ctx], Result]]]] = [
     ),
     (
         re.compile(rf"^/api/0/organizations/{_O}/scim/v2/Users/(?P<member_id>[^/]+)/?$"),
-        {"GET": scim_user_get, "PATCH": scim_user_patch, "DELETE": scim_user_delete},
+        {
+            "GET": scim_user_get,
+            "PUT": scim_user_put,
+            "PATCH": scim_user_patch,
+            "DELETE": scim_user_delete,
+        },
     ),
     (
         re.compile(rf"^/api/0/organizations/{_O}/scim/v2/Groups/?$"),
@@ -1332,7 +1431,20 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, Callable[[Ctx], Result]]]] = [
     ),
     (
         re.compile(rf"^/api/0/organizations/{_O}/scim/v2/Groups/(?P<team>[^/]+)/?$"),
-        {"GET": scim_group_get, "PATCH": scim_group_patch, "DELETE": scim_group_delete},
+        {
+            "GET": scim_group_get,
+            "PUT": scim_group_put,
+            "PATCH": scim_group_patch,
+            "DELETE": scim_group_delete,
+        },
+    ),
+    (
+        re.compile(rf"^/api/0/organizations/{_O}/scim/v2/Schemas/?$"),
+        {"GET": scim_schemas_get},
+    ),
+    (
+        re.compile(rf"^/api/0/organizations/{_O}/scim/v2/Schemas/(?P<schema>[^/]+)/?$"),
+        {"GET": scim_schema_get},
     ),
 ]
 

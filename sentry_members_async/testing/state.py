@@ -221,6 +221,8 @@ class Organization:
     #: Answer a pending invitee's re-invite with the older "is already a member"
     #: wording (Sentry before ``validate_email`` told the two apart).
     legacy_reinvite_message: bool = False
+    #: SCIM Groups' ``displayName`` is the team slug (older Sentry) instead of its name.
+    scim_group_display_slug: bool = False
     members: dict[int, Member] = field(default_factory=dict)
     teams: dict[int, Team] = field(default_factory=dict)
     #: lower-case e-mail -> member id (approved rows only).

@@ -260,7 +260,7 @@ async def test_scim_users(emu: SentryEmulator, acme: Org) -> None:
 async def test_scim_groups(emu: SentryEmulator, acme: Org) -> None:
     group = await acme.scim.groups.create("Data Science")
     assert isinstance(group, ScimGroup)
-    assert group.display_name == "data-science"
+    assert group.display_name == "Data Science"  # the team name (test_scim_team_index.py)
     assert group.members == ()
     ids = [MemberId(str(m["id"])) for m in emu.members("acme")[1:4]]
     await acme.scim.groups.add_members(group.id, ids)
@@ -283,7 +283,7 @@ async def test_scim_groups(emu: SentryEmulator, acme: Org) -> None:
     assert [m.value for m in got.members] == ids[1:]
     await acme.scim.groups.rename(group.id, "ML Platform")
     listed = await acme.scim.groups.list(display_name="ML Platform", exclude_members=True).collect()
-    assert [(g.display_name, g.members) for g in listed] == [("ml-platform", None)]
+    assert [(g.display_name, g.members) for g in listed] == [("ML Platform", None)]
     assert emu.requests[-1].params == {
         "filter": 'displayName eq "ML Platform"',
         "excludedAttributes": "members",
