@@ -47,7 +47,7 @@ async def test_pending_invitee_reinvited_is_already_invited(legacy: bool) -> Non
             await acme.members.invite("pending@example.com")
     wording = "is already a member" if legacy else "has already been invited"
     assert info.value.field_errors == {"email": [f"The user pending@example.com {wording}"]}
-    assert sorted(r.status for r in emu.find("POST", M)) == [201, 201, 400, 400, 400]
+    assert sorted(r.status or 0 for r in emu.find("POST", M)) == [201, 201, 400, 400, 400]
     assert [o.kind for o in report] == [
         OutcomeKind.ALREADY_INVITED,
         OutcomeKind.ALREADY_MEMBER,
