@@ -380,6 +380,9 @@ format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
 )
 output_option = click.option("--output", "-o", "out", help="Write to FILE instead of stdout.")
+#: sysexits' "temporary failure, try again later": rows deferred by a daily quota.
+EX_TEMPFAIL = 75
+
 failed_option = click.option(
     "--failed-csv",
     default="failed-rows.csv",
@@ -508,6 +511,19 @@ def members_get(ctx: click.Context, member: str, fmt: str) -> None:
 @click.option("--role", default="member", show_default=True)
 @click.option("--team", "teams", multiple=True, help="Team slug to join (repeatable).")
 @click.option("--no-email", is_flag=True, help="Do not send the invite e-mail.")
+@click.option(
+    "--via",
+    type=click.Choice(["invite", "scim"]),
+    default="invite",
+    show_default=True,
+    help="invite: POST members/ (daily quota on sentry.io); scim: SCIM POST Users (no quota).",
+)
+@click.option(
+    "--deferred-csv",
+    default="deferred-invites.csv",
+    show_default=True,
+    help="Where to write the rows a daily invite quota deferred (run it again tomorrow).",
+)
 @failed_option
 @click.pass_context
 def members_invite(
@@ -517,9 +533,16 @@ def members_invite(
     role: str,
     teams: tuple[str, ...],
     no_email: bool,
+    via: str,
+    deferred_csv: str,
     failed_csv: str,
 ) -> None:
-    """Invite EMAIL... or every row of --from-csv (columns: email, role, teams)."""
+    """Invite EMAIL... or every row of --from-csv (columns: email, role, teams).
+
+    At sentry.io's daily invite quota the rest is not sent: those rows go to
+    --deferred-csv (exit code 75, try again later); --via scim provisions
+    through SCIM, which the quota does not cover.
+    """
     if not emails and not from_csv:
         raise click.UsageError("give e-mails or --from-csv FILE")
 
@@ -535,9 +558,22 @@ def members_invite(
                 err.print(f"invalid: {error}", markup=False)
             with Reporter("inviting", len(batch.rows), client) as reporter:
                 report = await org.bulk.invite(
-                    batch.rows, send_invite=not no_email, progress=reporter.update
+                    batch.rows,
+                    send_invite=not no_email,
+                    via="scim" if via == "scim" else "invite",
+                    progress=reporter.update,
                 )
         code = summary(report, failed_csv=failed_csv, label="invite")
+        deferred = report.deferred()
+        if deferred:
+            _write_rows(deferred_csv, [(row, report.quota) for row in deferred])
+            err.print(
+                f"the daily invite quota was reached: {len(deferred)} rows were not sent, "
+                f"written to {deferred_csv} (run again tomorrow with --from-csv "
+                f"{deferred_csv}, or use --via scim)",
+                markup=False,
+            )
+            code = code or EX_TEMPFAIL
         if batch.errors:
             _append_invalid(failed_csv, batch.errors, fresh=code == 0)
             err.print(f"{len(batch.errors)} invalid rows were not sent (see {failed_csv})")
