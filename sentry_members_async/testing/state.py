@@ -217,6 +217,8 @@ class Organization:
     open_membership: bool = True
     team_roles: bool = True
     invite_members: bool = True
+    #: ``flags.disable_member_invite``: members (without ``member:admin``) may not invite.
+    disable_member_invite: bool = False
     invite_rate_limits: bool = False
     #: Answer a pending invitee's re-invite with the older "is already a member"
     #: wording (Sentry before ``validate_email`` told the two apart).
