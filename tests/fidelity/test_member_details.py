@@ -19,7 +19,11 @@ async def test_get(world: World, check: Checks) -> None:
     check.eq(me.body["email"], "admin@localhost", "me: email")
     dummy, dummy_token = world.member("dummy@example.com")
     got = await world("GET", D + f"{dummy.id}/", dummy_token)
-    check.eq((got.body["role"], got.body["orgRole"], got.body["id"]), ("member", "member", str(dummy.id)), "by id")
+    check.eq(
+        (got.body["role"], got.body["orgRole"], got.body["id"]),
+        ("member", "member", str(dummy.id)),
+        "by id",
+    )
     check.eq((await world("GET", D + "trash/", owner)).status, 404, "garbage")
     join = world.request_row("test@gmail.com", "requested_to_join")
     ask = world.request_row("test2@gmail.com")
@@ -35,7 +39,11 @@ async def test_get(world: World, check: Checks) -> None:
     check.eq(got.body["teamRoles"][0], {"teamSlug": "team", "role": None}, "teamRoles")
     me = await world("GET", D + "me/", owner)
     check.eq(me.body.get("roles"), me.body["orgRoleList"], "roles alias")
-    check.eq([r["id"] for r in me.body["orgRoleList"]], ["member", "admin", "manager", "owner"], "org roles")
+    check.eq(
+        [r["id"] for r in me.body["orgRoleList"]],
+        ["member", "admin", "manager", "owner"],
+        "org roles",
+    )
     check.eq([r["id"] for r in me.body["teamRoleList"]], ["contributor", "admin"], "team roles")
 
 
@@ -50,7 +58,9 @@ async def test_reinvite(world: World, check: Checks) -> None:
     other_invite = world.invite("other_invite@example.com", inviter=other)
     check.eq((await world("PUT", D + "trash/", owner, {"reinvite": 1})).status, 404, "invalid id")
     pending = world.invite("foo@example.com")
-    check.eq((await world("PUT", D + f"{pending.id}/", owner, {"reinvite": 1})).status, 200, "reinvite=1")
+    check.eq(
+        (await world("PUT", D + f"{pending.id}/", owner, {"reinvite": 1})).status, 200, "reinvite=1"
+    )
     world.org.disable_member_invite = True
     r = await world("PUT", D + f"{curr_invite.id}/", curr_token, {"reinvite": 1})
     check.eq((r.status, r.body.get("detail")), (403, PERM), "member invites off: own")
@@ -103,8 +113,12 @@ async def test_update_roles(world: World, check: Checks) -> None:
     r = await world("PUT", D + f"{member.id}/", owner, {"orgRole": "manager"})
     check.eq((r.status, r.body["orgRole"]), (200, "manager"), "owner promotes")
     r = await world("PUT", D + f"{world.owner().id}/", owner, {"orgRole": "member"})
-    check.eq((r.status, r.body), (400, {"detail": "You cannot make changes to your own role."}), "own role")
-    manager, manager_token = world.member("mgr@example.com", "manager")
+    check.eq(
+        (r.status, r.body),
+        (400, {"detail": "You cannot make changes to your own role."}),
+        "own role",
+    )
+    _, manager_token = world.member("mgr@example.com", "manager")
     target, _ = world.member("t@example.com")
     r = await world("PUT", D + f"{target.id}/", manager_token, {"orgRole": "owner"})
     check.eq(
@@ -148,4 +162,6 @@ async def test_delete(world: World, check: Checks) -> None:
     )
     other, _ = world.member("o@example.com")
     r = await world("DELETE", D + f"{other.id}/", member_token)
-    check.eq((r.status, r.body), (400, {"detail": "You are missing the member:admin scope."}), "member")
+    check.eq(
+        (r.status, r.body), (400, {"detail": "You are missing the member:admin scope."}), "member"
+    )

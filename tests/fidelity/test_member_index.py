@@ -34,7 +34,9 @@ async def test_list_simple_and_queries(world: World, check: Checks) -> None:
     check.eq(await _emails(world, owner, "admin@localhost"), ["admin@localhost"], "email query")
     check.eq(await _emails(world, owner, 'scope:"invalid:scope"'), [], "scope invalid")
     check.eq(await _emails(world, owner, 'scope:"org:admin"'), ["admin@localhost"], "scope")
-    check.eq(await _emails(world, owner, "role:member"), ["bar@localhost", "billy@localhost"], "role")
+    check.eq(
+        await _emails(world, owner, "role:member"), ["bar@localhost", "billy@localhost"], "role"
+    )
     check.eq(await _emails(world, owner, "role:owner"), ["admin@localhost"], "role owner")
 
 
@@ -73,15 +75,21 @@ async def test_invites(world: World, check: Checks) -> None:
     test_can_invite_retired_role_without_flag / test_cannot_invite_retired_role_with_flag."""
     owner = world.owner_token
     team = world.team("foo")
-    r = await world("POST", M, owner, {"email": "eric@localhost", "role": "owner", "teams": ["foo"]})
+    r = await world(
+        "POST", M, owner, {"email": "eric@localhost", "role": "owner", "teams": ["foo"]}
+    )
     check.eq((r.status, r.body["email"]), (201, "eric@localhost"), "owner invites")
-    r = await world("POST", M, owner, {"email": "foo@example.com", "orgRole": "manager", "teams": ["foo"]})
+    r = await world(
+        "POST", M, owner, {"email": "foo@example.com", "orgRole": "manager", "teams": ["foo"]}
+    )
     check.eq(r.status, 201, "valid for invites")
     made = world.fresh("foo@example.com")
     assert made is not None
     check.eq((made.user_id, made.role, list(made.teams)), (None, "manager", [team.id]), "stored")
     existing, _ = world.member("foobar@example.com")
-    r = await world("POST", M, owner, {"email": "foobar@example.com", "role": "member", "teams": ["foo"]})
+    r = await world(
+        "POST", M, owner, {"email": "foobar@example.com", "role": "member", "teams": ["foo"]}
+    )
     check.eq(r.status, 400, "existing user")
     check.eq(r.body, {"email": ["The user foobar@example.com is already a member"]}, "member text")
     check.eq((existing.email, existing.role), (None, "member"), "existing unchanged")
@@ -91,13 +99,19 @@ async def test_invites(world: World, check: Checks) -> None:
     check.eq(
         r.body, {"email": ["The user pending@example.com has already been invited"]}, "invited text"
     )
-    r = await world("POST", M, owner, {"email": "baz@example.com", "role": "admin", "teams": ["foo"]})
+    r = await world(
+        "POST", M, owner, {"email": "baz@example.com", "role": "admin", "teams": ["foo"]}
+    )
     check.eq(r.status, 400, "retired role with team-roles")
     check.eq(
-        r.body.get("role"), ["The role 'admin' is deprecated and may no longer be assigned."], "text"
+        r.body.get("role"),
+        ["The role 'admin' is deprecated and may no longer be assigned."],
+        "text",
     )
     world.org.team_roles = False
-    r = await world("POST", M, owner, {"email": "baz@example.com", "role": "admin", "teams": ["foo"]})
+    r = await world(
+        "POST", M, owner, {"email": "baz@example.com", "role": "admin", "teams": ["foo"]}
+    )
     check.eq(r.status, 201, "retired role without team-roles")
 
 
@@ -138,18 +152,40 @@ async def test_member_invites_to_other_teams(world: World, check: Checks) -> Non
     world.team("Moo Deng's Team", "moo-dengs-team")
     _, token = world.member("inviter@localhost", "member", teams=(team,))
     world.org.open_membership = False
-    r = await world("POST", M, token, {"email": "foo3@localhost", "role": "member", "teamRoles": [{"teamSlug": "foo", "role": "contributor"}]})
+    r = await world(
+        "POST",
+        M,
+        token,
+        {
+            "email": "foo3@localhost",
+            "role": "member",
+            "teamRoles": [{"teamSlug": "foo", "role": "contributor"}],
+        },
+    )
     check.eq(r.status, 201, "own team")
-    r = await world("POST", M, token, {"email": "foo4@localhost", "role": "member", "teamRoles": [{"teamSlug": "moo-dengs-team", "role": "contributor"}]})
+    r = await world(
+        "POST",
+        M,
+        token,
+        {
+            "email": "foo4@localhost",
+            "role": "member",
+            "teamRoles": [{"teamSlug": "moo-dengs-team", "role": "contributor"}],
+        },
+    )
     check.eq(
         (r.status, r.body.get("detail")),
         (400, "You cannot assign members to teams you are not a member of."),
         "other team, closed membership",
     )
-    r = await world("POST", M, token, {"email": "foo6@localhost", "role": "member", "teams": ["moo-dengs-team"]})
+    r = await world(
+        "POST", M, token, {"email": "foo6@localhost", "role": "member", "teams": ["moo-dengs-team"]}
+    )
     check.eq(r.status, 400, "other team via teams")
     world.org.open_membership = True
-    r = await world("POST", M, token, {"email": "foo8@localhost", "role": "member", "teams": ["moo-dengs-team"]})
+    r = await world(
+        "POST", M, token, {"email": "foo8@localhost", "role": "member", "teams": ["moo-dengs-team"]}
+    )
     check.eq(r.status, 201, "other team, open membership")
 
 
@@ -181,9 +217,20 @@ async def test_invalid_email_and_team_role(world: World, check: Checks) -> None:
     test_invalid_org_role, test_invalid_team_role."""
     owner = world.owner_token
     world.team("foo")
-    r = await world("POST", M, owner, {"email": "eric@localhost", "orgRole": "member", "teams": ["faketeam"]})
+    r = await world(
+        "POST", M, owner, {"email": "eric@localhost", "orgRole": "member", "teams": ["faketeam"]}
+    )
     check.eq((r.status, r.body), (400, {"teams": ["Invalid teams"]}), "invalid teams")
-    r = await world("POST", M, owner, {"email": "eric@localhost", "orgRole": "member", "teamRoles": [{"teamSlug": "foo", "role": "no-such-team-role"}]})
+    r = await world(
+        "POST",
+        M,
+        owner,
+        {
+            "email": "eric@localhost",
+            "orgRole": "member",
+            "teamRoles": [{"teamSlug": "foo", "role": "no-such-team-role"}],
+        },
+    )
     check.eq((r.status, r.body), (400, {"teamRoles": ["Invalid team-role"]}), "invalid team role")
     _, member_token = world.member("m@localhost")
     r = await world("POST", M, member_token, {"email": "eric@localhost", "orgRole": "owner"})

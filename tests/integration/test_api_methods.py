@@ -62,7 +62,7 @@ async def test_get_and_me(emu: SentryEmulator, acme: Org) -> None:
     me = await acme.members.get("me")
     assert me.org_role == "owner"
     assert me.is_only_owner is True
-    assert [r.id for r in me.org_role_list] == ["billing", "member", "admin", "manager", "owner"]
+    assert [r.id for r in me.org_role_list] == ["member", "admin", "manager", "owner"]
     assert last(emu)[:2] == ("GET", f"{ORG}/members/me/")
     other = emu.members("acme")[2]
     member = await acme.members.get(MemberId(str(other["id"])))
