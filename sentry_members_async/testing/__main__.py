@@ -50,7 +50,10 @@ async def _serve(args: argparse.Namespace) -> None:
         await asyncio.Event().wait()
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m sentry_members_async.testing") -> int:
+PROG = "python -m sentry_members_async.testing"
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     parser = argparse.ArgumentParser(prog=prog)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser(
@@ -75,9 +78,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m sentry_members_as
         default="none",
         help="per-token limit: none, docs (100 per 10 s), saas (40/s, 25 concurrent)",
     )
-    serve.add_argument(
-        "--no-retry-after", action="store_true", help="send no Retry-After on 429"
-    )
+    serve.add_argument("--no-retry-after", action="store_true", help="send no Retry-After on 429")
     args = parser.parse_args(argv)
     try:
         asyncio.run(_serve(args))
