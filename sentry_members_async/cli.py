@@ -637,10 +637,11 @@ def members_invite(
         )
 
     async def work(settings: Settings) -> int:
+        text = read_csv(from_csv) if from_csv else None  # checked before anything is sent
         async with opened(settings) as (client, org):
             known = [t.slug async for t in org.teams.list(detailed=False)]
-            if from_csv:
-                batch = load_invite_rows(read_csv(from_csv), known_teams=known)
+            if text is not None:
+                batch = load_invite_rows(text, known_teams=known)
             else:
                 records = [{"email": e, "role": role, "teams": list(teams)} for e in emails]
                 batch = load_invite_rows(records, known_teams=known)
@@ -871,8 +872,9 @@ def plan_cmd(ctx: click.Context, roster: str, keep_missing: bool) -> None:
     """Print the changes that make the org match ROSTER.csv (email,role,teams)."""
 
     async def work(settings: Settings) -> int:
+        desired = load_roster(read_csv(roster))
         async with opened(settings) as (_, org):
-            plan = await org.plan(load_roster(read_csv(roster)), remove_missing=not keep_missing)
+            plan = await org.plan(desired, remove_missing=not keep_missing)
         click.echo(plan.diff())
         return 0
 
@@ -891,8 +893,9 @@ def apply_cmd(
     """Make the org match ROSTER.csv: shows the plan, then applies it."""
 
     async def work(settings: Settings) -> int:
+        desired = load_roster(read_csv(roster))
         async with opened(settings) as (client, org):
-            plan = await org.plan(load_roster(read_csv(roster)), remove_missing=not keep_missing)
+            plan = await org.plan(desired, remove_missing=not keep_missing)
             click.echo(plan.diff())
             if not plan:
                 return 0
