@@ -14,7 +14,7 @@ nox.options.reuse_existing_virtualenvs = True
 TEST_DEPS = [
     "pytest>=8",
     "pytest-asyncio>=0.24",
-    "coverage[toml]>=7",
+    "coverage[toml]>=7.10.3",
     "hypothesis>=6.100",
     "mypy>=1.11",
 ]
@@ -29,6 +29,10 @@ def tests(session: nox.Session) -> None:
     # asyncio debug mode for the whole suite; ResourceWarning is an error (pyproject.toml).
     # `coverage run`, not pytest-cov: the package's pytest plugin is imported before
     # pytest-cov would start measuring.
+    # Subprocesses (the CLI, the demo, README blocks run by pytest) are measured
+    # too (`patch = ["subprocess"]` in pyproject.toml), each into its own data
+    # file: combine them before the report.
+    session.run("coverage", "erase")
     session.run(
         "coverage",
         "run",
@@ -37,6 +41,7 @@ def tests(session: nox.Session) -> None:
         *(session.posargs or ["-q"]),
         env={"PYTHONASYNCIODEBUG": "1"},
     )
+    session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report")
 
 
