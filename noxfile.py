@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, bench, conformance.
+"""Sessions: tests, lint, typecheck, bench, conformance, docs.
 
 Each session installs what it needs itself: ``pip install nox`` is the only
 prerequisite. Run ``nox -s tests lint typecheck`` before pushing.
@@ -20,6 +20,7 @@ TEST_DEPS = [
 ]
 LINT_DEPS = ["ruff>=0.6"]
 BENCH_DEPS = ["pydantic>=2", "msgspec>=0.18", "orjson>=3"]
+DOCS_DEPS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"]
 
 
 @nox.session
@@ -72,3 +73,10 @@ def conformance(session: nox.Session) -> None:
     """Schemathesis against Sentry's OpenAPI, served by the emulator: 0 failures."""
     session.install("-e", ".", "schemathesis>=4")
     session.run("python", "tests/conformance/run.py")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs-material, API reference by mkdocstrings) in strict mode."""
+    session.install("-e", ".[cli,httpx,redis]", *DOCS_DEPS)
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
