@@ -1,4 +1,4 @@
-"""Every ```python block of README.md runs, as written, against the emulator.
+"""Every ```python block of README.md and of the docs site runs, as written, against the emulator.
 
 The emulator is seeded the way ``sentry-members emulator serve`` seeds it
 (organization ``acme``, teams ``team-01``... and ``backend``) and served on
@@ -41,33 +41,41 @@ from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.__main__ import build
 from sentry_members_async.testing.conformance import CHECKS
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = sorted((ROOT / "docs").rglob("*.md"))
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
 @attrs.frozen
 class Block:
+    source: str
     line: int
     code: str
 
     @property
     def id(self) -> str:
-        return f"README.md:{self.line}"
+        return f"{self.source}:{self.line}"
 
 
-def readme_blocks() -> list[Block]:
-    text = README.read_text(encoding="utf-8")
-    return [Block(text.count("\n", 0, m.start()) + 2, m.group(1)) for m in _BLOCK.finditer(text)]
+def python_blocks(path: pathlib.Path) -> list[Block]:
+    text = path.read_text(encoding="utf-8")
+    name = path.relative_to(ROOT).as_posix()
+    return [
+        Block(name, text.count("\n", 0, m.start()) + 2, m.group(1)) for m in _BLOCK.finditer(text)
+    ]
 
 
-BLOCKS = readme_blocks()
+BLOCKS = [block for path in (README, *DOCS) for block in python_blocks(path)]
 PEOPLE = ("ann@example.com", "bob@example.com", "leaver@example.com")
 
 
 def test_the_readme_has_its_examples() -> None:
     # A change to the fence syntax must not silently leave nothing to run.
-    assert len(BLOCKS) >= 10
+    assert len([b for b in BLOCKS if b.source == "README.md"]) >= 10
     assert any("asyncio.run(main())" in b.code for b in BLOCKS)
+    for guide in ("bulk", "limits-and-retries", "emulator", "redis"):
+        assert any(b.source == f"docs/guides/{guide}.md" for b in BLOCKS), guide
 
 
 def _closed_port() -> int:
@@ -190,9 +198,7 @@ def run_block(block: Block, tmp_path: pathlib.Path) -> dict[str, Any]:
         assert done.returncode == 0, done.stdout + done.stderr
         assert re.search(r"\b\d+ passed\b", done.stdout), done.stdout
         return {"pytest": done.stdout}
-    code = compile(
-        block.code, f"README.md:{block.line}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    )
+    code = compile(block.code, block.id, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     if code.co_flags & inspect.CO_COROUTINE:
         return asyncio.run(_run_awaiting(code))
     namespace: dict[str, Any] = {"__name__": "__main__"}
@@ -208,6 +214,15 @@ def test_readme_block_runs(
     out = capsys.readouterr().out
     state = {m["email"]: m for m in served.emu.members("acme")}
     # What each example promises, checked on the server's state or its printed output.
+    if block.source == "README.md":
+        check_readme_block(block, served, namespace, out, state)
+    else:
+        check_guide_block(block, served, namespace, out, state)
+
+
+def check_readme_block(
+    block: Block, served: Served, namespace: dict[str, Any], out: str, state: dict[str, Any]
+) -> None:
     if "asyncio.run(main())" in block.code:  # the Quickstart
         hire = state["new.hire@example.com"]
         assert (hire["pending"], hire["role"], hire["teams"]) == (
@@ -247,3 +262,37 @@ def test_readme_block_runs(
         assert "1 passed" in namespace["pytest"]
     if "test_my_transport" in block.code:
         assert f"{len(CHECKS)} passed" in namespace["pytest"]
+
+
+def check_guide_block(
+    block: Block, served: Served, namespace: dict[str, Any], out: str, state: dict[str, Any]
+) -> None:
+    if "def hires()" in block.code:
+        assert out == "{'created': 50}\n"
+        assert all(
+            state[f"hire{i:03d}@example.com"]["teams"] == {"backend": None} for i in range(50)
+        )
+    if "bad-hires.csv" in block.code:
+        assert out.splitlines()[-1] == "1"
+        assert [line.split(":")[0:2] for line in out.splitlines()[:-1]] == [
+            ["row 3", " email"],
+            ["row 3", " role"],
+        ]
+    if '"nobody@example.com", "bob@example.com"' in block.code:
+        assert out.splitlines() == ["0 not_found False", "1 removed True"]
+        assert "bob@example.com" not in state
+    if 'DesiredMember("new.lead@example.com"' in block.code:
+        assert out.splitlines()[-1] == "True"
+        assert state["ann@example.com"]["role"] == "manager"
+        assert state["new.lead@example.com"]["pending"]
+        assert state["new.lead@example.com"]["teams"] == {"backend": None}
+    if "retries: list[RetryEvent]" in block.code:
+        assert out == "1 0 0\n"
+    if 'emu.add_members("acme", 200' in block.code:
+        assert out == "202 ['backend', 'team-02']\n"
+    if "owners = [" in block.code:
+        assert out == "['owner@acme.example.com']\n"
+    if "ResetAfter(), calls={1}" in block.code:
+        assert out == "{'created': 1} {'ann@example.com': 1}\n"
+    if "test_promote" in block.code:
+        assert "1 passed" in namespace["pytest"]
