@@ -165,3 +165,105 @@ async def test_delete(world: World, check: Checks) -> None:
     check.eq(
         (r.status, r.body), (400, {"detail": "You are missing the member:admin scope."}), "member"
     )
+
+
+async def test_regenerate_and_expired(world: World, check: Checks) -> None:
+    """UpdateOrganizationMemberTest: test_member_cannot_regenerate_pending_invite,
+    test_admin_can_regenerate_pending_invite, test_reinvite_invite_expired_member,
+    test_regenerate_invite_expired_member, test_cannot_reinvite_unapproved_invite,
+    test_cannot_regenerate_unapproved_invite, test_cannot_reinvite_normal_member."""
+    owner = world.owner_token
+    curr, curr_token = world.member("member@example.com")
+    _, baz_token = world.member("baz@example.com")
+    pending = world.invite("foo@example.com")
+    curr_invite = world.invite("member_invite@example.com", inviter=curr)
+    r = await world("PUT", D + f"{pending.id}/", baz_token, {"reinvite": 1, "regenerate": 1})
+    check.eq(r.status, 403, "member regenerates another's invite")
+    r = await world("PUT", D + f"{curr_invite.id}/", curr_token, {"reinvite": 1, "regenerate": 1})
+    check.eq(
+        (r.status, r.body.get("detail")),
+        (400, "You are missing the member:admin scope."),
+        "member regenerates own invite",
+    )
+    r = await world("PUT", D + f"{pending.id}/", owner, {"reinvite": 1, "regenerate": 1})
+    check.eq(r.status, 200, "owner regenerates")
+    check.true("invite_link" not in r.body, "no invite_link after regenerate")
+    expired = world.invite("expired@example.com")
+    expired.token_expired = True
+    r = await world("PUT", D + f"{expired.id}/", owner, {"reinvite": 1})
+    check.eq((r.status, expired.token_expired), (400, True), "expired without regenerate")
+    r = await world("PUT", D + f"{expired.id}/", owner, {"reinvite": 1, "regenerate": 1})
+    check.eq((r.status, expired.token_expired), (200, False), "expired with regenerate")
+    join = world.request_row("join@example.com", "requested_to_join")
+    r = await world("PUT", D + f"{join.id}/", owner, {"reinvite": 1})
+    check.eq(r.status, 404, "reinvite a join request")
+    r = await world("PUT", D + f"{join.id}/", owner, {"reinvite": 1, "regenerate": 1})
+    check.eq(r.status, 404, "regenerate a join request")
+    world.org.scim_enabled = False  # no auth provider: no SSO link to send
+    normal, _ = world.member("bar@example.com")
+    r = await world("PUT", D + f"{normal.id}/", owner, {"reinvite": 1})
+    check.eq(r.status, 400, "reinvite a full member")
+
+
+async def test_update_membership(world: World, check: Checks) -> None:
+    """UpdateOrganizationMemberTest: test_can_update_member_membership,
+    test_cannot_update_own_membership, test_can_update_teams, test_can_update_teams_using_teamRoles,
+    test_cannot_update_with_invalid_team, test_can_update_team_role,
+    test_cannot_update_with_invalid_role, test_can_update_from_retired_role_with_flag,
+    test_cannot_update_to_retired_role_with_flag, test_can_update_to_retired_role_without_flag,
+    test_cannot_lower_superior_role, test_with_internal_integration,
+    test_cannot_update_partnership_member."""
+    owner = world.owner_token
+    baz, _ = world.member("baz@example.com")
+    r = await world("PUT", D + f"{baz.id}/", owner, {"role": "manager"})
+    check.eq((r.status, baz.role), (200, "manager"), "member -> manager")
+    r = await world("PUT", D + f"{world.owner().id}/", owner, {"role": "manager"})
+    check.eq((r.status, world.owner().role), (400, "owner"), "own membership")
+    foo = world.team("Team Foo", "team-foo")
+    bar = world.team("Team Bar", "team-bar")
+    m, _ = world.member("teams@example.com")
+    r = await world("PUT", D + f"{m.id}/", owner, {"teams": ["team-foo", "team-bar"]})
+    check.eq((r.status, sorted(m.teams)), (200, sorted([foo.id, bar.id])), "teams")
+    m2, _ = world.member("teamroles@example.com")
+    body = {
+        "teamRoles": [
+            {"teamSlug": "team-foo", "role": None},
+            {"teamSlug": "team-bar", "role": None},
+        ]
+    }
+    r = await world("PUT", D + f"{m2.id}/", owner, body)
+    check.eq((r.status, sorted(m2.teams)), (200, sorted([foo.id, bar.id])), "teamRoles")
+    m3, _ = world.member("invalidteam@example.com")
+    r = await world("PUT", D + f"{m3.id}/", owner, {"teams": ["invalid"]})
+    check.eq((r.status, m3.teams), (400, {}), "invalid team")
+    m4, _ = world.member("teamrole@example.com", teams=(foo,))
+    r = await world(
+        "PUT", D + f"{m4.id}/", owner, {"teamRoles": [{"teamSlug": "team-foo", "role": "admin"}]}
+    )
+    check.eq(m4.teams[foo.id], "admin", "team role admin")
+    r = await world(
+        "PUT", D + f"{m4.id}/", owner, {"teamRoles": [{"teamSlug": "team-foo", "role": None}]}
+    )
+    check.eq(m4.teams[foo.id], None, "team role back to none")
+    r = await world("PUT", D + f"{m4.id}/", owner, {"role": "invalid"})
+    check.eq((r.status, m4.role), (400, "member"), "invalid role")
+    retired, _ = world.member("retired@example.com", "admin")
+    r = await world("PUT", D + f"{retired.id}/", owner, {"role": "member"})
+    check.eq((r.status, retired.role), (200, "member"), "from retired role")
+    r = await world("PUT", D + f"{retired.id}/", owner, {"role": "admin"})
+    check.eq((r.status, retired.role), (400, "member"), "to retired role with team-roles")
+    world.org.team_roles = False
+    r = await world("PUT", D + f"{retired.id}/", owner, {"role": "admin"})
+    check.eq((r.status, retired.role), (200, "admin"), "to retired role without team-roles")
+    superior, _ = world.member("boss@example.com", "owner")
+    _, manager_token = world.member("foo@example.com", "manager")
+    r = await world("PUT", D + f"{superior.id}/", manager_token, {"role": "member"})
+    check.eq((r.status, superior.role), (403, "owner"), "manager lowers owner")
+    integration = world.emu.add_token("baz", ["member:admin"], kind="integration")
+    target, _ = world.member("target@example.com")
+    r = await world("PUT", D + f"{target.id}/", integration, {"role": "manager"})
+    check.eq((r.status, target.role), (400, "member"), "internal integration")
+    partner, _ = world.member("partner@example.com")
+    partner.flags["partnership:restricted"] = True
+    r = await world("PUT", D + f"{partner.id}/", owner, {})
+    check.eq(r.status, 403, "partnership member")

@@ -361,3 +361,95 @@ async def test_schemas(world: World, check: Checks) -> None:
     r = await world("GET", S + "Schemas", scim)
     check.eq(r.status, 200, "200")
     check.eq([s["id"] for s in (r.body or {}).get("Resources", [])], [USER, GROUP], "ids")
+
+
+async def test_user_details(world: World, check: Checks) -> None:
+    """SCIMMemberDetailsTests: test_user_details_get, test_user_details_set_inactive,
+    test_user_details_set_inactive_dict, test_user_details_set_inactive_with_bool_string,
+    test_user_details_set_inactive_with_dict_bool_string,
+    test_user_details_cannot_set_partnership_member_inactive, test_invalid_patch_op,
+    test_invalid_patch_op_value, test_user_details_get_404, test_user_details_patch_404,
+    test_delete_route, test_cannot_delete_partnership_member,
+    test_patch_inactive_alternate_schema, test_patch_bad_schema,
+    test_member_detail_patch_too_many_ops, test_overflow_cases, test_cant_delete_only_owner_route,
+    test_cant_delete_only_owner_route_patch; SCIMMemberRoleUpdateTests
+    .test_cannot_set_partnership_member_role."""
+    scim = world.emu.add_token("baz", kind="scim")
+    invited = world.invite("test.user@okta.local")
+    r = await world("GET", S + f"Users/{invited.id}", scim)
+    check.eq(r.body, _user(invited.id, "test.user@okta.local"), "get")
+
+    async def patch(member_id: object, ops: list[dict[str, Any]], schemas: bool = True) -> Any:
+        body: dict[str, Any] = {"Operations": ops}
+        if schemas:
+            body["schemas"] = [PATCH]
+        return await world("PATCH", S + f"Users/{member_id}", scim, body)
+
+    for i, op in enumerate(
+        [
+            {"op": "Replace", "path": "active", "value": False},
+            {"op": "Replace", "value": {"active": False}},
+            {"op": "Replace", "path": "active", "value": "False"},
+            {"op": "Replace", "value": {"id": "xxxx", "active": "False"}},
+        ]
+    ):
+        member, _ = world.member(f"inactive{i}@okta.local")
+        r = await patch(member.id, [op])
+        check.eq((r.status, member.id in world.org.members), (204, False), f"set inactive {i}")
+    partner, _ = world.member("partner@okta.local")
+    partner.flags["partnership:restricted"] = True
+    r = await patch(partner.id, [{"op": "Replace", "path": "active", "value": False}])
+    check.eq(r.status, 403, "partnership inactive")
+    r = await world("PUT", S + f"Users/{partner.id}", scim, _post_data(sentryOrgRole="member"))
+    check.eq(r.status, 403, "partnership role")
+    check.eq(
+        (await world("DELETE", S + f"Users/{partner.id}", scim)).status, 403, "partnership delete"
+    )
+    other, _ = world.member("other@okta.local")
+    r = await patch(other.id, [{"op": "invalid", "value": {"active": False}}])
+    check.eq(r.status, 400, "invalid op")
+    r = await patch(other.id, [{"op": "REPLACE", "value": {"active": "invalid"}}])
+    check.eq(r.status, 400, "invalid op value")
+    check.eq((await world("GET", S + "Users/99999999", scim)).status, 404, "get 404")
+    r = await patch(99999999, [{"op": "replace", "value": {"active": False}}])
+    check.eq(r.status, 404, "patch 404")
+    r = await patch(other.id, [{"op": "replace", "path": "blahblahbbalh", "value": False}], False)
+    check.eq(
+        (r.status, r.body),
+        (400, {"schemas": [ERROR], "detail": "Invalid Patch Operation."}),
+        "bad path",
+    )
+    r = await patch(other.id, [{"op": "replace", "value": False}], False)
+    check.eq(
+        (r.status, r.body),
+        (400, {"schemas": [ERROR], "detail": "Invalid Patch Operation."}),
+        "bad value",
+    )
+    r = await patch(other.id, [{"op": "replace", "path": "active", "value": False}] * 101)
+    check.eq(
+        (r.status, r.body),
+        (
+            400,
+            {
+                "schemas": [ERROR],
+                "detail": '{"Operations":["Ensure this field has no more than 100 elements."]}',
+            },
+        ),
+        "101 ops",
+    )
+    big = "010101001010101011001010101011"
+    check.eq((await world("GET", S + f"Users/{big}", scim)).status, 404, "overflow get")
+    check.eq((await world("PATCH", S + f"Users/{big}", scim, {})).status, 404, "overflow patch")
+    check.eq((await world("DELETE", S + f"Users/{big}", scim)).status, 404, "overflow delete")
+    alt, _ = world.member("alt@okta.local")
+    r = await patch(alt.id, [{"op": "replace", "path": "active", "value": False}], False)
+    check.eq((r.status, alt.id in world.org.members), (204, False), "alternate schema")
+    gone, _ = world.member("gone@okta.local")
+    r = await world("DELETE", S + f"Users/{gone.id}", scim)
+    check.eq((r.status, gone.id in world.org.members), (204, False), "delete")
+    owner = world.owner()
+    check.eq(
+        (await world("DELETE", S + f"Users/{owner.id}", scim)).status, 403, "only owner delete"
+    )
+    r = await patch(owner.id, [{"op": "replace", "value": {"active": False}}])
+    check.eq(r.status, 403, "only owner patch")
