@@ -385,14 +385,13 @@ async def test_user_details(world: World, check: Checks) -> None:
             body["schemas"] = [PATCH]
         return await world("PATCH", S + f"Users/{member_id}", scim, body)
 
-    for i, op in enumerate(
-        [
-            {"op": "Replace", "path": "active", "value": False},
-            {"op": "Replace", "value": {"active": False}},
-            {"op": "Replace", "path": "active", "value": "False"},
-            {"op": "Replace", "value": {"id": "xxxx", "active": "False"}},
-        ]
-    ):
+    deactivations: list[dict[str, Any]] = [
+        {"op": "Replace", "path": "active", "value": False},
+        {"op": "Replace", "value": {"active": False}},
+        {"op": "Replace", "path": "active", "value": "False"},
+        {"op": "Replace", "value": {"id": "xxxx", "active": "False"}},
+    ]
+    for i, op in enumerate(deactivations):
         member, _ = world.member(f"inactive{i}@okta.local")
         r = await patch(member.id, [op])
         check.eq((r.status, member.id in world.org.members), (204, False), f"set inactive {i}")
