@@ -115,7 +115,8 @@ async def test_delete_and_read(world: World, check: Checks) -> None:
     test_manager_can_remove_members, test_owner_can_remove_members,
     test_cannot_leave_idp_provisioned_team; ReadOrganizationMemberTeamTest: test_get,
     test_get_role, test_not_found; UpdateOrganizationMemberTeamTest:
-    test_cannot_set_nonexistent_role, test_cannot_promote_nonmember, test_owner_can_promote_member."""
+    test_cannot_set_nonexistent_role, test_cannot_promote_nonmember,
+    test_owner_can_promote_member."""
     world.org.open_membership = True
     team = world.team("team")
     on_team, on_team_token = world.member("onteam@localhost", teams=(team,))
