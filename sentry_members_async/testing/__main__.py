@@ -22,7 +22,11 @@ def build(args: argparse.Namespace) -> tuple[SentryEmulator, str, str]:
         "saas": RateLimit.saas(),
     }[args.rate_limit]
     emulator = SentryEmulator(
-        seed=args.seed, rate_limit=limit, latency=args.latency, retry_after=not args.no_retry_after
+        seed=args.seed,
+        rate_limit=limit,
+        latency=args.latency,
+        retry_after=not args.no_retry_after,
+        invite_quotas=args.invite_quotas,
     )
     emulator.add_org(args.org, scim=True)
     if args.teams:
@@ -79,6 +83,11 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         help="per-token limit: none, docs (100 per 10 s), saas (40/s, 25 concurrent)",
     )
     serve.add_argument("--no-retry-after", action="store_true", help="send no Retry-After on 429")
+    serve.add_argument(
+        "--invite-quotas",
+        action="store_true",
+        help="sentry.io's daily invite quotas (100 per token, 100 per org, 10 per address)",
+    )
     args = parser.parse_args(argv)
     try:
         asyncio.run(_serve(args))
