@@ -26,7 +26,7 @@ def build(args: argparse.Namespace) -> tuple[SentryEmulator, str, str]:
         rate_limit=limit,
         latency=args.latency,
         retry_after=not args.no_retry_after,
-        invite_quotas=args.invite_quotas,
+        invite_quotas=getattr(args, "invite_quotas", False),
     )
     emulator.add_org(args.org, scim=True)
     if args.teams:
