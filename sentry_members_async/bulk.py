@@ -422,9 +422,16 @@ async def run_bulk(
 # -- the operations -----------------------------------------------------------------------
 
 
-def _as_invite_row(row: InviteRow | Mapping[str, Any]) -> InviteRow:
+def _as_invite_row(row: InviteRow | Mapping[str, Any] | str) -> InviteRow:
     if isinstance(row, InviteRow):
         return row
+    if isinstance(row, str):
+        return InviteRow(row)  # an e-mail address: invited as a member
+    if not isinstance(row, Mapping):
+        raise ValidationError(
+            f"an invite row is an InviteRow, a mapping with 'email' (and optionally 'role', "
+            f"'teams', 'team_roles') or an e-mail address, not {type(row).__name__}"
+        )
     return InviteRow(
         str(row.get("email") or ""),
         str(row.get("role") or "member"),
@@ -445,7 +452,7 @@ class BulkAPI:
 
     async def invite(
         self,
-        rows: Iterable[InviteRow | Mapping[str, Any]],
+        rows: Iterable[InviteRow | Mapping[str, Any] | str],
         *,
         send_invite: bool = True,
         progress: Progress | None = None,
@@ -453,12 +460,17 @@ class BulkAPI:
     ) -> BulkReport[InviteRow]:
         """Invite every row: ``created``, ``already_member``, ``already_invited`` or ``failed``.
 
+        A row is an :class:`InviteRow`, a mapping with its fields, or a plain
+        e-mail address (invited with the ``member`` role).
+
         Rows are checked as they stream (e-mail, role, team slugs against the
         org's teams); a bad row fails with a :class:`ValidationError` and is not
         sent. An address listed twice is invited once: the later row reports
         ``already_invited`` (Sentry refuses the second invite), so memory stays
         flat for any input; :func:`load_invite_rows` flags duplicates up front.
         """
+        if isinstance(rows, str | bytes):
+            raise ValidationError("rows must be a list of rows or e-mail addresses, not one string")
         members = self._org.members
         known = await self._team_slugs()
 
