@@ -107,6 +107,7 @@ def test_new_fields_and_roles_are_kept() -> None:
     payload = {
         "id": "7",
         "email": "a@b.c",
+        "name": "",
         "orgRole": "superhero",
         "flags": {"sso:linked": True, "future:flag": True},
         "brandNew": {"x": 1},

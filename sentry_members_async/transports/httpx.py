@@ -73,6 +73,8 @@ class HttpxTransport:
         total = request.timeout if request.timeout is not None else self._timeout
         timeout = httpx.Timeout(total, connect=self._connect_timeout)
         started = time.perf_counter()
+        # A cancellation point even when httpx never suspends (a mock transport).
+        await asyncio.sleep(0)
         try:
             # asyncio.wait_for could lose a cancel on Python < 3.12: see _timeout.
             async with _timeout(total):
