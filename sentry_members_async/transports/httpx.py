@@ -120,7 +120,7 @@ async def _read(answer: httpx.Response, request: Request) -> bytes:
     if limit is None:
         return await answer.aread()
     length = answer.headers.get("Content-Length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
         raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
     chunks: list[bytes] = []
     size = 0
