@@ -450,9 +450,16 @@ async def run_bulk(
 # -- the operations -----------------------------------------------------------------------
 
 
-def _as_invite_row(row: InviteRow | Mapping[str, Any]) -> InviteRow:
+def _as_invite_row(row: InviteRow | Mapping[str, Any] | str) -> InviteRow:
     if isinstance(row, InviteRow):
         return row
+    if isinstance(row, str):
+        return InviteRow(row)  # an e-mail address: invited as a member
+    if not isinstance(row, Mapping):
+        raise ValidationError(
+            f"an invite row is an InviteRow, a mapping with 'email' (and optionally 'role', "
+            f"'teams', 'team_roles') or an e-mail address, not {type(row).__name__}"
+        )
     return InviteRow(
         str(row.get("email") or ""),
         str(row.get("role") or "member"),
@@ -499,7 +506,7 @@ class BulkAPI:
 
     async def invite(
         self,
-        rows: Iterable[InviteRow | Mapping[str, Any]],
+        rows: Iterable[InviteRow | Mapping[str, Any] | str],
         *,
         send_invite: bool = True,
         via: Literal["invite", "scim"] = "invite",
@@ -509,6 +516,9 @@ class BulkAPI:
     ) -> BulkReport[InviteRow]:
         """Invite every row: ``created``, ``already_member``, ``already_invited``,
         ``deferred`` or ``failed``.
+
+        A row is an :class:`InviteRow`, a mapping with its fields, or a plain
+        e-mail address (invited with the ``member`` role).
 
         Rows are checked as they stream (e-mail, role, team slugs against the
         org's teams); a bad row fails with a :class:`ValidationError` and is not
@@ -533,6 +543,8 @@ class BulkAPI:
         """
         if via not in ("invite", "scim"):
             raise ValidationError("via must be 'invite' or 'scim'")
+        if isinstance(rows, str | bytes):
+            raise ValidationError("rows must be a list of rows or e-mail addresses, not one string")
         members = self._org.members
         known = await self._team_slugs()
         report_box: list[BulkReport[InviteRow]] = []

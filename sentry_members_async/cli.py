@@ -55,6 +55,7 @@ from .errors import (
     PermissionDeniedError,
     SentryError,
     ValidationError,
+    mask_secrets,
 )
 from .models import Member, MemberId, ScimGroup, ScimUser, Team
 from .reconcile import load_roster
@@ -148,12 +149,18 @@ def fail(exc: BaseException, settings: Settings | None) -> Exit:
     advice = _advice(exc, settings)
     message = _cli_words(str(exc)) if isinstance(exc, ConfigurationError) else str(exc)
     text = f"error: {message}" + (f" ({advice})" if advice else "")
-    for secret in (settings.token, settings.scim_token) if settings else ():
-        if secret:
-            text = text.replace(secret, "<redacted>")
-    err.print(text, markup=False, soft_wrap=True)
+    # The tokens given on the command line or in the environment: a server or a
+    # proxy may echo them in its answer, which the message and traceback show.
+    given = (settings.token, settings.scim_token) if settings else ()
+    secrets = tuple(
+        s
+        for s in (*given, os.environ.get("SENTRY_AUTH_TOKEN"), os.environ.get("SENTRY_SCIM_TOKEN"))
+        if s
+    )
+    err.print(mask_secrets(text, secrets), markup=False, soft_wrap=True)
     if settings is not None and settings.debug:
-        err.print("".join(traceback.format_exception(exc)), markup=False)
+        trace = "".join(traceback.format_exception(exc))
+        err.print(mask_secrets(trace, secrets), markup=False)
     return Exit(_exit_code(exc))
 
 

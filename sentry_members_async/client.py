@@ -32,7 +32,16 @@ import attrs
 from yarl import URL
 
 from ._version import __version__
-from .errors import ConfigurationError, SentryError, ValidationError, error_from_response
+from .errors import (
+    ConfigurationError,
+    RateLimitedError,
+    RedirectError,
+    ResponseTooLargeError,
+    SentryError,
+    ValidationError,
+    error_from_response,
+    mask_secrets,
+)
 from .ratelimit import Limiter, RateLimiter
 from .retry import RetryPolicy
 from .transports.base import Request, Response, Transport, TransportError
@@ -42,6 +51,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_SIZE",
+    "DEFAULT_MAX_SERVER_PAUSE",
     "ClientStats",
     "QueryValue",
     "RequestHook",
@@ -56,9 +67,14 @@ logger = logging.getLogger("sentry_members_async")
 DEFAULT_BASE_URL = "https://sentry.io"
 USER_AGENT = f"sentry-members-async/{__version__}"
 MAX_REDIRECTS = 5
+#: Longest pause learned from a server (``Retry-After``, a rate-limit reset) that
+#: requests wait out; past it they fail at once with ``RateLimitedError``.
+DEFAULT_MAX_SERVER_PAUSE = 300.0
+#: Largest answer body read (64 MiB): a member page is well under 1 MiB.
+DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-_REGION = re.compile(r"^[a-z]{2,10}$")
+_REGION = re.compile(r"[a-z]{2,10}")
 
 
 @attrs.frozen
@@ -178,6 +194,15 @@ class SentryClient:
         :class:`~sentry_members_async.ratelimit.RateLimiter` that learns
         Sentry's limits from its headers. ``NoLimiter()`` turns it off.
     :param retry: the :class:`~sentry_members_async.retry.RetryPolicy`.
+    :param max_server_pause: the longest pause, in seconds, a server can impose
+        (``Retry-After`` on a 429, or a rate-limit window's reset); a request
+        that would wait longer fails at once with
+        :class:`~sentry_members_async.errors.RateLimitedError` (its
+        ``retry_after`` is the full wait). Applies to the default limiter and to
+        retries; a ``limiter`` you pass has its own ``max_pause``.
+    :param max_response_size: the largest answer body, in bytes, the client
+        reads (``None``: no limit); past it reading stops and
+        :class:`~sentry_members_async.errors.ResponseTooLargeError` is raised.
     """
 
     def __init__(
@@ -196,6 +221,8 @@ class SentryClient:
         on_retry: RetryHook | Iterable[RetryHook] | None = None,
         limiter: Limiter | None = None,
         retry: RetryPolicy | None = None,
+        max_server_pause: float | None = None,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         if token is None:
             token = os.environ.get("SENTRY_AUTH_TOKEN")
@@ -218,8 +245,26 @@ class SentryClient:
         self._on_request: tuple[RequestHook, ...] = _as_hooks(on_request)
         self._on_response: tuple[ResponseHook, ...] = _as_hooks(on_response)
         self._on_retry: tuple[RetryHook, ...] = _as_hooks(on_retry)
+        if limiter is not None and max_server_pause is not None:
+            raise ConfigurationError(
+                "max_server_pause applies to the default limiter: pass max_pause= to the "
+                "limiter you give instead"
+            )
+        pause = DEFAULT_MAX_SERVER_PAUSE if max_server_pause is None else max_server_pause
+        if isinstance(pause, bool) or not isinstance(pause, int | float) or not pause >= 0:
+            raise ConfigurationError("max_server_pause must be a number of seconds (>= 0)")
+        self.max_server_pause = float(pause)
+        if max_response_size is not None and (
+            isinstance(max_response_size, bool)
+            or not isinstance(max_response_size, int)
+            or max_response_size < 1
+        ):
+            raise ConfigurationError("max_response_size must be a positive number of bytes")
+        self.max_response_size = max_response_size
         #: Shared by every request of this client (pass one to share it between clients).
-        self.limiter: Limiter = limiter if limiter is not None else RateLimiter()
+        self.limiter: Limiter = (
+            limiter if limiter is not None else RateLimiter(max_pause=self.max_server_pause)
+        )
         self.retry_policy = retry if retry is not None else RetryPolicy()
         self.stats = ClientStats()
         if transport is None:
@@ -240,7 +285,7 @@ class SentryClient:
         if region is not None:
             if base_url is not None:
                 raise ConfigurationError("pass either base_url or region, not both")
-            if not isinstance(region, str) or not _REGION.match(region):
+            if not isinstance(region, str) or not _REGION.fullmatch(region):
                 raise ConfigurationError("region must be a region name such as 'us' or 'de'")
             base_url = f"https://{region}.sentry.io"
         if base_url is None:
@@ -361,6 +406,7 @@ class SentryClient:
             headers=headers,
             body=body,
             timeout=self.timeout if timeout is None else timeout,
+            max_response_size=self.max_response_size,
         )
 
     async def request(
@@ -408,6 +454,7 @@ class SentryClient:
             try:
                 response = await self._send_following_redirects(request)
             except TransportError as exc:
+                _mask_exception(exc, self._secrets())
                 decision = policy.decide(
                     method=request.method,
                     attempt=attempt,
@@ -420,7 +467,9 @@ class SentryClient:
             else:
                 if response.is_success:
                     return attrs.evolve(response, attempts=attempt) if attempt > 1 else response
-                failure = error_from_response(response, required_scopes=required_scopes)
+                failure = error_from_response(
+                    response, required_scopes=required_scopes, secrets=self._secrets()
+                )
                 status = response.status
                 decision = policy.decide(
                     method=request.method,
@@ -431,6 +480,8 @@ class SentryClient:
                     error=failure,
                     idempotent=idempotent,
                 )
+            if decision.retry and decision.delay > self.max_server_pause:
+                decision = attrs.evolve(decision, retry=False)
             if not decision.retry:
                 failure.attempts = attempt
                 if isinstance(failure, TransportError):
@@ -459,13 +510,19 @@ class SentryClient:
                 await _call_hook(retry_hook, event)
             await asyncio.sleep(decision.delay)
 
+    def _secrets(self) -> tuple[str, ...]:
+        """The client's own credentials, to mask in any server text it shows."""
+        if self.__scim_token is None:
+            return (self.__token,)
+        return (self.__token, self.__scim_token)
+
     async def _send_following_redirects(self, request: Request) -> Response:
         for _ in range(MAX_REDIRECTS + 1):
             response = await self._send(request)
             location = response.headers.get("Location")
             if response.status not in _REDIRECTS or not location:
                 return response
-            request = _redirected(request, response.status, location)
+            request = _redirected(request, response, location, self._secrets())
         return response
 
     async def _send(self, request: Request) -> Response:
@@ -473,10 +530,26 @@ class SentryClient:
         safe_request = request.redacted()
         for hook in self._on_request:
             await _call_hook(hook, safe_request)
-        async with self.limiter.acquire():
-            self.stats.requests += 1
-            response = await self.transport.send(request)
-            self.limiter.observe(response.status, response.headers)
+        try:
+            async with self.limiter.acquire():
+                self.stats.requests += 1
+                response = await self.transport.send(request)
+                self.limiter.observe(response.status, response.headers)
+        except RateLimitedError as exc:
+            if exc.method:
+                raise
+            # The limiter refused to wait out a server's pause: name the request.
+            raise RateLimitedError(
+                429,
+                request.method,
+                request.url.path,
+                exc.detail,
+                retry_after=exc.retry_after,
+            ) from None
+        limit = request.max_response_size
+        if limit is not None and len(response.body) > limit:
+            # A transport of the user's that does not enforce the limit itself.
+            raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
         if response.status == 429:
             self.stats.rate_limited += 1
         response = attrs.evolve(response, request=safe_request)
@@ -492,17 +565,51 @@ class SentryClient:
         return response
 
 
-def _redirected(request: Request, status: int, location: str) -> Request:
-    target = request.url.join(URL(location))
+def _redirected(
+    request: Request, response: Response, location: str, secrets: tuple[str, ...]
+) -> Request:
+    status = response.status
+
+    def refuse(why: str) -> RedirectError:
+        shown = mask_secrets(location, secrets)
+        return RedirectError(
+            status,
+            request.method,
+            request.url.path,
+            f"redirect to {shown[:200]!r} not followed: {why}",
+            location=shown,
+        )
+
+    try:
+        target = request.url.join(URL(location))
+    except (TypeError, ValueError):
+        raise refuse("the Location is not a URL") from None
+    if target.scheme not in ("http", "https") or not target.host:
+        raise refuse("only http(s) URLs are followed")
     headers = request.headers
-    if target.origin() != request.url.origin():
-        # Never hand credentials to another host (or over a downgraded scheme).
-        headers = headers.drop("Authorization", "Cookie")
     method, body = request.method, request.body
     if status == 303 or (status in (301, 302) and method == "POST"):
         method, body = "GET", None
         headers = headers.drop("Content-Type")
+    if target.origin() != request.url.origin():
+        if body is not None:
+            # The body (an invitee's e-mail, a SCIM user) is meant for Sentry alone,
+            # and another host's answer must not pass for Sentry's.
+            raise refuse(
+                "it changes origin and the request has a body, which is only ever "
+                f"sent to {request.url.origin()}"
+            )
+        # Never hand credentials to another host (or over a downgraded scheme).
+        headers = headers.drop("Authorization", "Cookie")
     return attrs.evolve(request, method=method, url=target, headers=headers, body=body)
+
+
+def _mask_exception(exc: SentryError, secrets: tuple[str, ...]) -> None:
+    """Mask the client's credentials in an exception's text (a server may echo them)."""
+    if any(isinstance(arg, str) and any(s and s in arg for s in secrets) for arg in exc.args):
+        exc.args = tuple(
+            mask_secrets(arg, secrets) if isinstance(arg, str) else arg for arg in exc.args
+        )
 
 
 async def _call_hook(hook: Callable[[Any], Any], payload: Any) -> None:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 
 from .errors import SentryError
 from .models import (
@@ -63,6 +64,25 @@ MODELS: tuple[type, ...] = (
     ScimGroupMember,
     ScimGroup,
 )
+
+
+#: JSON keys a payload must carry (beyond the fields without a default). A
+#: member without them would decode with an empty e-mail and name and the
+#: "member" role, and be acted on as such. Sentry's member serializers always
+#: send them (OpenAPI: ``required`` of every member response schema).
+REQUIRED_KEYS: dict[type, tuple[str, ...]] = {
+    Member: ("id", "email", "name", "orgRole"),
+}
+
+
+class _MissingField(ValueError):
+    """A required key is absent (its message is shown as is)."""
+
+
+def _format_exception(exc: BaseException, kind: Any) -> str:
+    if isinstance(exc, _MissingField):
+        return str(exc)
+    return format_exception(exc, kind)
 
 
 class DecodeError(SentryError, ValueError):
@@ -166,11 +186,15 @@ def _register_model(c: cattrs.Converter, cls: type) -> None:
         **overrides,  # type: ignore[arg-type]
     )
     known = frozenset(json_key(f) for f in fields if f.name != extra_name)
+    required = REQUIRED_KEYS.get(cls, ())
 
     def structure(data: Any, _: Any) -> Any:
         if not isinstance(data, Mapping):
             raise TypeError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
         obj = base(data, cls)
+        for key in required:
+            if key not in data:
+                raise _MissingField(f"{cls.__name__} lacks the required field {key!r}")
         if extra_name is not None:
             unknown = data.keys() - known
             if unknown:
@@ -202,6 +226,8 @@ class SentryConverter(cattrs.Converter):
             return super().structure(obj, cl)
         except DecodeError:
             raise
+        except RecursionError:
+            raise _too_deep(cl, None) from None
         except Exception as exc:
             raise _explain(obj, cl, None, exc) from None
 
@@ -246,7 +272,7 @@ def _explain(data: Any, cls: Any, endpoint: str | None, exc: BaseException) -> D
         _explainer.structure(data, cls)
     except Exception as detailed:  # the detailed twin names the path
         if isinstance(detailed, cattrs.BaseValidationError):
-            messages = cattrs.transform_error(detailed)
+            messages = cattrs.transform_error(detailed, format_exception=_format_exception)
         else:
             messages = [f"{detailed} @ $"]
         first = messages[0] if messages else str(detailed)
@@ -259,8 +285,18 @@ def decode(data: Any, cls: type[T], *, endpoint: str | None = None) -> T:
     """``converter.structure(data, cls)``, raising :class:`DecodeError` on mismatch."""
     try:
         return converter.get_structure_hook(cls)(data, cls)  # type: ignore[no-any-return]
+    except RecursionError:
+        raise _too_deep(cls, endpoint) from None
     except Exception as exc:
         raise _explain(data, cls, endpoint, exc) from None
+
+
+def _too_deep(cls: Any, endpoint: str | None) -> DecodeError:
+    name = getattr(cls, "__name__", None) or str(cls)
+    where = f" from {endpoint}" if endpoint else ""
+    return DecodeError(
+        f"could not decode {name}{where}: nested too deeply", endpoint=endpoint, path="$"
+    )
 
 
 def decode_list(data: Any, cls: type[T], *, endpoint: str | None = None) -> list[T]:
@@ -276,5 +312,7 @@ def decode_list(data: Any, cls: type[T], *, endpoint: str | None = None) -> list
     structure = converter.get_structure_hook(cls)
     try:
         return [structure(item, cls) for item in data]
+    except RecursionError:
+        raise _too_deep(list[cls], endpoint) from None  # type: ignore[valid-type]
     except Exception as exc:
         raise _explain(data, list[cls], endpoint, exc) from None  # type: ignore[valid-type]

@@ -23,6 +23,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import attrs
+
 if TYPE_CHECKING:
     from .transports.base import Headers, Response
 
@@ -35,11 +37,15 @@ __all__ = [
     "InviteQuotaError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PaginationError",
     "RateLimitedError",
+    "RedirectError",
+    "ResponseTooLargeError",
     "SentryError",
     "ServerError",
     "ValidationError",
     "error_from_response",
+    "mask_secrets",
     "parse_retry_after",
 ]
 
@@ -224,6 +230,58 @@ class ServerError(APIError):
     """5xx: Sentry (or a proxy in front of it) failed."""
 
 
+class RedirectError(APIError):
+    """A redirect the client refuses to follow; ``detail`` says why.
+
+    Raised for a ``Location`` that is not ``http(s)``, and for a redirect of a
+    request with a body (an invite's e-mail, a SCIM user) to another origin:
+    the body is never sent to a host other than the one it was meant for.
+    ``location`` is the target the server named.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        method: str,
+        path: str,
+        detail: str,
+        body: Any = None,
+        *,
+        headers: Headers | None = None,
+        location: str = "",
+    ) -> None:
+        self.location = location
+        super().__init__(status, method, path, detail, body, headers=headers)
+
+
+class ResponseTooLargeError(SentryError):
+    """An answer's body was larger than the client's ``max_response_size``.
+
+    Raised while reading (the rest is never read), and never retried.
+    """
+
+    def __init__(self, limit: int, *, method: str | None = None, path: str | None = None) -> None:
+        self.limit = limit
+        self.method = method
+        self.path = path
+        where = f" of {method} {path}" if method and path else ""
+        super().__init__(
+            f"the answer{where} is larger than max_response_size ({limit} bytes); "
+            "the rest was not read"
+        )
+
+
+class PaginationError(SentryError):
+    """The server's pagination does not move forward (a cursor seen before).
+
+    ``cursor`` is the repeated cursor; following it would never end.
+    """
+
+    def __init__(self, message: str, *, cursor: str | None) -> None:
+        self.cursor = cursor
+        super().__init__(message)
+
+
 _BY_STATUS: dict[int, type[APIError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -284,13 +342,43 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 def decode_body(body: bytes) -> Any:
-    """The body as JSON when it is JSON, else as text (``""`` when empty)."""
+    """The body as JSON when it is JSON, else as text (``""`` when empty).
+
+    JSON nested too deeply to decode is kept as text too.
+    """
     if not body:
         return ""
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body.decode("utf-8", errors="replace")
+
+
+_MASK = "<redacted>"
+
+
+def mask_secrets(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every one of ``secrets`` replaced by ``<redacted>``."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, _MASK)
+    return text
+
+
+def _mask_response(response: Response, secrets: tuple[str, ...]) -> Response:
+    """The response with the client's own credentials masked in its body and headers."""
+    body = response.body
+    changed = False
+    for secret in secrets:
+        raw = secret.encode()
+        if raw and raw in body:
+            body = body.replace(raw, _MASK.encode())
+            changed = True
+    headers = response.headers
+    if any(secret and secret in value for value in headers.values() for secret in secrets):
+        headers = type(headers)([(k, mask_secrets(v, secrets)) for k, v in headers.items()])
+        changed = True
+    return attrs.evolve(response, body=body, headers=headers) if changed else response
 
 
 def field_errors(body: Any) -> dict[str, list[str]]:
@@ -342,8 +430,19 @@ def detail_from_body(body: Any) -> str:
     return ""
 
 
-def error_from_response(response: Response, *, required_scopes: tuple[str, ...] = ()) -> APIError:
-    """The typed error for an error response (4xx or 5xx)."""
+def error_from_response(
+    response: Response,
+    *,
+    required_scopes: tuple[str, ...] = (),
+    secrets: tuple[str, ...] = (),
+) -> APIError:
+    """The typed error for an error response (4xx or 5xx).
+
+    ``secrets`` (the client's own tokens) are masked wherever the server's text
+    ends up: the body, the detail, the headers and the message.
+    """
+    if secrets:
+        response = _mask_response(response, secrets)
     body = decode_body(response.body)
     detail = detail_from_body(body)
     request = response.request

@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .errors import ValidationError
+from .errors import PaginationError, ValidationError
 
 __all__ = [
     "Link",
@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 _LINK_SPLIT = re.compile(r",\s*(?=<)")
 _PARAM = re.compile(r';\s*([A-Za-z][\w.-]*)\s*=\s*(?:"([^"]*)"|([^;,\s]*))')
-_OFFSET_CURSOR = re.compile(r"^(\d+):(\d+):0$")
+_OFFSET_CURSOR = re.compile(r"([0-9]+):([0-9]+):0")
 
 
 @attrs.frozen
@@ -88,7 +88,7 @@ def offset_cursor(cursor: str | None) -> tuple[int, int] | None:
     """``(per_page, page)`` when ``cursor`` is Sentry's ``OffsetPaginator`` cursor."""
     if cursor is None:
         return None
-    match = _OFFSET_CURSOR.match(cursor)
+    match = _OFFSET_CURSOR.fullmatch(cursor)
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
@@ -208,8 +208,15 @@ class Paginator(Generic[T]):
                 async for items in self._parallel(lambda k: fetch(f"{per_page}:{k}:0"), next_index):
                     yield items
                 return
+            # A cursor seen before would loop forever: every cursor is kept (a few
+            # bytes a page) so a cycle of any length is caught.
+            seen: set[str] = set()
             while page.next_cursor is not None:
-                page = await fetch(page.next_cursor)
+                cursor = page.next_cursor
+                if cursor in seen:
+                    raise _cursor_loop(cursor)
+                seen.add(cursor)
+                page = await fetch(cursor)
                 self.pages_fetched += 1
                 yield page.items
         finally:
@@ -229,11 +236,18 @@ class Paginator(Generic[T]):
         while len(self._tasks) < window:
             self._tasks.append(asyncio.ensure_future(fetch_index(index)))
             index += 1
+        current = first
         while self._tasks:
             head = self._tasks[0]
             page: Page[T] = await head
             self._tasks.popleft()
             self.pages_fetched += 1
+            following = offset_cursor(page.next_cursor)
+            if following is not None and following[1] <= current:
+                # Page ``current`` points back at itself or an earlier page.
+                self._cancel_all()
+                raise _cursor_loop(page.next_cursor)
+            current += 1
             if page.next_cursor is None:
                 self._cancel_all()
                 yield page.items
@@ -250,15 +264,21 @@ class Paginator(Generic[T]):
             page = await fetch(1, count)
             self.pages_fetched += 1
             yield page.items
-            total = page.total_results
-            starts = list(range(1 + count, total + 1, count))
             if not page.items:
                 return
-            pending: deque[int] = deque(starts)
+            # Planned lazily: ``totalResults`` comes from the server and may be
+            # anything; only ``prefetch`` pages (and none past ``limit``) are ever
+            # planned ahead.
+            end = page.total_results + 1
+            if self.limit is not None:
+                end = min(end, self.limit + 1)
+            starts = iter(range(1 + count, max(end, 1), count))
+            following = next(starts, None)
             window = min(2, self.prefetch)
-            while pending or self._tasks:
-                while pending and len(self._tasks) < window:
-                    self._tasks.append(asyncio.ensure_future(fetch(pending.popleft(), count)))
+            while following is not None or self._tasks:
+                while following is not None and len(self._tasks) < window:
+                    self._tasks.append(asyncio.ensure_future(fetch(following, count)))
+                    following = next(starts, None)
                 nxt: ScimPage[T] = await self._tasks[0]
                 self._tasks.popleft()
                 self.pages_fetched += 1
@@ -313,3 +333,11 @@ class Paginator(Generic[T]):
             for task in tasks:
                 if not task.done():
                     task.cancel()
+
+
+def _cursor_loop(cursor: str | None) -> PaginationError:
+    return PaginationError(
+        f"the server sent the cursor {cursor!r} again: its pagination does not move "
+        "forward, so the list would never end",
+        cursor=cursor,
+    )

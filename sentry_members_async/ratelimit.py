@@ -16,6 +16,11 @@ the same window and trip it. :class:`RateLimiter` therefore combines
   your own;
 * a pause of every caller until ``Retry-After`` (or the window reset) on a 429.
 
+A pause learned from the server (a 429's wait, or the end of a spent window)
+longer than ``max_pause`` is not waited out: the caller gets a
+:class:`~sentry_members_async.errors.RateLimitedError` at once, so a broken or
+hostile server can never park a client for years.
+
 Before the first answer it sends a single probe request, so it never bursts
 into an unknown limit. Monotonic clock, no busy waiting; waiters are served
 in FIFO order and a cancelled waiter gives its place back.
@@ -31,9 +36,28 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Protocol, runtime_checkable
 
-from .errors import parse_retry_after
+from .errors import RateLimitedError, parse_retry_after
 
-__all__ = ["Limiter", "NoLimiter", "RateLimiter"]
+__all__ = ["DEFAULT_MAX_PAUSE", "Limiter", "NoLimiter", "RateLimiter", "pause_too_long"]
+
+#: Longest server-imposed pause a limiter waits out by default (seconds).
+DEFAULT_MAX_PAUSE = 300.0
+
+
+def pause_too_long(wait: float, max_pause: float) -> RateLimitedError:
+    """The error a limiter raises instead of waiting ``wait`` seconds (over ``max_pause``).
+
+    It names no request; the client fills in the method and path.
+    """
+    return RateLimitedError(
+        429,
+        "",
+        "",
+        f"the server imposed a pause of {wait:.0f} s, longer than max_server_pause "
+        f"({max_pause:g} s): failing at once instead of waiting",
+        retry_after=wait,
+    )
+
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -112,6 +136,9 @@ class RateLimiter:
     :param burst: the local bucket's capacity (default: ``rate``, at least 1).
     :param adaptive: learn the server's window from its headers (default on).
     :param safety: fraction of the server's limit to use (``1.0``: all of it).
+    :param max_pause: longest pause learned from the server (``Retry-After``, a
+        window's reset) to wait out; past it :meth:`acquire` raises
+        :class:`~sentry_members_async.errors.RateLimitedError` at once.
     """
 
     def __init__(
@@ -122,6 +149,7 @@ class RateLimiter:
         burst: int | None = None,
         adaptive: bool = True,
         safety: float = 1.0,
+        max_pause: float = DEFAULT_MAX_PAUSE,
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
@@ -132,6 +160,9 @@ class RateLimiter:
             raise ValueError("rate must be positive")
         if not 0.0 < safety <= 1.0:
             raise ValueError("safety must be within (0, 1]")
+        if not max_pause >= 0:
+            raise ValueError("max_pause must be a number of seconds (>= 0)")
+        self.max_pause = float(max_pause)
         self.max_concurrency = max_concurrency
         self.rate = rate
         self.burst = burst if burst is not None else max(1, math.floor(rate or 1))
@@ -205,6 +236,8 @@ class RateLimiter:
                 now = self._clock()
                 delay = self._paused_until - now
                 if delay > 0:
+                    if delay > self.max_pause:
+                        raise pause_too_long(delay, self.max_pause)
                     await self._sleep(delay)
                     continue
                 if self._probing and self.adaptive:
@@ -214,7 +247,10 @@ class RateLimiter:
                     self._probe_out = True
                     self._commit(now)
                     return True
-                delay = max(self._window_delay(now), self._bucket_delay(now))
+                window_delay = self._window_delay(now)
+                if window_delay > self.max_pause:
+                    raise pause_too_long(window_delay, self.max_pause)
+                delay = max(window_delay, self._bucket_delay(now))
                 if delay > 0:
                     await self._sleep(delay)
                     continue

@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .errors import parse_retry_after
-from .ratelimit import RateLimiter, _FifoSlots, _float, _int
+from .ratelimit import DEFAULT_MAX_PAUSE, RateLimiter, _FifoSlots, _float, _int, pause_too_long
 
 __all__ = ["RedisLimiter"]
 
@@ -123,6 +123,8 @@ class RedisLimiter:
     :param redis: a ``redis.asyncio.Redis`` client or a URL (``redis://host:6379/0``).
     :param key: the state's key; use :meth:`for_token` to derive it from the token.
     :param max_concurrency: requests in flight at most, per process.
+    :param max_pause: longest shared pause (a 429's wait, a window's reset) to
+        wait out; past it :meth:`acquire` raises ``RateLimitedError`` at once.
     """
 
     def __init__(
@@ -133,7 +135,11 @@ class RedisLimiter:
         max_concurrency: int = 25,
         straggler_margin: float = 0.1,
         socket_timeout: float = 2.0,
+        max_pause: float = DEFAULT_MAX_PAUSE,
     ) -> None:
+        if not max_pause >= 0:
+            raise ValueError("max_pause must be a number of seconds (>= 0)")
+        self.max_pause = float(max_pause)
         if isinstance(redis, str):
             self._redis = aioredis.Redis.from_url(
                 redis, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
@@ -170,7 +176,7 @@ class RedisLimiter:
                 "Redis is unreachable (%s): rate limiting falls back to this process alone",
                 type(exc).__name__,
             )
-            self.fallback = RateLimiter(max_concurrency=self._slots.size)
+            self.fallback = RateLimiter(max_concurrency=self._slots.size, max_pause=self.max_pause)
         return self.fallback
 
     @contextlib.asynccontextmanager
@@ -191,6 +197,8 @@ class RedisLimiter:
                         break
                     if wait_ms <= 0:
                         break
+                    if wait_ms / 1000 > self.max_pause:
+                        raise pause_too_long(wait_ms / 1000, self.max_pause)
                     await asyncio.sleep(wait_ms / 1000)
             if fallback is not None:
                 async with fallback.acquire():

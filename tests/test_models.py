@@ -107,6 +107,7 @@ def test_new_fields_and_roles_are_kept() -> None:
     payload = {
         "id": "7",
         "email": "a@b.c",
+        "name": "",
         "orgRole": "superhero",
         "flags": {"sso:linked": True, "future:flag": True},
         "brandNew": {"x": 1},
@@ -132,7 +133,13 @@ def test_decode_error_names_the_field_and_endpoint() -> None:
 def test_converter_structure_raises_decode_error_with_the_path() -> None:
     # The public converter keeps the README's promise: DecodeError, not a bare TypeError.
     with pytest.raises(DecodeError) as info:
-        converter.structure([{"id": "1"}, {"id": "2", "user": {"id": None}}], list[Member])
+        converter.structure(
+            [
+                {"id": "1", "email": "a@b.c", "name": "", "orgRole": "member"},
+                {"id": "2", "user": {"id": None}},
+            ],
+            list[Member],
+        )
     assert (info.value.path, info.value.endpoint) == ("$[1].user.id", None)
     with pytest.raises(DecodeError) as not_an_object:
         converter.structure("x", Member)

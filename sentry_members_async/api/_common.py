@@ -20,12 +20,17 @@ T = TypeVar("T")
 
 #: Sentry's e-mail field: at most 75 characters (``AllowedEmailField``).
 MAX_EMAIL = 75
+# Every pattern is matched against the whole string (``fullmatch``): ``$`` alone
+# also matches before a final newline, so ``"acme\n"`` would pass.
 _EMAIL = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
 )
-_SLUG = re.compile(r"^[a-z0-9_\-]{1,50}$")
-_DIGITS = re.compile(r"^[0-9]{1,20}$")
+_SLUG = re.compile(r"[a-z0-9_\-]{1,50}")
+#: A member id in canonical decimal form: no sign, no leading zero.
+_MEMBER_ID = re.compile(r"[1-9][0-9]{0,18}")
+#: Sentry's ids are 64-bit signed integers (``BoundedBigAutoField``).
+MAX_ID = 2**63 - 1
 
 
 def check_email(email: object) -> str:
@@ -35,7 +40,7 @@ def check_email(email: object) -> str:
         raise ValidationError("email is empty")
     if len(email) > MAX_EMAIL:
         raise ValidationError(f"email {email!r} is longer than Sentry's {MAX_EMAIL} characters")
-    if not _EMAIL.match(email) or ".." in email:
+    if not _EMAIL.fullmatch(email) or ".." in email:
         raise ValidationError(f"{email!r} is not a valid e-mail address")
     return email
 
@@ -63,7 +68,7 @@ def check_slug(slug: object, what: str = "team") -> str:
     if isinstance(slug, bool) or not isinstance(slug, str | int):
         raise ValidationError(f"{what} must be a slug string, not {type(slug).__name__}")
     text = str(slug)
-    if not _SLUG.match(text):
+    if not _SLUG.fullmatch(text):
         raise ValidationError(
             f"{what} {text!r} is not a valid slug (lower-case letters, digits, '-' and '_', "
             "at most 50 characters)"
@@ -82,11 +87,18 @@ def check_member_ref(member_id: object) -> str:
         raise ValidationError(f"{member_id!r} is a team id, not a member id")
     if member_id == "me":
         return "me"
-    if isinstance(member_id, int) and not isinstance(member_id, bool) and member_id > 0:
+    # One rule for an int and its text: a whole number from 1 to 2**63 - 1,
+    # written in plain decimal digits (no sign, no leading zero, no whitespace).
+    if isinstance(member_id, int) and not isinstance(member_id, bool):
+        if 1 <= member_id <= MAX_ID:
+            return str(member_id)
+    elif (
+        isinstance(member_id, str) and _MEMBER_ID.fullmatch(member_id) and int(member_id) <= MAX_ID
+    ):
         return str(member_id)
-    if isinstance(member_id, str) and _DIGITS.match(member_id):
-        return str(member_id)
-    raise ValidationError(f"{member_id!r} is not a member id (digits) or 'me'")
+    raise ValidationError(
+        f"{member_id!r:.60} is not a member id (a whole number from 1 to {MAX_ID}) or 'me'"
+    )
 
 
 def check_team_id(team_id: object) -> str:
@@ -131,6 +143,13 @@ def endpoint(response: Response) -> str:
 def json_body(response: Response) -> Any:
     try:
         return response.json()
+    except RecursionError:
+        raise DecodeError(
+            f"the answer of {endpoint(response)} is JSON nested too deeply to decode; "
+            f"{len(response.body)} bytes received",
+            endpoint=endpoint(response),
+            path="$",
+        ) from None
     except ValueError as exc:
         raise DecodeError(
             f"the answer of {endpoint(response)} is not valid JSON ({exc}); "

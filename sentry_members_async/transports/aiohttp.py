@@ -13,6 +13,7 @@ import time
 
 import aiohttp
 
+from ..errors import ResponseTooLargeError, SentryError
 from .base import (
     ConnectError,
     Headers,
@@ -20,7 +21,6 @@ from .base import (
     RequestTimeoutError,
     Response,
     ResponseLostError,
-    TransportError,
 )
 
 __all__ = ["AiohttpTransport"]
@@ -98,12 +98,12 @@ class AiohttpTransport:
                 allow_redirects=False,
                 timeout=timeout,
             ) as resp:
-                body = await resp.read()
+                body = await _read(resp, request)
                 headers = Headers(resp.headers.items())
                 status = resp.status
         except asyncio.CancelledError:
             raise
-        except TransportError:
+        except SentryError:
             raise
         except BaseException as exc:
             raise _map_exception(exc, request, total) from exc
@@ -120,6 +120,29 @@ class AiohttpTransport:
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+
+async def _read(resp: aiohttp.ClientResponse, request: Request) -> bytes:
+    """The (decompressed) body, read no further than ``request.max_response_size``.
+
+    Past the limit reading stops; leaving the response closes the connection.
+    """
+    limit = request.max_response_size
+    if limit is None:
+        return await resp.read()
+    length = resp.content_length
+    if length is not None and length > limit:
+        raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
+    if length is not None and resp.headers.get("Content-Encoding", "identity") == "identity":
+        return await resp.read()  # exactly ``length`` bytes, within the limit
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _map_exception(exc: BaseException, request: Request, timeout: float | None) -> BaseException:

@@ -139,6 +139,9 @@ class Request:
     body: bytes | None = None
     #: Total seconds allowed for this request (``None``: the transport's default).
     timeout: float | None = None
+    #: Largest answer body in bytes the transport may read (``None``: no limit);
+    #: past it the transport stops reading and raises ``ResponseTooLargeError``.
+    max_response_size: int | None = None
 
     def redacted(self) -> Request:
         """This request with credentials masked: what logs and event hooks see."""

@@ -12,6 +12,8 @@ import time
 
 import httpx
 
+from ..errors import ResponseTooLargeError, SentryError
+from ._timeout import timeout as _timeout
 from .base import (
     ConnectError,
     Headers,
@@ -19,7 +21,6 @@ from .base import (
     RequestTimeoutError,
     Response,
     ResponseLostError,
-    TransportError,
 )
 
 __all__ = ["HttpxTransport"]
@@ -72,28 +73,36 @@ class HttpxTransport:
         total = request.timeout if request.timeout is not None else self._timeout
         timeout = httpx.Timeout(total, connect=self._connect_timeout)
         started = time.perf_counter()
+        # A cancellation point even when httpx never suspends (a mock transport).
+        await asyncio.sleep(0)
         try:
-            answer = await asyncio.wait_for(
-                client.request(
-                    request.method,
-                    str(request.url),
-                    headers=list(request.headers.items()),
-                    content=request.body,
-                    timeout=timeout,
+            # asyncio.wait_for could lose a cancel on Python < 3.12: see _timeout.
+            async with _timeout(total):
+                answer = await client.send(
+                    client.build_request(
+                        request.method,
+                        str(request.url),
+                        headers=list(request.headers.items()),
+                        content=request.body,
+                        timeout=timeout,
+                    ),
+                    stream=True,
                     follow_redirects=False,
-                ),
-                total,
-            )
+                )
+                try:
+                    body = await _read(answer, request)
+                finally:
+                    await answer.aclose()
         except asyncio.CancelledError:
             raise
-        except TransportError:
+        except SentryError:
             raise
         except BaseException as exc:
             raise _map_exception(exc, request, total) from exc
         return Response(
             status=answer.status_code,
             headers=Headers(answer.headers.multi_items()),
-            body=answer.content,
+            body=body,
             request=request,
             elapsed=time.perf_counter() - started,
         )
@@ -103,6 +112,24 @@ class HttpxTransport:
         if self._owns_client and self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
+
+
+async def _read(answer: httpx.Response, request: Request) -> bytes:
+    """The (decoded) body, read no further than ``request.max_response_size``."""
+    limit = request.max_response_size
+    if limit is None:
+        return await answer.aread()
+    length = answer.headers.get("Content-Length")
+    if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
+        raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in answer.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _map_exception(exc: BaseException, request: Request, timeout: float | None) -> BaseException:

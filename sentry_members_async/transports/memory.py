@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
+from ..errors import ResponseTooLargeError
+from ._timeout import timeout as _timeout
 from .base import ConnectError, Request, RequestTimeoutError, Response
 
 __all__ = ["Handler", "MemoryTransport"]
@@ -22,7 +24,12 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class MemoryTransport:
-    """Calls ``handler(request)`` for each request; applies the request's timeout."""
+    """Calls ``handler(request)`` for each request; applies the request's timeout.
+
+    The handler runs in the caller's task, so cancelling the caller always
+    reaches it (``asyncio.wait_for`` could lose that cancel on Python < 3.12).
+    The request's ``max_response_size`` is checked on the body it returns.
+    """
 
     def __init__(self, handler: Handler, *, timeout: float | None = 30.0) -> None:
         self._handler = handler
@@ -41,12 +48,19 @@ class MemoryTransport:
             raise ConnectError("the transport is closed", request=request)
         timeout = request.timeout if request.timeout is not None else self._timeout
         started = time.perf_counter()
+        # Yield once, as a socket would: a loop over an instant handler must not
+        # starve the event loop (and a cancel lands here at the latest).
+        await asyncio.sleep(0)
         try:
-            response = await asyncio.wait_for(self._handler(request), timeout)
+            async with _timeout(timeout):
+                response = await self._handler(request)
         except RequestTimeoutError:
             raise
         except asyncio.TimeoutError as exc:
             raise RequestTimeoutError(f"no answer within {timeout:g} s", request=request) from exc
+        limit = request.max_response_size
+        if limit is not None and len(response.body) > limit:
+            raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
         return attrs.evolve(response, request=request, elapsed=time.perf_counter() - started)
 
     async def aclose(self) -> None:
