@@ -735,19 +735,22 @@ class MemberWatch:
         loop = asyncio.get_running_loop()
         started = loop.time()
         sent_before = self.limiter.sent
-        current = await self._fetch()
-        observed = dt.datetime.now(dt.timezone.utc)
-        if self._snapshot is None:
-            events = (
-                _initial_events(current, org=self.org, observed_at=observed)
-                if self.emit_initial
-                else []
-            )
-        else:
-            current = await self._confirm(self._snapshot, current)
-            events = diff_members(
-                self._snapshot, current, org=self.org, rev=self._rev, observed_at=observed
-            )
+        try:
+            current = await self._fetch()
+            observed = dt.datetime.now(dt.timezone.utc)
+            if self._snapshot is None:
+                events = (
+                    _initial_events(current, org=self.org, observed_at=observed)
+                    if self.emit_initial
+                    else []
+                )
+            else:
+                current = await self._confirm(self._snapshot, current)
+                events = diff_members(
+                    self._snapshot, current, org=self.org, rev=self._rev, observed_at=observed
+                )
+        finally:
+            self.stats.requests += self.limiter.sent - sent_before  # also for a cut-off poll
         self._snapshot = current
         self._rev += 1
         await self._save_checkpoint(events)
@@ -755,7 +758,6 @@ class MemberWatch:
         took = loop.time() - started
         cost = self.limiter.sent - sent_before
         self.stats.polls += 1
-        self.stats.requests += cost
         self.stats.last_poll_requests = cost
         self.stats.last_poll_seconds = took
         self._stretch(cost)
