@@ -7,6 +7,7 @@ import math
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ async def acme200(emu200: SentryEmulator) -> AsyncIterator[Org]:
         yield client.org("acme")
 
 
-def accepted(emu: SentryEmulator, role: str = "member") -> list[dict[str, object]]:
+def accepted(emu: SentryEmulator, role: str = "member") -> list[dict[str, Any]]:
     return [m for m in emu.members("acme") if not m["pending"] and m["role"] == role]
 
 
@@ -66,9 +67,9 @@ def client_tasks() -> set[asyncio.Task[object]]:
     for task in asyncio.all_tasks():
         code = getattr(task.get_coro(), "cr_code", None)
         where = code.co_filename if code is not None else ""
-        if task is not asyncio.current_task() and "sentry_members_async" in where:
-            if "/testing/" not in where:
-                alive.add(task)
+        ours = "sentry_members_async" in where and "/testing/" not in where
+        if ours and task is not asyncio.current_task():
+            alive.add(task)
     return alive
 
 
@@ -120,7 +121,8 @@ async def test_six_changes_between_polls_give_exactly_six_events(
         "manager",
     )
     removed = next(e for e in got if e.kind == "removed")
-    assert removed.member is None and removed.before is not None
+    assert removed.member is None
+    assert removed.before is not None
     assert removed.member_id == MemberId(str(leaver["id"]))
     # once each: a watcher on the same store sees nothing more, poll after poll
     again = acme200.members.watch(store=FileStore(tmp_path))
@@ -225,8 +227,10 @@ async def test_emit_initial_and_sso_joins(emu200: SentryEmulator, acme200: Org) 
         ("joined", pending["email"]),
         ("joined", "jit@acme.example.com"),
     ]
-    assert events[0].before is not None and events[0].before.pending
-    assert events[0].member is not None and events[0].member.sso_linked
+    assert events[0].before is not None
+    assert events[0].before.pending
+    assert events[0].member is not None
+    assert events[0].member.sso_linked
 
 
 async def test_invite_expired_and_teams_changed(emu200: SentryEmulator, acme200: Org) -> None:
@@ -249,7 +253,8 @@ async def test_invite_expired_and_teams_changed(emu200: SentryEmulator, acme200:
     )
     assert [(e.kind, e.email) for e in events] == [(k, e) for _, k, e in expected]
     change = next(e for e in events if e.kind == "teams_changed")
-    assert change.before is not None and change.member is not None
+    assert change.before is not None
+    assert change.member is not None
     assert change.member.team_slugs - change.before.team_slugs == {"team-03"}
     assert "+team-03" in change.describe()
 
@@ -311,7 +316,7 @@ async def test_break_and_cancel_leave_nothing_running(emu200: SentryEmulator, ac
 async def test_bad_arguments_are_refused_before_anything_is_sent(
     emu200: SentryEmulator, acme200: Org
 ) -> None:
-    for kwargs in (
+    bad: list[dict[str, Any]] = [
         {"interval": -1},
         {"interval": float("nan")},
         {"budget": 0},
@@ -319,9 +324,10 @@ async def test_bad_arguments_are_refused_before_anything_is_sent(
         {"teams": "yes"},
         {"store": object()},
         {"key": ""},
-    ):
+    ]
+    for kwargs in bad:
         with pytest.raises(ValidationError):
-            acme200.members.watch(**kwargs)  # type: ignore[arg-type]
+            acme200.members.watch(**kwargs)
     assert emu200.requests == []
 
 
@@ -347,7 +353,8 @@ async def test_budget_keeps_the_watcher_within_its_share_beside_a_bulk_job() -> 
         watcher.cancel()
         with pytest.raises(asyncio.CancelledError):
             await watcher
-    assert report.ok and len(report) == len(rows)
+    assert report.ok
+    assert len(report) == len(rows)
     assert {e.member_id for e in changed} == {r.member for r in rows}
     watcher_requests = [
         r for r in emu.requests if r.path.endswith("/members/") and "query" not in r.params
@@ -365,7 +372,8 @@ async def test_budget_keeps_the_watcher_within_its_share_beside_a_bulk_job() -> 
     share = 0.2 * limit.limit * windows
     assert len(watcher_requests) <= share + 1, (len(watcher_requests), share, windows)
     assert emu.stats()["rate_limited"] == 0
-    assert watch.stats.stretched and watch.interval > 0
+    assert watch.stats.stretched
+    assert watch.interval > 0
 
 
 def test_watch_is_composed_above_the_members_resource() -> None:
