@@ -187,8 +187,7 @@ class InsufficientRoleError(PermissionDeniedError):
         )
 
     def _message(self) -> str:
-        text = f"{self.status} {self.method} {self.path}: {self.detail}" if self.detail else ""
-        text = text or f"{self.status} {self.method} {self.path}"
+        text = super()._message()
         target = f"member {self.member}" if self.member else "this member"
         return (
             f"{text} (the caller may not make {target} {self.role!r}: changing org roles "
