@@ -571,7 +571,7 @@ class MemberWatch:
         store: CheckpointStore | None = None,
         key: str | None = None,
         emit_initial: bool = False,
-        prefetch: int = 4,
+        prefetch: int = 8,
     ) -> None:
         if isinstance(interval, bool) or not isinstance(interval, int | float):
             raise ValidationError("interval must be a number of seconds")
@@ -809,10 +809,25 @@ class MemberWatch:
         on_teams: dict[MemberId, list[tuple[str, str | None]]] = {}
         async with org.teams.list(detailed=False, prefetch=self.prefetch) as team_list:
             slugs = [team.slug async for team in team_list]
-        for slug in slugs:
-            async with org.teams.members(slug, prefetch=self.prefetch) as team_members:
-                async for m in team_members:
-                    on_teams.setdefault(m.id, []).append((slug, m.team_role))
+        # Several teams at once, each with a short prefetch: most teams are a few
+        # pages, and a long prefetch would fetch pages past their end.
+        gate = asyncio.Semaphore(max(1, self.prefetch // 2))
+
+        async def read(slug: str) -> list[tuple[MemberId, str | None]]:
+            async with gate, org.teams.members(slug, prefetch=2) as team_members:
+                return [(m.id, m.team_role) async for m in team_members]
+
+        tasks = [asyncio.ensure_future(read(slug)) for slug in slugs]
+        try:
+            lists = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:  # (3.10 has no TaskGroup) leave nothing running
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        for slug, rows in zip(slugs, lists, strict=True):
+            for mid, team_role in rows:
+                on_teams.setdefault(mid, []).append((slug, team_role))
         return {
             mid: MemberState.from_member(m, () if m.pending else on_teams.get(mid, ()))
             for mid, m in members.items()

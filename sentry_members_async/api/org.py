@@ -32,7 +32,7 @@ class OrgMembers(MembersAPI):
         store: CheckpointStore | None = None,
         key: str | None = None,
         emit_initial: bool = False,
-        prefetch: int = 4,
+        prefetch: int = 8,
     ) -> MemberWatch:
         """Membership changes as an async iterator of events (see :mod:`..watch`)."""
         from ..watch import MemberWatch

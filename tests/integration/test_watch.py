@@ -297,7 +297,9 @@ async def test_break_and_cancel_leave_nothing_running(emu200: SentryEmulator, ac
         break
     assert client_tasks() == set()
 
-    # cancel the consuming task while it waits for (or runs) a poll
+    # cancel the consuming task while it waits for (or runs) a poll, teams included
+    watch = acme200.members.watch(interval=0.01, store=MemoryStore(), teams=True)
+
     async def consume() -> None:
         async for _event in watch:
             pass
@@ -308,8 +310,9 @@ async def test_break_and_cancel_leave_nothing_running(emu200: SentryEmulator, ac
     with pytest.raises(asyncio.CancelledError):
         await task
     assert client_tasks() == set()
+    await asyncio.sleep(0.1)  # the server finishes what was on the wire when we cancelled
     settled = len(emu200.requests)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.2)
     assert len(emu200.requests) == settled  # nothing polls any more
 
 
