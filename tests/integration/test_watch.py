@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -334,8 +335,11 @@ async def test_bad_arguments_are_refused_before_anything_is_sent(
     assert emu200.requests == []
 
 
-async def test_budget_keeps_the_watcher_within_its_share_beside_a_bulk_job() -> None:
-    limit = RateLimit(limit=40, window=0.5)
+async def test_budget_keeps_the_watcher_within_its_share_beside_a_bulk_job(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="sentry_members_async.watch")
+    limit = RateLimit(limit=80, window=1.0)  # Sentry's reset header is whole seconds
     emu = org_of(2000, rate_limit=limit)  # 20 pages a poll: a poll is a bulk job too
     token = emu.add_token("acme")
     targets = [m for m in emu.members("acme") if m["role"] == "member" and not m["pending"]][:90]
@@ -377,6 +381,11 @@ async def test_budget_keeps_the_watcher_within_its_share_beside_a_bulk_job() -> 
     assert emu.stats()["rate_limited"] == 0
     assert watch.stats.stretched
     assert watch.interval > 0
+    # ... and it says so: 20 requests a poll at 0.2 x 80 per 1 s = 16 per s
+    said = [r.getMessage() for r in caplog.records if r.name == "sentry_members_async.watch"]
+    assert said
+    assert "the budget (0.2 of 80 per 1 s) allows 16.0 per second" in said[0]
+    assert "instead of every 0 s" in said[0]
 
 
 def test_watch_is_composed_above_the_members_resource() -> None:
