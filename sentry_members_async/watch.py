@@ -641,6 +641,8 @@ class MemberWatch:
         if self._closed:
             raise StopAsyncIteration
         await self._load()
+        if self._delivered - self._saved_delivered >= _CURSOR_EVERY:
+            await self._save_cursor()  # a long batch: bound what a crash would repeat
         while not self._queue:
             await self._save_cursor()
             if self._next_poll is not None:

@@ -393,3 +393,18 @@ def test_watch_is_composed_above_the_members_resource() -> None:
 
     assert "watch" not in vars(members_module)
     assert MemberWatch.__module__ == "sentry_members_async.watch"
+
+
+async def test_a_long_batch_saves_its_progress_every_hundred_events(acme200: Org) -> None:
+    store = MemoryStore()
+    first = acme200.members.watch(store=store, emit_initial=True)
+    seen = []
+    async for event in first:
+        seen.append(event)
+        if len(seen) == 150:
+            break  # and "crash": no aclose
+    resumed = await acme200.members.watch(store=store).poll()
+    # progress was saved when the 101st event was asked for: 100 are not repeated
+    assert [e.id for e in resumed] == [e.id for e in seen[100:]] + [e.id for e in resumed[50:]]
+    assert len(resumed) == 100
+    assert len({e.id for e in seen + resumed[50:]}) == 200
