@@ -753,10 +753,12 @@ class MemberWatch:
                 )
         finally:
             self.stats.requests += self.limiter.sent - sent_before  # also for a cut-off poll
-        self._snapshot = current
-        self._rev += 1
-        await self._save_checkpoint(events)
-        self._queue.extend(events)
+        if events or current != self._snapshot:
+            self._snapshot = current
+            self._rev += 1
+            await self._save_checkpoint(events)
+            self._queue.extend(events)
+        # else: nothing changed, nothing to write (a 100k-member checkpoint is ~20 MB)
         took = loop.time() - started
         cost = self.limiter.sent - sent_before
         self.stats.polls += 1

@@ -408,3 +408,23 @@ async def test_a_long_batch_saves_its_progress_every_hundred_events(acme200: Org
     assert [e.id for e in resumed] == [e.id for e in seen[100:]] + [e.id for e in resumed[50:]]
     assert len(resumed) == 100
     assert len({e.id for e in seen + resumed[50:]}) == 200
+
+
+async def test_a_poll_that_sees_no_change_writes_nothing(
+    emu200: SentryEmulator, acme200: Org
+) -> None:
+    saves: list[str] = []
+
+    class Counting(MemoryStore):
+        async def save(self, key: str, data: bytes) -> None:
+            saves.append(key)
+            await super().save(key, data)
+
+    watch = acme200.members.watch(store=Counting())
+    await watch.poll()
+    assert saves == [watch.key]
+    assert await watch.poll() == []
+    assert saves == [watch.key]  # nothing changed: no 20 MB rewrite
+    await acme200.members.invite("z@acme.example.com")
+    assert [e.kind for e in await watch.poll()] == ["invited"]
+    assert saves == [watch.key, watch.key, watch.key + ":cursor"]
