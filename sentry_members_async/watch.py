@@ -48,10 +48,10 @@ import math
 import os
 import tempfile
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 import attrs
 
@@ -80,6 +80,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("sentry_members_async.watch")
+T = TypeVar("T")
 
 EventKind: TypeAlias = Literal[
     "invited", "joined", "removed", "role_changed", "teams_changed", "invite_expired"
@@ -821,14 +822,7 @@ class MemberWatch:
             async with gate, org.teams.members(slug, prefetch=2) as team_members:
                 return [(m.id, m.team_role) async for m in team_members]
 
-        tasks = [asyncio.ensure_future(read(slug)) for slug in slugs]
-        try:
-            lists = await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:  # (3.10 has no TaskGroup) leave nothing running
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        lists = await _gather_all([read(slug) for slug in slugs])
         for slug, rows in zip(slugs, lists, strict=True):
             for mid, team_role in rows:
                 on_teams.setdefault(mid, []).append((slug, team_role))
@@ -845,26 +839,48 @@ class MemberWatch:
         A row can slip past a page boundary when another row is removed while
         the poll pages through the list; the detail shows whether it is gone.
         """
-        for mid, was in before.items():
-            now = current.get(mid)
-            if now is not None and not (
+        doubtful = [
+            mid
+            for mid, was in before.items()
+            if (now := current.get(mid)) is None
+            or (
                 self.teams
                 and not was.pending
                 and not now.pending
                 and was.team_slugs != now.team_slugs
-            ):
-                continue
-            try:
-                detail = await self._org.members.get(mid)
-            except NotFoundError:
+            )
+        ]
+        gate = asyncio.Semaphore(self.prefetch)
+
+        async def detail(mid: MemberId) -> Member | None:
+            async with gate:
+                try:
+                    return await self._org.members.get(mid)
+                except NotFoundError:
+                    return None
+
+        details = await _gather_all([detail(mid) for mid in doubtful])
+        for mid, found in zip(doubtful, details, strict=True):
+            was, now = before[mid], current.get(mid)
+            if found is None:
                 current.pop(mid, None)
-                continue
-            if now is None:
-                teams = was.teams if self.teams else None
-                current[mid] = MemberState.from_member(detail, teams)
+            elif now is None:
+                current[mid] = MemberState.from_member(found, was.teams if self.teams else None)
             else:
                 roles = dict(now.teams or ())
                 old_roles = dict(was.teams or ())
-                teams_now = [(s, roles.get(s, old_roles.get(s))) for s in detail.teams]
+                teams_now = [(s, roles.get(s, old_roles.get(s))) for s in found.teams]
                 current[mid] = attrs.evolve(now, teams=teams_now)
         return current
+
+
+async def _gather_all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """``gather`` that leaves nothing running when one fails or we are cancelled."""
+    tasks = [asyncio.ensure_future(coro) for coro in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
