@@ -658,9 +658,15 @@ class MemberWatch:
         if self._closed:
             raise ConfigurationError("the watch is closed")
         await self._load()
-        if not self._queue:
+        queued = list(self._queue)
+        self._queue.clear()
+        try:
             await self._poll()
-        events = [self._hand_out() for _ in range(len(self._queue))]
+        except BaseException:
+            self._queue.extendleft(reversed(queued))  # nothing is lost to a failed poll
+            raise
+        events = queued + [self._hand_out() for _ in range(len(self._queue))]
+        self.stats.events += len(queued)
         await self._save_cursor()
         return events
 
