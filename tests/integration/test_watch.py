@@ -428,3 +428,25 @@ async def test_a_poll_that_sees_no_change_writes_nothing(
     await acme200.members.invite("z@acme.example.com")
     assert [e.kind for e in await watch.poll()] == ["invited"]
     assert saves == [watch.key, watch.key, watch.key + ":cursor"]
+
+
+async def test_a_failed_poll_loses_no_event(emu200: SentryEmulator, acme200: Org) -> None:
+    from sentry_members_async import AuthenticationError
+    from sentry_members_async.testing.faults import Status
+
+    store = MemoryStore()
+    first = acme200.members.watch(store=store, interval=0.01)
+    await first.poll()
+    await acme200.members.invite("q1@acme.example.com")
+    await acme200.members.invite("q2@acme.example.com")
+    async for _event in first:
+        break
+    await first.aclose()  # q2 stays queued in the checkpoint
+    second = acme200.members.watch(store=store)
+    emu200.inject(
+        "GET", "/api/0/organizations/acme/members/", Status(401, {"detail": "Invalid token"})
+    )
+    with pytest.raises(AuthenticationError):
+        await second.poll()
+    emu200.clear_faults()
+    assert [e.email for e in await second.poll()] == ["q2@acme.example.com"]
