@@ -3,6 +3,7 @@
 from ._version import __version__
 from .api import MembersAPI, Org, ScimAPI, TeamAddResult, TeamsAPI
 from .api.members import AcceptanceResult, InviteStatus
+from .api.org import OrgMembers
 from .api.scim import ScimSchema
 from .bulk import (
     BulkAborted,
@@ -26,6 +27,7 @@ from .errors import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    InsufficientRoleError,
     InviteQuotaError,
     NotFoundError,
     PaginationError,
@@ -86,8 +88,34 @@ from .transports.base import (
     TransportError,
 )
 from .transports.memory import MemoryTransport
+from .watch import (
+    EVENT_KINDS,
+    BudgetLimiter,
+    CheckpointStore,
+    EventKind,
+    FileStore,
+    MemberEvent,
+    MemberState,
+    MemberWatch,
+    MemoryStore,
+    RedisStore,
+    WatchStats,
+)
 
 __all__ = [
+    "BudgetLimiter",
+    "CheckpointStore",
+    "EVENT_KINDS",
+    "EventKind",
+    "FileStore",
+    "InsufficientRoleError",
+    "MemberEvent",
+    "MemberState",
+    "MemberWatch",
+    "MemoryStore",
+    "OrgMembers",
+    "RedisStore",
+    "WatchStats",
     "AcceptanceResult",
     "AddToTeam",
     "BulkAPI",

@@ -735,8 +735,11 @@ class BulkAPI:
         """Offboard people by e-mail.
 
         With SCIM on for the org: SCIM ``PATCH active=false``; without it, or
-        for Owners (SCIM does not manage them): REST ``DELETE``. Outcomes:
-        ``removed``, ``not_found`` or ``failed``.
+        for Owners (SCIM does not manage them): REST ``DELETE``. A SCIM ``404``
+        (a person who came in by SSO just-in-time provisioning, never pushed by
+        the IdP: the integration guide's "fall back to DELETE" case) falls back
+        to the REST ``DELETE``; a ``404`` there means the member is gone.
+        Outcomes: ``removed``, ``not_found`` or ``failed``.
         """
         scim_on: list[bool] = [True]  # flips to False at the first SCIM 403
 
@@ -750,8 +753,8 @@ class BulkAPI:
                     return Outcome(0, OutcomeKind.REMOVED, member.id)
                 except PermissionDeniedError:
                     scim_on[0] = False  # SCIM is off for this org: REST from now on
-                except NotFoundError:  # (a 404 after our own retry is success in remove())
-                    return Outcome(0, OutcomeKind.NOT_FOUND, member.id)
+                except NotFoundError:
+                    pass  # no SCIM user for this member: the REST DELETE below
             try:
                 await self._org.members.remove(member.id)
             except NotFoundError:  # (a 404 after our own retry is success in remove())

@@ -35,6 +35,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "InviteQuotaError",
+    "InsufficientRoleError",
     "NotFoundError",
     "PermissionDeniedError",
     "PaginationError",
@@ -160,6 +161,63 @@ class PermissionDeniedError(APIError):
     @property
     def field_errors(self) -> dict[str, list[str]]:
         return field_errors(self.body)
+
+
+class InsufficientRoleError(PermissionDeniedError):
+    """403 on an org-role change: the caller may not give this role to this member.
+
+    Only an Owner or a Manager (or a token with ``member:write`` /
+    ``member:admin`` acting for one) changes org roles, and never to a role
+    above the caller's own or for a member ranked above the caller (the
+    integration guide: "tokens from callers without owner or manager org role
+    receive a 403"). ``role`` is the role that was asked for, ``member`` the
+    member reference.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        method: str,
+        path: str,
+        detail: str,
+        body: Any = None,
+        *,
+        headers: Headers | None = None,
+        required_scopes: tuple[str, ...] = (),
+        role: str | None = None,
+        member: str | None = None,
+    ) -> None:
+        self.role = role
+        self.member = member
+        super().__init__(
+            status, method, path, detail, body, headers=headers, required_scopes=required_scopes
+        )
+
+    def _message(self) -> str:
+        text = super()._message()
+        target = f"member {self.member}" if self.member else "this member"
+        return (
+            f"{text} (the caller may not make {target} {self.role!r}: changing org roles "
+            "takes an Owner or Manager, and a role no higher than the caller's own)"
+        )
+
+    @classmethod
+    def from_denied(
+        cls, error: PermissionDeniedError, *, role: str | None, member: str | None
+    ) -> InsufficientRoleError:
+        made = cls(
+            error.status,
+            error.method,
+            error.path,
+            error.detail,
+            error.body,
+            headers=error.headers,
+            required_scopes=error.required_scopes,
+            role=role,
+            member=member,
+        )
+        made.attempts = error.attempts
+        return made
 
 
 class NotFoundError(APIError):

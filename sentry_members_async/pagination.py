@@ -146,6 +146,8 @@ class Paginator(Generic[T]):
         self.prefetch = prefetch
         self.limit = limit
         self._tasks: deque[asyncio.Task[Any]] = deque()
+        #: Fetches cancelled and not yet awaited (``aclose`` waits for them).
+        self._stopping: list[asyncio.Task[Any]] = []
         self._items: AsyncIterator[T] | None = None
         self._started = False
         #: Pages fetched so far (for progress reporting and tests).
@@ -296,6 +298,7 @@ class Paginator(Generic[T]):
             task = self._tasks.popleft()
             if not task.done():
                 task.cancel()
+                self._stopping.append(task)
             else:
                 # Retrieve the outcome so a failed prefetch is not reported as lost.
                 if not task.cancelled():
@@ -304,6 +307,8 @@ class Paginator(Generic[T]):
     async def _stop_tasks(self) -> None:
         tasks = list(self._tasks)
         self._cancel_all()
+        tasks += self._stopping
+        self._stopping = []
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 

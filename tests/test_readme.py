@@ -262,6 +262,8 @@ def check_readme_block(
         assert "1 passed" in namespace["pytest"]
     if "test_my_transport" in block.code:
         assert f"{len(CHECKS)} passed" in namespace["pytest"]
+    if "acme.members.watch(interval=1" in block.code:
+        assert out == "invited new.hire@example.com\n"
 
 
 def check_guide_block(
@@ -296,3 +298,18 @@ def check_guide_block(
         assert out == "{'created': 1} {'ann@example.com': 1}\n"
     if "test_promote" in block.code:
         assert "1 passed" in namespace["pytest"]
+    # docs/guides/watching.md and scenarios.md
+    if "for event in await watch.poll()" in block.code:
+        assert out == ""  # the first run records the baseline
+        assert any(pathlib.Path(".sentry-members-state").iterdir())
+    if 'print(event.kind, event.before.role, "->", event.member.role)' in block.code:
+        assert out == "role_changed member -> manager\n"
+        assert state["bob@example.com"]["role"] == "manager"
+    if "test_invite_and_wait" in block.code:
+        assert "1 passed" in namespace["pytest"]
+    if '"leaver@example.com", "gone@example.com"' in block.code:
+        assert out.splitlines() == ["0 removed True", "1 not_found True"]
+        assert "leaver@example.com" not in state
+    if "except InsufficientRoleError" in block.code:
+        assert out == "manager\n"
+        assert state["bob@example.com"]["role"] == "manager"

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import attrs
 
-from ..errors import BadRequestError, NotFoundError, ValidationError
+from ..errors import (
+    BadRequestError,
+    InsufficientRoleError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from ..models import Member, MemberRef, Team, TeamMembership
 from ..pagination import Page, Paginator
 from ..transports.base import TransportError
@@ -329,7 +335,11 @@ class MembersAPI:
         role: str | None = None,
         team_roles: Mapping[str, str | None] | None = None,
     ) -> Member:
-        """Change the org role and/or replace the teams (``team_roles``: slug to role)."""
+        """Change the org role and/or replace the teams (``team_roles``: slug to role).
+
+        A 403 on a role change raises :class:`InsufficientRoleError`: the
+        caller is not an Owner or Manager, or the role is above the caller's.
+        """
         body: dict[str, object] = {}
         if role is not None:
             body["orgRole"] = c.check_org_role(role)
@@ -337,9 +347,21 @@ class MembersAPI:
             body["teamRoles"] = c.team_roles_body(team_roles)
         if not body:
             raise ValidationError("update needs role= or team_roles=")
-        response = await self._client.request(
-            "PUT", MEMBER, path_params=self._path(member_id), json=body, required_scopes=UPDATE
-        )
+        path = self._path(member_id)
+        try:
+            response = await self._client.request(
+                "PUT", MEMBER, path_params=path, json=body, required_scopes=UPDATE
+            )
+        except PermissionDeniedError as exc:
+            # Sentry's answers: the default "You do not have permission to perform this
+            # action." (the caller's role lacks member:write/admin) or {"role": ...} (the
+            # role or the member ranks above the caller). Others (a partnership) stay as is.
+            by_role = "role" in exc.field_errors or exc.detail.startswith("You do not have")
+            if role is None or not by_role:
+                raise
+            raise InsufficientRoleError.from_denied(
+                exc, role=role, member=path["member_id"]
+            ) from None
         return c.one(response, Member)
 
     async def reinvite(self, member_id: MemberRef, *, regenerate: bool = False) -> Member:

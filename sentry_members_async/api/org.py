@@ -15,8 +15,38 @@ if TYPE_CHECKING:
     from ..bulk import BulkReport, Progress
     from ..client import SentryClient
     from ..reconcile import Change, DesiredMember, Plan
+    from ..watch import CheckpointStore, MemberWatch
 
-__all__ = ["Org"]
+__all__ = ["Org", "OrgMembers"]
+
+
+class OrgMembers(MembersAPI):
+    """``acme.members``: the members resource, plus :meth:`watch` (composed above it)."""
+
+    def watch(
+        self,
+        *,
+        interval: float = 60.0,
+        teams: bool = False,
+        budget: float | None = 0.2,
+        store: CheckpointStore | None = None,
+        key: str | None = None,
+        emit_initial: bool = False,
+        prefetch: int = 8,
+    ) -> MemberWatch:
+        """Membership changes as an async iterator of events (see :mod:`..watch`)."""
+        from ..watch import MemberWatch
+
+        return MemberWatch(
+            self._org,
+            interval=interval,
+            teams=teams,
+            budget=budget,
+            store=store,
+            key=key,
+            emit_initial=emit_initial,
+            prefetch=prefetch,
+        )
 
 
 class Org:
@@ -25,7 +55,7 @@ class Org:
     def __init__(self, client: SentryClient, slug: str) -> None:
         self.client = client
         self.slug = c.check_slug(slug, "organization")
-        self.members = MembersAPI(self)
+        self.members = OrgMembers(self)
         self.teams = TeamsAPI(self)
         self.scim = ScimAPI(self)
         self.bulk = BulkAPI(self)

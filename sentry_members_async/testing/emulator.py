@@ -438,6 +438,29 @@ class SentryEmulator:
         o.version += 1
         return member.id
 
+    def sso_login(self, org: str, email: str, *, name: str | None = None) -> int:
+        """A person logs in through the org's SSO for the first time; returns the member id.
+
+        As Sentry does (``ApiInviteHelper.from_session_or_email`` in
+        src/sentry/api/invite_helper.py, used by src/sentry/auth/helper.py): a
+        pending invite for the identity's e-mail is accepted in place (same
+        member id); without one, a new member is created just in time with the
+        default role and no inviter. Either way the member is ``sso:linked``.
+        """
+        o = self._org(org)
+        member = self.state.member_by_email(o, email)
+        if member is not None and not member.pending:
+            member.flags["sso:linked"] = True
+            o.version += 1
+            return member.id
+        user = self.state.new_user(email, name or email.split("@", 1)[0].replace(".", " ").title())
+        if member is not None:
+            self.state.accept(o, member, user)
+        else:
+            member = self.state.new_member(o, "member", user=user)
+        member.flags["sso:linked"] = True
+        return member.id
+
     # -- inspection ----------------------------------------------------------
 
     def members(self, org: str) -> list[dict[str, Any]]:
