@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 
 
-def summary(benchmark: str, ours: str, comparison: str, ratio: str, goal: str) -> None:
-    """One row of the summary table that ``benchmarks/run.py`` assembles."""
-    print(f"SUMMARY| {benchmark} | {ours} | {comparison} | {ratio} | {goal} |")
+#: ``nox -s bench -- --quick``: smaller sizes, same measures (``run.py`` sets it).
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+
+
+def pick(full: int, quick: int) -> int:
+    """``full`` normally, ``quick`` under ``--quick``."""
+    return quick if QUICK else full
+
+
+def summary(
+    benchmark: str, ours: str, comparison: str, ratio: str, goal: str, met: bool | None = None
+) -> None:
+    """One row of the summary table that ``benchmarks/run.py`` assembles.
+
+    ``met`` says whether this run met ``goal`` (``None``: no verdict, e.g. a skipped row).
+    """
+    verdict = "n/a" if met is None else ("met" if met else "**missed**")
+    print(f"SUMMARY| {benchmark} | {ours} | {comparison} | {ratio} | {goal} | {verdict} |")
     sys.stdout.flush()
 
 

@@ -177,6 +177,10 @@ class SentryClient:
     :param limiter: the rate limiter shared by every request; by default a
         :class:`~sentry_members_async.ratelimit.RateLimiter` that learns
         Sentry's limits from its headers. ``NoLimiter()`` turns it off.
+    :param rate_limit: the token's limit if you know it, ``(requests, window
+        seconds)``, e.g. ``(40, 1.0)`` on sentry.io: the default limiter then
+        skips its probe and uses the whole limit from the first request (the
+        server's headers still win). Not with ``limiter=``.
     :param retry: the :class:`~sentry_members_async.retry.RetryPolicy`.
     """
 
@@ -196,6 +200,7 @@ class SentryClient:
         on_retry: RetryHook | Iterable[RetryHook] | None = None,
         limiter: Limiter | None = None,
         retry: RetryPolicy | None = None,
+        rate_limit: tuple[int, float] | None = None,
     ) -> None:
         if token is None:
             token = os.environ.get("SENTRY_AUTH_TOKEN")
@@ -219,7 +224,14 @@ class SentryClient:
         self._on_response: tuple[ResponseHook, ...] = _as_hooks(on_response)
         self._on_retry: tuple[RetryHook, ...] = _as_hooks(on_retry)
         #: Shared by every request of this client (pass one to share it between clients).
-        self.limiter: Limiter = limiter if limiter is not None else RateLimiter()
+        if rate_limit is not None and limiter is not None:
+            raise ConfigurationError("pass rate_limit= or limiter=, not both")
+        if limiter is None:
+            try:
+                limiter = RateLimiter(rate_limit=rate_limit)
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from None
+        self.limiter: Limiter = limiter
         self.retry_policy = retry if retry is not None else RetryPolicy()
         self.stats = ClientStats()
         if transport is None:

@@ -17,7 +17,8 @@ the same window and trip it. :class:`RateLimiter` therefore combines
 * a pause of every caller until ``Retry-After`` (or the window reset) on a 429.
 
 Before the first answer it sends a single probe request, so it never bursts
-into an unknown limit. Monotonic clock, no busy waiting; waiters are served
+into an unknown limit; given the limit up front (``rate_limit=(40, 1.0)``) it
+skips the probe and uses the whole limit from the first request. Monotonic clock, no busy waiting; waiters are served
 in FIFO order and a cancelled waiter gives its place back.
 """
 
@@ -112,6 +113,9 @@ class RateLimiter:
     :param burst: the local bucket's capacity (default: ``rate``, at least 1).
     :param adaptive: learn the server's window from its headers (default on).
     :param safety: fraction of the server's limit to use (``1.0``: all of it).
+    :param rate_limit: the server's limit if you know it, ``(requests, window
+        seconds)`` (sentry.io: ``(40, 1.0)`` for most endpoints): no probe, the
+        whole limit from the first request. The server's headers still win.
     """
 
     def __init__(
@@ -122,6 +126,7 @@ class RateLimiter:
         burst: int | None = None,
         adaptive: bool = True,
         safety: float = 1.0,
+        rate_limit: tuple[int, float] | None = None,
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
@@ -132,6 +137,7 @@ class RateLimiter:
             raise ValueError("rate must be positive")
         if not 0.0 < safety <= 1.0:
             raise ValueError("safety must be within (0, 1]")
+        hint = _check_rate_limit(rate_limit)
         self.max_concurrency = max_concurrency
         self.rate = rate
         self.burst = burst if burst is not None else max(1, math.floor(rate or 1))
@@ -158,6 +164,10 @@ class RateLimiter:
         self._reserve = 0  # budget held back until the window's first answer
         self._probing = adaptive
         self._probe_out = False
+        if hint is not None:
+            # Known up front: no probe; the window's end comes with the first answer.
+            self.limit, self.window = hint
+            self._probing = False
         self._learned = asyncio.Event()
         self._paused_until = 0.0
         self._rtt = 0.0
@@ -329,6 +339,25 @@ class RateLimiter:
         if self._probing:
             self._probing = False
             self._learned.set()
+
+
+def _check_rate_limit(value: object) -> tuple[int, float] | None:
+    """``(requests, window seconds)``, both positive, or ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise ValueError("rate_limit must be a (requests, window seconds) tuple")
+    requests, window = value
+    if isinstance(requests, bool) or not isinstance(requests, int) or requests < 1:
+        raise ValueError("rate_limit's requests must be a positive integer")
+    if (
+        isinstance(window, bool)
+        or not isinstance(window, int | float)
+        or not math.isfinite(window)
+        or window <= 0
+    ):
+        raise ValueError("rate_limit's window must be a positive number of seconds")
+    return requests, float(window)
 
 
 def _int(value: str | None) -> int | None:
