@@ -329,7 +329,10 @@ class RateLimiter:
                 recent = sum(1 for t in self._sent_at if t >= now - self._rtt)
                 self._spent = max(used, recent)
             self._reset_epoch = reset
-            self._window_end = now + max(0.0, reset - wall)
+            # Not clamped to now: an answer that arrives after its window ended places
+            # that end in the past, and the next windows (when their length is known)
+            # follow from it, aligned with the server's, not shifted to this answer.
+            self._window_end = now + (reset - wall)
         elif abs(reset - self._reset_epoch) <= 1e-6:
             # Same window: the server may count more than we sent (another process).
             self._spent = max(self._spent, used)

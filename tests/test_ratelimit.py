@@ -280,3 +280,13 @@ def test_client_rate_limit_hint_reaches_its_limiter() -> None:
         SentryClient("t", base_url="http://127.0.0.1:1", rate_limit=(40, 1.0), limiter=NoLimiter())
     with pytest.raises(ConfigurationError, match="rate_limit"):
         SentryClient("t", base_url="http://127.0.0.1:1", rate_limit=(0, 1.0))
+
+
+async def test_an_answer_after_its_windows_end_keeps_the_servers_alignment() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, rate_limit=(2, 1.0))
+    async with lim.acquire():
+        fake.now = 1.3  # the answer comes 0.3 s after the window it was counted in ended
+        lim.observe(200, headers(limit=2, remaining=1, reset_in=-0.3, fake=fake))
+    # the server's next window is [1.0, 2.0): two requests now, the third at 2.0 (not 2.3)
+    assert await times_of(lim, fake, 3) == pytest.approx([1.3, 1.3, 2.0], abs=1e-6)
