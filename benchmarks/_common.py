@@ -8,7 +8,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-
 #: ``nox -s bench -- --quick``: smaller sizes, same measures (``run.py`` sets it).
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 
