@@ -490,7 +490,15 @@ class SentryClient:
             self.limiter.observe(response.status, response.headers)
         if response.status == 429:
             self.stats.rate_limited += 1
-        response = attrs.evolve(response, request=safe_request)
+        # (a constructor call, not attrs.evolve: this runs once per request)
+        response = Response(
+            response.status,
+            response.headers,
+            response.body,
+            safe_request,
+            response.elapsed,
+            response.attempts,
+        )
         logger.debug(
             "%s %s -> %d in %.1f ms",
             request.method,

@@ -18,8 +18,9 @@ the same window and trip it. :class:`RateLimiter` therefore combines
 
 Before the first answer it sends a single probe request, so it never bursts
 into an unknown limit; given the limit up front (``rate_limit=(40, 1.0)``) it
-skips the probe and uses the whole limit from the first request. Monotonic clock, no busy waiting; waiters are served
-in FIFO order and a cancelled waiter gives its place back.
+skips the probe and uses the whole limit from the first request. Monotonic
+clock, no busy waiting; waiters are served in FIFO order and a cancelled
+waiter gives its place back.
 """
 
 from __future__ import annotations
