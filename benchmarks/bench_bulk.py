@@ -11,12 +11,12 @@ import asyncio
 import time
 
 import aiohttp
-from _common import summary
+from _common import pick, summary
 
 from sentry_members_async import InviteRow, OutcomeKind, SentryClient
 from sentry_members_async.testing import RateLimit, SentryEmulator
 
-N = 2_000
+N = pick(2_000, 300)
 LIMIT = RateLimit(limit=10, window=1.0)
 SEQUENTIAL = 40
 
@@ -79,6 +79,15 @@ def main() -> None:
         f"sequential: {seq_share:.0%} of bound",
         f"{share / seq_share:.1f}x",
         ">= 95 % of bound, 0 lost, 0 duplicated",
+        share >= 0.95 and lost == 0 and duplicated == 0,
+    )
+    summary(
+        "6. bulk invite via SCIM, sentry.io profile",
+        "not run",
+        "the invite quota and SCIM path (issue 15) are not on main yet",
+        "-",
+        ">= 95 % of the SCIM endpoints' bound, 0 lost, 0 duplicated",
+        None,
     )
 
 

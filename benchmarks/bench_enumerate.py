@@ -12,14 +12,14 @@ import asyncio
 import time
 
 import aiohttp
-from _common import summary
+from _common import pick, summary
 
 from sentry_members_async import SentryClient
 from sentry_members_async.pagination import parse_link_header
 from sentry_members_async.testing import RateLimit, SentryEmulator
 
 LIMIT = RateLimit(limit=10, window=1.0)
-MEMBERS = 20_000
+MEMBERS = pick(20_000, 5_000)
 SEQUENTIAL_PAGES = 40
 
 
@@ -72,11 +72,12 @@ def main() -> None:
     ours_rate, ours_429 = results["sentry-members-async (defaults)"]
     seq_rate, _ = results["sequential aiohttp"]
     summary(
-        "1. enumerate 20k members, 10 req/s, 400 ms",
+        f"1. enumerate {MEMBERS // 1000}k members, 10 req/s, 400 ms",
         f"{ours_rate / bound:.0%} of bound, {ours_429} 429s",
         f"sequential: {seq_rate / bound:.0%} of bound",
         f"{ours_rate / seq_rate:.1f}x",
         ">= 95 % of bound, 0 429s",
+        ours_rate / bound >= 0.95 and ours_429 == 0,
     )
 
 
