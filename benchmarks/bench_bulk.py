@@ -18,7 +18,7 @@ from sentry_members_async.testing import RateLimit, SentryEmulator
 
 N = pick(2_000, 300)
 LIMIT = RateLimit(limit=10, window=1.0)
-SEQUENTIAL = 40
+SEQUENTIAL = pick(40, 10)
 
 
 def rows(n: int) -> list[InviteRow]:

@@ -40,7 +40,7 @@ from sentry_members_async import SentryClient
 from sentry_members_async.pagination import parse_link_header
 from sentry_members_async.testing import RateLimit, SentryEmulator
 
-SEQUENTIAL_PAGES = 40
+SEQUENTIAL_PAGES = pick(40, 10)
 LATENCY = 0.4
 PAGE = 100
 IDEAL_CONCURRENCY = 25
