@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
+import math
 import os
 import subprocess
 import sys
@@ -10,6 +12,41 @@ from collections.abc import Iterator
 
 #: ``nox -s bench -- --quick``: smaller sizes, same measures (``run.py`` sets it).
 QUICK = os.environ.get("BENCH_QUICK") == "1"
+
+
+IDEAL_CONCURRENCY = 25
+
+
+def ideal_seconds(
+    requests: int,
+    started: float,
+    limit: int,
+    window: float,
+    concurrent: int | None,
+    latency: float,
+) -> float:
+    """When an ideal client starting at ``started`` has the answer to its ``requests``-th request.
+
+    It sends each request as soon as the server allows: at most ``limit``
+    counted per fixed (epoch-aligned) window of ``window`` seconds, at most
+    ``concurrent`` in flight (25, as on sentry.io, when the profile sets no cap).
+    This is the fair bound: a run that starts late in a window gets that
+    window's whole quota, and so does the ideal client.
+    """
+    cap = concurrent or IDEAL_CONCURRENCY
+    free: list[float] = [started] * cap  # when each concurrent slot is free again
+    heapq.heapify(free)
+    used: dict[int, int] = {}
+    finish = started
+    for _ in range(requests):
+        at = heapq.heappop(free)
+        while used.get(math.floor(at / window), 0) >= limit:
+            at = (math.floor(at / window) + 1) * window
+        index = math.floor(at / window)
+        used[index] = used.get(index, 0) + 1
+        finish = max(finish, at + latency)
+        heapq.heappush(free, at + latency)
+    return finish - started
 
 
 def pick(full: int, quick: int) -> int:

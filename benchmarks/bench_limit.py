@@ -21,20 +21,20 @@ server counted) are shown next to the fewest the pages need.
 
 Time to first member is in round trips (latency). The sequential loop (how
 other Sentry clients page: one request, follow the Link header, repeat) is
-timed over its first 40 pages, against the ideal time for those 40 pages.
+timed over its first 40 pages; its rate is compared with the long-run bound
+(limit / window x 100 members).
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
 import math
 import sys
 import time
 from dataclasses import dataclass
 
 import aiohttp
-from _common import QUICK, pick, summary
+from _common import QUICK, ideal_seconds, pick, summary
 
 from sentry_members_async import SentryClient
 from sentry_members_async.pagination import parse_link_header
@@ -43,7 +43,6 @@ from sentry_members_async.testing import RateLimit, SentryEmulator
 SEQUENTIAL_PAGES = pick(40, 10)
 LATENCY = 0.4
 PAGE = 100
-IDEAL_CONCURRENCY = 25
 
 
 @dataclass
@@ -85,29 +84,6 @@ async def sequential(url: str, token: str, hint: object) -> Run:
     return Run(count, started_wall, time.perf_counter() - started, first)
 
 
-def ideal_seconds(requests: int, started: float, limit: RateLimit, latency: float) -> float:
-    """When an ideal client starting at ``started`` has the answer to its ``requests``-th request.
-
-    It sends each request as soon as the server allows: at most ``limit.limit``
-    counted per fixed window, at most ``limit.concurrent`` in flight (25, as on
-    sentry.io, when the profile sets no cap).
-    """
-    cap = limit.concurrent or IDEAL_CONCURRENCY
-    free: list[float] = [started] * cap  # when each concurrent slot is free again
-    heapq.heapify(free)
-    used: dict[int, int] = {}
-    finish = started
-    for _ in range(requests):
-        at = heapq.heappop(free)
-        while used.get(math.floor(at / limit.window), 0) >= limit.limit:
-            at = (math.floor(at / limit.window) + 1) * limit.window
-        window = math.floor(at / limit.window)
-        used[window] = used.get(window, 0) + 1
-        finish = max(finish, at + latency)
-        heapq.heappush(free, at + latency)
-    return finish - started
-
-
 def windows_touched(emu: SentryEmulator, limit: RateLimit) -> int:
     """Windows from the first to the last request the server counted (arrival times)."""
     arrivals = [r.at - (LATENCY if r.status == 200 else 0.0) for r in emu.requests]
@@ -137,8 +113,13 @@ def profile(name: str, limit: RateLimit, members: int, goal_share: float) -> lis
                 runner(url, token, (limit.limit, limit.window) if hint else None)  # type: ignore[operator]
             )
         pages = math.ceil(run.members / PAGE)
-        ideal = ideal_seconds(pages, run.started, limit, LATENCY)
-        share = ideal / run.took
+        ideal = ideal_seconds(
+            pages, run.started, limit.limit, limit.window, limit.concurrent, LATENCY
+        )
+        if runner is sequential:  # extrapolated rate against the long-run bound
+            share = run.members / run.took / (limit.limit / limit.window * PAGE)
+        else:
+            share = ideal / run.took
         stats = emu.stats()
         limited = stats["rate_limited"]
         past_end = stats["by_status"].get(200, 0) - pages
