@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, bench, conformance.
+"""Sessions: tests, lint, typecheck, bench, conformance, docs.
 
 Each session installs what it needs itself: ``pip install nox`` is the only
 prerequisite. Run ``nox -s tests lint typecheck`` before pushing.
@@ -14,12 +14,13 @@ nox.options.reuse_existing_virtualenvs = True
 TEST_DEPS = [
     "pytest>=8",
     "pytest-asyncio>=0.24",
-    "coverage[toml]>=7",
+    "coverage[toml]>=7.10.3",
     "hypothesis>=6.100",
     "mypy>=1.11",
 ]
 LINT_DEPS = ["ruff>=0.6"]
 BENCH_DEPS = ["pydantic>=2", "msgspec>=0.18", "orjson>=3"]
+DOCS_DEPS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "ruff>=0.6"]
 
 
 @nox.session
@@ -29,6 +30,10 @@ def tests(session: nox.Session) -> None:
     # asyncio debug mode for the whole suite; ResourceWarning is an error (pyproject.toml).
     # `coverage run`, not pytest-cov: the package's pytest plugin is imported before
     # pytest-cov would start measuring.
+    # Subprocesses (the CLI, the demo, README blocks run by pytest) are measured
+    # too (`patch = ["subprocess"]` in pyproject.toml), each into its own data
+    # file: combine them before the report.
+    session.run("coverage", "erase")
     session.run(
         "coverage",
         "run",
@@ -37,6 +42,7 @@ def tests(session: nox.Session) -> None:
         *(session.posargs or ["-q"]),
         env={"PYTHONASYNCIODEBUG": "1"},
     )
+    session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report")
 
 
@@ -67,3 +73,10 @@ def conformance(session: nox.Session) -> None:
     """Schemathesis against Sentry's OpenAPI, served by the emulator: 0 failures."""
     session.install("-e", ".", "schemathesis>=4")
     session.run("python", "tests/conformance/run.py")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs-material, API reference by mkdocstrings) in strict mode."""
+    session.install("-e", ".[cli,httpx,redis]", *DOCS_DEPS)
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})

@@ -92,6 +92,10 @@ class OutcomeKind(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    def __repr__(self) -> str:
+        # ``print(report.counts())`` reads {'created': 2}; the keys equal their strings.
+        return repr(self.value)
+
 
 _KINDS = list(OutcomeKind)
 _CODE = {kind: i for i, kind in enumerate(_KINDS)}

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import io
 import json
+import os
 import sys
 import time
 import traceback
@@ -77,9 +79,16 @@ class Settings:
     url: str | None
     scim_token: str | None
     debug: bool
+    quiet: bool = False
+    allow_insecure_http: bool = False
 
     def client(self) -> SentryClient:
-        return SentryClient(self.token, base_url=self.url, scim_token=self.scim_token)
+        return SentryClient(
+            self.token,
+            base_url=self.url,
+            scim_token=self.scim_token,
+            allow_insecure_http=self.allow_insecure_http,
+        )
 
     def org_slug(self) -> str:
         if not self.org:
@@ -90,15 +99,39 @@ class Settings:
 # -- error handling ------------------------------------------------------------
 
 
-def _advice(exc: BaseException) -> str:
+#: The SDK's messages name Python arguments; the command line has flags and variables.
+_CLI_WORDS = (
+    ("pass token=... or set SENTRY_AUTH_TOKEN", "pass --token or set SENTRY_AUTH_TOKEN"),
+    ("; pass token=...", "; give the token with SENTRY_AUTH_TOKEN or --token"),
+    ("pass allow_insecure_http=True", "pass --allow-insecure-http"),
+    ("base_url", "the URL (SENTRY_URL or --url)"),
+    ("the auth token", "the auth token (SENTRY_AUTH_TOKEN or --token)"),
+    ("the SCIM token", "the SCIM token (SENTRY_SCIM_TOKEN or --scim-token)"),
+)
+
+
+def _cli_words(text: str) -> str:
+    for python, cli_words in _CLI_WORDS:
+        text = text.replace(python, cli_words)
+    return text
+
+
+def _advice(exc: BaseException, settings: Settings | None = None) -> str:
     if isinstance(exc, AuthenticationError):
+        if "/scim/" in exc.path:
+            if settings is not None and not settings.scim_token:
+                return (
+                    "check SENTRY_SCIM_TOKEN (or --scim-token): none is set, so the auth "
+                    "token was sent and Sentry did not accept it for SCIM"
+                )
+            return "check SENTRY_SCIM_TOKEN (or --scim-token): Sentry did not accept it"
         return "check SENTRY_AUTH_TOKEN (or --token): Sentry did not accept it"
     if isinstance(exc, PermissionDeniedError):
         if exc.required_scopes:
             return f"the token needs one of the scopes {', '.join(exc.required_scopes)}"
         return "the token or your role does not allow this"
     if isinstance(exc, TransportError):
-        return "check SENTRY_URL and your network"
+        return "check SENTRY_URL (or --url) and your network"
     return ""
 
 
@@ -112,8 +145,9 @@ def _exit_code(exc: BaseException) -> int:
 
 def fail(exc: BaseException, settings: Settings | None) -> Exit:
     """Print one line for ``exc`` (never the token) and give the exit code."""
-    advice = _advice(exc)
-    text = f"error: {exc}" + (f" ({advice})" if advice else "")
+    advice = _advice(exc, settings)
+    message = _cli_words(str(exc)) if isinstance(exc, ConfigurationError) else str(exc)
+    text = f"error: {message}" + (f" ({advice})" if advice else "")
     for secret in (settings.token, settings.scim_token) if settings else ():
         if secret:
             text = text.replace(secret, "<redacted>")
@@ -127,6 +161,9 @@ def run(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     try:
         cli.main(args=argv, prog_name="sentry-members", standalone_mode=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _broken_pipe().code
     except Exit as stop:
         return stop.code
     except click.exceptions.Abort:
@@ -144,6 +181,8 @@ def go(ctx: click.Context, work: Callable[[Settings], Coroutine[Any, Any, int]])
     settings: Settings = ctx.obj
     try:
         code = asyncio.run(work(settings))
+    except BrokenPipeError:
+        raise _broken_pipe() from None
     except BulkAborted as exc:
         raise fail(exc.error, settings) from None
     except (SentryError, OSError) as exc:
@@ -153,6 +192,43 @@ def go(ctx: click.Context, work: Callable[[Settings], Coroutine[Any, Any, int]])
         raise Exit(130) from None
     if code:
         raise Exit(code)
+
+
+def _broken_pipe() -> Exit:
+    """The reader went away (``| head -1``): stop quietly, as Unix tools do.
+
+    Later writes to stdout (the interpreter's flush at exit included) go to
+    /dev/null; the exit code is the shell's for a process ended by SIGPIPE.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return Exit(128 + 13)
+
+
+def read_csv(path: str) -> io.StringIO:
+    """The text of a CSV file with an ``email`` column, or one line saying what is wrong.
+
+    UTF-8, with or without a byte-order mark. Anything else (a spreadsheet's
+    Latin-1 export, say) is refused naming the file and the line.
+    """
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValidationError(
+            f"{path}: line {line} is not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            "save the file as 'CSV UTF-8' or convert it, e.g. "
+            f"iconv -f latin1 -t utf-8 {path} > fixed.csv"
+        ) from None
+    header = next(csv.reader(io.StringIO(text)), [])
+    if "email" not in [name.strip().lower() for name in header]:
+        raise ValidationError(
+            f"{path}: the first row must be a header with an 'email' column "
+            "(columns: email, role, teams)"
+        )
+    return io.StringIO(text, newline=None)
 
 
 @contextlib.asynccontextmanager
@@ -257,17 +333,32 @@ def output(path: str | None) -> Iterator[IO[str]]:
 
 
 class Reporter:
-    """A progress bar on a terminal, plain lines otherwise; shows 429s waited out."""
+    """A progress bar on a terminal; plain lines otherwise; nothing when ``quiet``.
 
-    def __init__(self, label: str, total: int | None, client: SentryClient) -> None:
+    Without a terminal: a line every ``every`` seconds while the work lasts
+    (done/total when the total is known) and one line when it ends.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        total: int | None,
+        client: SentryClient,
+        *,
+        quiet: bool = False,
+        every: float = 10.0,
+    ) -> None:
         self.label = label
         self.total = total
         self.client = client
-        self.tty = err.is_terminal
+        self.quiet = quiet
+        self.tty = err.is_terminal and not quiet
+        self.every = every
         self._progress: Progress | None = None
         self._task: Any = None
-        self._last = 0.0
         self.started = time.monotonic()
+        self._last = self.started
+        self.done = 0
 
     def __enter__(self) -> Reporter:
         if self.tty:
@@ -287,6 +378,11 @@ class Reporter:
         return self
 
     def update(self, done: int, total: int | None = None) -> None:
+        self.done = done
+        if total is not None:
+            self.total = total
+        if self.quiet:
+            return
         elapsed = max(time.monotonic() - self.started, 1e-6)
         limited = self.client.stats.rate_limited
         if self._progress is not None:
@@ -299,18 +395,23 @@ class Reporter:
             )
             return
         now = time.monotonic()
-        if now - self._last >= 2.0:
+        if now - self._last >= self.every:
             self._last = now
-            of = f"/{total or self.total}" if (total or self.total) else ""
-            rate = done / elapsed
-            err.print(
-                f"{self.label}: {done}{of} done, {rate:.0f}/s, 429s waited out: {limited}",
-                markup=False,
-            )
+            self._line(f"{done / elapsed:.0f}/s")
 
-    def __exit__(self, *exc: object) -> None:
+    def _line(self, how: str) -> None:
+        of = f"/{self.total}" if self.total is not None else ""
+        limited = self.client.stats.rate_limited
+        err.print(
+            f"{self.label}: {self.done}{of} done, {how}, 429s waited out: {limited}",
+            markup=False,
+        )
+
+    def __exit__(self, kind: object, *exc: object) -> None:
         if self._progress is not None:
             self._progress.__exit__(None, None, None)
+        elif not self.quiet and kind is None:
+            self._line(f"in {time.monotonic() - self.started:.1f} s")
 
 
 def summary(report: BulkReport[Any], *, failed_csv: str | None, label: str) -> int:
@@ -320,7 +421,7 @@ def summary(report: BulkReport[Any], *, failed_csv: str | None, label: str) -> i
     table.add_column("count", justify="right")
     for kind, count in sorted(report.counts().items(), key=lambda kv: kv[0].value):
         table.add_row(kind.value, str(count))
-    Console().print(table)
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
     failures = report.failures()
     if not failures:
         return 0
@@ -362,6 +463,10 @@ def _write_rows(path: str, rows: list[tuple[Any, BaseException | None]]) -> None
 @click.option("--org", envvar="SENTRY_ORG", help="Organization slug [SENTRY_ORG].")
 @click.option("--url", envvar="SENTRY_URL", help="Sentry URL [SENTRY_URL], default sentry.io.")
 @click.option("--scim-token", envvar="SENTRY_SCIM_TOKEN", help="SCIM token [SENTRY_SCIM_TOKEN].")
+@click.option(
+    "--allow-insecure-http", is_flag=True, help="Allow plain http:// to a non-loopback --url."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def cli(
@@ -370,10 +475,14 @@ def cli(
     org: str | None,
     url: str | None,
     scim_token: str | None,
+    allow_insecure_http: bool,
+    quiet: bool,
     debug: bool,
 ) -> None:
     """Manage the members, teams and SCIM users of a Sentry organization."""
-    ctx.obj = Settings(token, org, url, scim_token, debug)
+    ctx.obj = Settings(
+        token, org, url, scim_token, debug, quiet=quiet, allow_insecure_http=allow_insecure_http
+    )
 
 
 format_option = click.option(
@@ -405,7 +514,7 @@ async def _stream(
     async with opened(settings) as (client, org):
         with output(out) as handle:
             writer = Writer(fmt, handle, columns, title=label)
-            with Reporter(label, None, client) as reporter:
+            with Reporter(label, None, client, quiet=settings.quiet) as reporter:
                 async with make(org) as items:
                     async for item in items:
                         writer.write(to_row(item))
@@ -522,18 +631,23 @@ def members_invite(
     """Invite EMAIL... or every row of --from-csv (columns: email, role, teams)."""
     if not emails and not from_csv:
         raise click.UsageError("give e-mails or --from-csv FILE")
+    if emails and from_csv:
+        raise click.UsageError(
+            "give e-mails or --from-csv FILE, not both (add the e-mails to the CSV)"
+        )
 
     async def work(settings: Settings) -> int:
+        text = read_csv(from_csv) if from_csv else None  # checked before anything is sent
         async with opened(settings) as (client, org):
             known = [t.slug async for t in org.teams.list(detailed=False)]
-            if from_csv:
-                batch = load_invite_rows(from_csv, known_teams=known)
+            if text is not None:
+                batch = load_invite_rows(text, known_teams=known)
             else:
                 records = [{"email": e, "role": role, "teams": list(teams)} for e in emails]
                 batch = load_invite_rows(records, known_teams=known)
             for error in batch.errors:
                 err.print(f"invalid: {error}", markup=False)
-            with Reporter("inviting", len(batch.rows), client) as reporter:
+            with Reporter("inviting", len(batch.rows), client, quiet=settings.quiet) as reporter:
                 report = await org.bulk.invite(
                     batch.rows, send_invite=not no_email, progress=reporter.update
                 )
@@ -597,7 +711,7 @@ def members_remove(ctx: click.Context, members_: tuple[str, ...], failed_csv: st
 
     async def work(settings: Settings) -> int:
         async with opened(settings) as (client, org):
-            with Reporter("removing", len(members_), client) as reporter:
+            with Reporter("removing", len(members_), client, quiet=settings.quiet) as reporter:
                 report = await org.bulk.remove(list(members_), progress=reporter.update)
         return summary(report, failed_csv=failed_csv, label="remove")
 
@@ -664,7 +778,7 @@ def teams_add(
     async def work(settings: Settings) -> int:
         async with opened(settings) as (client, org):
             rows = [TeamRow(m, team, role) for m in members_]
-            with Reporter("adding", len(rows), client) as reporter:
+            with Reporter("adding", len(rows), client, quiet=settings.quiet) as reporter:
                 report = await org.bulk.add_to_teams(rows, progress=reporter.update)
         return summary(report, failed_csv=failed_csv, label=f"add to {team}")
 
@@ -682,7 +796,7 @@ def teams_remove(ctx: click.Context, team: str, members_: tuple[str, ...], faile
     async def work(settings: Settings) -> int:
         async with opened(settings) as (client, org):
             rows = [TeamRow(m, team) for m in members_]
-            with Reporter("removing", len(rows), client) as reporter:
+            with Reporter("removing", len(rows), client, quiet=settings.quiet) as reporter:
                 report = await org.bulk.remove_from_teams(rows, progress=reporter.update)
         return summary(report, failed_csv=failed_csv, label=f"remove from {team}")
 
@@ -723,7 +837,7 @@ def scim_users_deactivate(ctx: click.Context, emails: tuple[str, ...], failed_cs
 
     async def work(settings: Settings) -> int:
         async with opened(settings) as (client, org):
-            with Reporter("deprovisioning", len(emails), client) as reporter:
+            with Reporter("deprovisioning", len(emails), client, quiet=settings.quiet) as reporter:
                 report = await org.bulk.deprovision(list(emails), progress=reporter.update)
         return summary(report, failed_csv=failed_csv, label="deprovision")
 
@@ -758,8 +872,9 @@ def plan_cmd(ctx: click.Context, roster: str, keep_missing: bool) -> None:
     """Print the changes that make the org match ROSTER.csv (email,role,teams)."""
 
     async def work(settings: Settings) -> int:
+        desired = load_roster(read_csv(roster))
         async with opened(settings) as (_, org):
-            plan = await org.plan(load_roster(roster), remove_missing=not keep_missing)
+            plan = await org.plan(desired, remove_missing=not keep_missing)
         click.echo(plan.diff())
         return 0
 
@@ -778,8 +893,9 @@ def apply_cmd(
     """Make the org match ROSTER.csv: shows the plan, then applies it."""
 
     async def work(settings: Settings) -> int:
+        desired = load_roster(read_csv(roster))
         async with opened(settings) as (client, org):
-            plan = await org.plan(load_roster(roster), remove_missing=not keep_missing)
+            plan = await org.plan(desired, remove_missing=not keep_missing)
             click.echo(plan.diff())
             if not plan:
                 return 0
@@ -787,7 +903,7 @@ def apply_cmd(
                 if not sys.stdin.isatty():
                     raise ConfigurationError("not a terminal: pass --yes to apply")
                 click.confirm(f"apply {len(plan)} changes?", abort=True)
-            with Reporter("applying", len(plan), client) as reporter:
+            with Reporter("applying", len(plan), client, quiet=settings.quiet) as reporter:
                 report = await org.apply(plan, progress=reporter.update)
         return summary(report, failed_csv=failed_csv, label="apply")
 
@@ -800,14 +916,16 @@ def emulator_group() -> None:
 
 
 @emulator_group.command(
-    "serve", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+    "serve",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,  # --help goes to the emulator's own parser, which lists the options
 )
 @click.pass_context
 def emulator_serve(ctx: click.Context) -> None:
-    """Serve a seeded emulator (options as python -m sentry_members_async.testing serve)."""
+    """Serve a seeded emulator; prints `export SENTRY_URL=...` lines (see --help)."""
     from .testing.__main__ import main as serve_main
 
-    raise Exit(serve_main(["serve", *ctx.args]))
+    raise Exit(serve_main(["serve", *ctx.args], prog="sentry-members emulator"))
 
 
 @cli.command("demo")

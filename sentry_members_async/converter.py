@@ -45,7 +45,7 @@ from .models import (
     UserId,
 )
 
-__all__ = ["DecodeError", "converter", "decode", "decode_list", "make_converter"]
+__all__ = ["DecodeError", "SentryConverter", "converter", "decode", "decode_list", "make_converter"]
 
 T = TypeVar("T")
 
@@ -375,9 +375,23 @@ def _fast_expression(
     return [slow]
 
 
-def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
+class SentryConverter(cattrs.Converter):
+    """The package's converter: :meth:`structure` raises :class:`DecodeError` with the path."""
+
+    def structure(self, obj: Any, cl: Any) -> Any:
+        try:
+            return super().structure(obj, cl)
+        except DecodeError:
+            raise
+        except Exception as exc:
+            raise _explain(obj, cl, None, exc) from None
+
+
+def make_converter(
+    *, detailed_validation: bool = False, cls: type[cattrs.Converter] = cattrs.Converter
+) -> cattrs.Converter:
     """A converter configured for the SDK's models (the package uses one of each kind)."""
-    c = cattrs.Converter(detailed_validation=detailed_validation, forbid_extra_keys=False)
+    c = cls(detailed_validation=detailed_validation, forbid_extra_keys=False)
     c.register_structure_hook(dt.datetime, _parse_datetime)
     c.register_unstructure_hook(dt.datetime, _format_datetime)
     c.register_structure_hook(bool, _structure_bool)
@@ -396,13 +410,14 @@ def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
     mappings = (Mapping[str, Any], Mapping[str, bool], Mapping[str, Any] | None)
     c.register_structure_hook_func(lambda t: t in mappings[:2], _structure_mapping)
     generated: dict[type, Callable[[Any, Any], Any]] = {}
-    for cls in MODELS:
-        _register_model(c, cls, generated)
+    for model in MODELS:
+        _register_model(c, model, generated)
     return c
 
 
-#: The converter of the package: ``converter.structure(payload, Member)``.
-converter = make_converter()
+#: The converter of the package: ``converter.structure(payload, Member)``; a
+#: payload that does not fit raises :class:`DecodeError` naming the field path.
+converter = make_converter(cls=SentryConverter)
 _explainer = make_converter(detailed_validation=True)
 
 
@@ -425,7 +440,7 @@ def _explain(data: Any, cls: Any, endpoint: str | None, exc: BaseException) -> D
 def decode(data: Any, cls: type[T], *, endpoint: str | None = None) -> T:
     """``converter.structure(data, cls)``, raising :class:`DecodeError` on mismatch."""
     try:
-        return converter.structure(data, cls)
+        return converter.get_structure_hook(cls)(data, cls)  # type: ignore[no-any-return]
     except Exception as exc:
         raise _explain(data, cls, endpoint, exc) from None
 

@@ -58,12 +58,13 @@ async def run_demo(n_members: int = 5_000, n_invites: int = 300, workdir: str | 
     emulator = SentryEmulator(seed=42, rate_limit=RateLimit.saas(), latency=(0.03, 0.08))
     emulator.add_org("acme", scim=True)
     teams = emulator.add_teams("acme", 30)
+    emulator.add_team("acme", "backend")  # the team the README's examples use
     emulator.add_members("acme", n_members - 1, pending_ratio=0.05, teams=30)
     token = emulator.add_token("acme")
     timings: list[tuple[str, float]] = []
     console.rule("[bold]sentry-members demo")
     console.print(
-        f"Emulated Sentry: organization 'acme', {n_members:,} members, {len(teams)} teams, "
+        f"Emulated Sentry: organization 'acme', {n_members:,} members, {len(teams) + 1} teams, "
         "40 requests/s and 25 concurrent per token, 30-80 ms latency."
     )
     async with emulator.serve() as base_url, SentryClient(token, base_url=base_url) as client:

@@ -47,11 +47,11 @@ class RetryDecision:
 class RetryPolicy:
     """When and how long to retry. The defaults need no tuning.
 
-    :param max_attempts: attempts in all, the first included.
-    :param base_delay: first backoff step in seconds (doubles each attempt).
-    :param max_delay: cap of one backoff step, and of a server-requested wait
+    :ivar max_attempts: attempts in all, the first included.
+    :ivar base_delay: first backoff step in seconds (doubles each attempt).
+    :ivar max_delay: cap of one backoff step, and of a server-requested wait
         the policy accepts (a longer ``Retry-After`` is final).
-    :param deadline: seconds from the first attempt after which no retry starts.
+    :ivar deadline: seconds from the first attempt after which no retry starts.
     """
 
     max_attempts: int = 6

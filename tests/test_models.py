@@ -129,6 +129,17 @@ def test_decode_error_names_the_field_and_endpoint() -> None:
     assert str(info.value).startswith("could not decode Member from GET /api/0/x/: ")
 
 
+def test_converter_structure_raises_decode_error_with_the_path() -> None:
+    # The public converter keeps the README's promise: DecodeError, not a bare TypeError.
+    with pytest.raises(DecodeError) as info:
+        converter.structure([{"id": "1"}, {"id": "2", "user": {"id": None}}], list[Member])
+    assert (info.value.path, info.value.endpoint) == ("$[1].user.id", None)
+    with pytest.raises(DecodeError) as not_an_object:
+        converter.structure("x", Member)
+    assert not_an_object.value.path == "$"
+    assert isinstance(not_an_object.value, ValueError)
+
+
 def test_mypy_refuses_a_user_id_where_a_member_id_is_required(tmp_path: pathlib.Path) -> None:
     from mypy import api
 

@@ -314,7 +314,9 @@ def test_serve_command_prints_url_and_token() -> None:
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
-    settings = dict(line.split("=", 1) for line in lines[1:])
+    assert lines[0].startswith("# Sentry emulator serving")
+    assert all(line.startswith("export ") for line in lines[1:])
+    settings = dict(line.removeprefix("export ").split("=", 1) for line in lines[1:])
     assert settings["SENTRY_URL"].startswith("http://127.0.0.1:")
     assert settings["SENTRY_ORG"] == "acme"
     assert settings["SENTRY_AUTH_TOKEN"].startswith("sntryu_")

@@ -72,6 +72,10 @@ async def test_bulk_invite_with_teams(emu: SentryEmulator, acme: Org) -> None:
         K.ALREADY_INVITED: 2,
         K.FAILED: 2,
     }
+    # printed as the README shows it: plain names (the str-enum keys equal them)
+    assert repr(report.counts()) == (
+        "{'created': 2, 'already_member': 1, 'already_invited': 2, 'failed': 2}"
+    )
     assert [r.email for r in report.failed()] == ["not-an-email", "cy@example.com"]
     assert progress[-1] == (7, 7)
     state = {m["email"]: m for m in emu.members("acme")}

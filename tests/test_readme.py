@@ -1,0 +1,298 @@
+"""Every ```python block of README.md and of the docs site runs, as written, against the emulator.
+
+The emulator is seeded the way ``sentry-members emulator serve`` seeds it
+(organization ``acme``, teams ``team-01``... and ``backend``) and served on
+127.0.0.1; the README's people (ann, bob, leaver) are added as accepted
+members. The environment points the examples at it: ``SENTRY_URL``,
+``SENTRY_AUTH_TOKEN``, ``SENTRY_SCIM_TOKEN``, ``SENTRY_ORG`` and
+``REDIS_URL`` (a closed port: the Redis example carries on alone, as the
+README says it does). The text of a block is never edited.
+
+How a block runs, as the README says:
+
+* a block that defines ``test_...`` functions is a pytest file: it runs with
+  pytest in a subprocess, pytest-asyncio in *strict* mode, the package's
+  plugin loaded from its entry point;
+* a block that ``await``s at top level runs as in ``python -m asyncio``, after
+  ``client = SentryClient()`` and ``acme = client.org("acme")``;
+* any other block is a script (``__name__ == "__main__"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import asyncio
+import inspect
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import pytest
+
+from sentry_members_async import InviteRow, SentryClient
+from sentry_members_async.testing import SentryEmulator
+from sentry_members_async.testing.__main__ import build
+from sentry_members_async.testing.conformance import CHECKS
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = sorted((ROOT / "docs").rglob("*.md"))
+_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+
+
+@attrs.frozen
+class Block:
+    source: str
+    line: int
+    code: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}:{self.line}"
+
+
+def python_blocks(path: pathlib.Path) -> list[Block]:
+    text = path.read_text(encoding="utf-8")
+    name = path.relative_to(ROOT).as_posix()
+    return [
+        Block(name, text.count("\n", 0, m.start()) + 2, m.group(1)) for m in _BLOCK.finditer(text)
+    ]
+
+
+BLOCKS = [block for path in (README, *DOCS) for block in python_blocks(path)]
+PEOPLE = ("ann@example.com", "bob@example.com", "leaver@example.com")
+
+
+def test_the_readme_has_its_examples() -> None:
+    # A change to the fence syntax must not silently leave nothing to run.
+    assert len([b for b in BLOCKS if b.source == "README.md"]) >= 10
+    assert any("asyncio.run(main())" in b.code for b in BLOCKS)
+    for guide in ("bulk", "limits-and-retries", "emulator", "redis"):
+        assert any(b.source == f"docs/guides/{guide}.md" for b in BLOCKS), guide
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@attrs.define
+class Served:
+    emu: SentryEmulator
+    url: str
+    token: str
+    scim_token: str
+    env: dict[str, str]
+
+
+async def _add_people(emu: SentryEmulator, token: str) -> None:
+    async with SentryClient(
+        token, base_url="http://localhost", transport=emu.transport()
+    ) as client:
+        acme = client.org("acme")
+        report = await acme.bulk.invite(
+            [
+                InviteRow("ann@example.com"),
+                InviteRow("bob@example.com", teams=["backend"]),
+                InviteRow("leaver@example.com"),
+            ]
+        )
+        assert report.ok, report.failures()
+    for email in PEOPLE:
+        emu.accept_invite("acme", email)
+
+
+@pytest.fixture
+def served(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    args = argparse.Namespace(
+        seed=0,
+        rate_limit="none",
+        latency=0.0,
+        no_retry_after=False,
+        org="acme",
+        teams=5,
+        members=100,
+    )
+    emu, token, scim_token = build(args)
+    asyncio.run(_add_people(emu, token))
+    (tmp_path / "new-hires.csv").write_text(
+        "email,role,teams\n"
+        "new.one@example.com,member,backend\n"
+        "new.two@example.com,manager,team-01;backend\n"
+        "ann@example.com,member,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "roster.csv").write_text(
+        "email,role,teams\n"
+        "ann@example.com,manager,backend:admin\n"
+        "bob@example.com,member,backend;team-02\n"
+        "carol@example.com,member,\n",
+        encoding="utf-8",
+    )
+    with emu.serve_in_thread() as url:
+        env = {
+            "SENTRY_URL": url,
+            "SENTRY_AUTH_TOKEN": token,
+            "SENTRY_SCIM_TOKEN": scim_token,
+            "SENTRY_ORG": "acme",
+            "REDIS_URL": f"redis://127.0.0.1:{_closed_port()}/0",
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        yield Served(emu, url, token, scim_token, env)
+
+
+def _is_pytest_file(code: str) -> bool:
+    tree = ast.parse(code)
+    return any(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_")
+        for node in tree.body
+    )
+
+
+async def _run_awaiting(code: Any) -> dict[str, Any]:
+    """As ``python -m asyncio`` would, with the README's ``client`` and ``acme``."""
+    async with SentryClient() as client:
+        namespace: dict[str, Any] = {"client": client, "acme": client.org("acme")}
+        result = eval(code, namespace)  # noqa: S307 - the README's own text
+        if inspect.iscoroutine(result):
+            await result
+    return namespace
+
+
+def run_block(block: Block, tmp_path: pathlib.Path) -> dict[str, Any]:
+    if _is_pytest_file(block.code):
+        (tmp_path / "pytest.ini").write_text(
+            "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n"
+        )
+        # A test's own emulator, not the one the variables point at (README: pytest plugin).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
+        (tmp_path / "test_readme_block.py").write_text(block.code)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "test_readme_block.py",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert re.search(r"\b\d+ passed\b", done.stdout), done.stdout
+        return {"pytest": done.stdout}
+    code = compile(block.code, block.id, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    if code.co_flags & inspect.CO_COROUTINE:
+        return asyncio.run(_run_awaiting(code))
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    exec(code, namespace)  # noqa: S102 - the README's own text
+    return namespace
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.id)
+def test_readme_block_runs(
+    block: Block, served: Served, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    namespace = run_block(block, tmp_path)
+    out = capsys.readouterr().out
+    state = {m["email"]: m for m in served.emu.members("acme")}
+    # What each example promises, checked on the server's state or its printed output.
+    if block.source == "README.md":
+        check_readme_block(block, served, namespace, out, state)
+    else:
+        check_guide_block(block, served, namespace, out, state)
+
+
+def check_readme_block(
+    block: Block, served: Served, namespace: dict[str, Any], out: str, state: dict[str, Any]
+) -> None:
+    if "asyncio.run(main())" in block.code:  # the Quickstart
+        hire = state["new.hire@example.com"]
+        assert (hire["pending"], hire["role"], hire["teams"]) == (
+            True,
+            "manager",
+            {"backend": None},
+        )
+        owner = next(m for m in state.values() if m["role"] == "owner")
+        # joined; an owner's team role stays implicit (the org role outranks team admin)
+        assert owner["teams"] == {"backend": None}
+        assert f"{owner['id']} {owner['email']} owner False" in out
+        assert "leaver@example.com" not in state  # SCIM deactivation removes the member
+    if "converter.structure(payload, Member)" in block.code:
+        assert out.splitlines() == ["member {'newField': 1}", "$.user.id"]
+    if "report.counts()" in block.code:
+        assert "{'created': 2, 'already_member': 1}" in out
+        assert state["ann@example.com"]["role"] == "manager"
+        # on backend; as a manager her team role is implicit (Sentry keeps none below the org's)
+        assert state["ann@example.com"]["teams"] == {"backend": None}
+        assert "backend" not in state["bob@example.com"]["teams"]
+        assert "leaver@example.com" not in state
+    if "load_roster(" in block.code:
+        assert set(state) == {
+            "ann@example.com",
+            "bob@example.com",
+            "carol@example.com",
+            *(m["email"] for m in state.values() if m["role"] == "owner"),
+        }
+        assert state["ann@example.com"]["role"] == "manager"
+        assert state["carol@example.com"]["pending"]
+        assert "+ invite carol@example.com" in out
+    if "HttpxTransport(my_httpx_client)" in block.code:
+        assert namespace["me"].org_role == "owner"
+    if "RedisLimiter.for_token" in block.code:
+        assert namespace["me"].org_role == "owner"
+    if "test_offboarding" in block.code:
+        assert "1 passed" in namespace["pytest"]
+    if "test_my_transport" in block.code:
+        assert f"{len(CHECKS)} passed" in namespace["pytest"]
+
+
+def check_guide_block(
+    block: Block, served: Served, namespace: dict[str, Any], out: str, state: dict[str, Any]
+) -> None:
+    if "def hires()" in block.code:
+        assert out == "{'created': 50}\n"
+        assert all(
+            state[f"hire{i:03d}@example.com"]["teams"] == {"backend": None} for i in range(50)
+        )
+    if "bad-hires.csv" in block.code:
+        assert out.splitlines()[-1] == "1"
+        assert [line.split(":")[0:2] for line in out.splitlines()[:-1]] == [
+            ["row 3", " email"],
+            ["row 3", " role"],
+        ]
+    if '"nobody@example.com", "bob@example.com"' in block.code:
+        assert out.splitlines() == ["0 not_found False", "1 removed True"]
+        assert "bob@example.com" not in state
+    if 'DesiredMember("new.lead@example.com"' in block.code:
+        assert out.splitlines()[-1] == "True"
+        assert state["ann@example.com"]["role"] == "manager"
+        assert state["new.lead@example.com"]["pending"]
+        assert state["new.lead@example.com"]["teams"] == {"backend": None}
+    if "retries: list[RetryEvent]" in block.code:
+        assert out == "1 0 0\n"
+    if 'emu.add_members("acme", 200' in block.code:
+        assert out == "202 ['backend', 'team-02']\n"
+    if "owners = [" in block.code:
+        assert out == "['owner@acme.example.com']\n"
+    if "ResetAfter(), calls={1}" in block.code:
+        assert out == "{'created': 1} {'ann@example.com': 1}\n"
+    if "test_promote" in block.code:
+        assert "1 passed" in namespace["pytest"]
