@@ -80,7 +80,8 @@ def emulator_process(*args: str) -> Iterator[dict[str, str]]:
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline().strip() for _ in range(5)]
-        yield dict(line.split("=", 1) for line in lines[1:])
+        # "export NAME=value" lines (shell-sourceable); older emulators print "NAME=value"
+        yield dict(line.removeprefix("export ").split("=", 1) for line in lines[1:])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
