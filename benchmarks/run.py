@@ -81,9 +81,9 @@ def main(argv: list[str]) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     (HERE / "results.md").write_text(
         "# Benchmark results\n\n"
-        f"`{command}` on {machine} (load average {load:.1f} at the end: the machine was "
-        f"shared with other work); {took / 60:.1f} minutes. Ratios are measured side by "
-        "side in one run; absolute figures depend on a shared, noisy machine.\n\n"
+        f"`{command}` on {machine}, a machine shared with other sessions (load average "
+        f"{load:.1f} when the run ended); {took / 60:.1f} minutes. Ratios are measured side "
+        "by side in one run; absolute figures depend on a shared, noisy machine.\n\n"
         + table
         + "\n\n"
         + "\n".join(sections)
