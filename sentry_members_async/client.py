@@ -35,7 +35,7 @@ from ._version import __version__
 from .errors import ConfigurationError, SentryError, ValidationError, error_from_response
 from .ratelimit import Limiter, RateLimiter
 from .retry import RetryPolicy
-from .transports.base import Request, Response, Transport, TransportError
+from .transports.base import Headers, Request, Response, Transport, TransportError
 
 if TYPE_CHECKING:
     from .api.org import Org
@@ -244,6 +244,7 @@ class SentryClient:
         self.transport: Transport = transport
         self._closed = False
         self._used = False
+        self.__headers: dict[tuple[str, str], tuple[Headers, Headers]] = {}
 
     @staticmethod
     def _resolve_base_url(
@@ -358,15 +359,18 @@ class SentryClient:
         if query:
             url = url.with_query(query)
         token = self.__scim_token if scim and self.__scim_token is not None else self.__token
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "User-Agent": self.user_agent,
-            "Accept": "application/json",
-        }
         body: bytes | None = None
-        if json is not None:
+        headers: dict[str, str] | Headers
+        if json is None:
+            headers = self._plain_headers(token)[0]
+        else:
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "User-Agent": self.user_agent,
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            }
             body = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
-            headers["Content-Type"] = "application/json"
         return Request(
             method=method,
             url=url,
@@ -374,6 +378,22 @@ class SentryClient:
             body=body,
             timeout=self.timeout if timeout is None else timeout,
         )
+
+    def _plain_headers(self, token: str) -> tuple[Headers, Headers]:
+        """The headers of a request without a body, and their redacted twin (built once:
+        :class:`Headers` are immutable, so every such request shares them)."""
+        key = (token, self.user_agent)
+        cached = self.__headers.get(key)
+        if cached is None:
+            plain = Headers(
+                {
+                    "Authorization": f"Bearer {token}",
+                    "User-Agent": self.user_agent,
+                    "Accept": "application/json",
+                }
+            )
+            cached = self.__headers[key] = (plain, plain.redacted())
+        return cached
 
     async def request(
         self,
@@ -479,9 +499,15 @@ class SentryClient:
             request = _redirected(request, response.status, location)
         return response
 
+    def _redacted(self, request: Request) -> Request:
+        for plain, redacted in self.__headers.values():
+            if request.headers is plain:  # the shared headers: their twin is ready
+                return Request(request.method, request.url, redacted, request.body, request.timeout)
+        return request.redacted()
+
     async def _send(self, request: Request) -> Response:
         """Send once, under the limiter, with hooks and logging."""
-        safe_request = request.redacted()
+        safe_request = self._redacted(request)
         for hook in self._on_request:
             await _call_hook(hook, safe_request)
         async with self.limiter.acquire():
