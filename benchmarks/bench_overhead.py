@@ -3,7 +3,10 @@
 Both with 16 concurrent tasks against the emulator in its own process. Ours is
 the whole pipeline (limiter, retry policy, hooks, error classification); the
 comparison reads the same bytes with one ``aiohttp.ClientSession``. Best of
-three runs each, interleaved.
+five runs each, interleaved. Two figures: wall-clock, and the client
+process's own CPU time (``time.process_time()``; the emulator's CPU is in the
+other process), which is what the pipeline adds. On a shared 2-core machine
+the wall-clock figure mostly measures the emulator and the neighbours.
 """
 
 from __future__ import annotations
@@ -12,16 +15,18 @@ import asyncio
 import time
 
 import aiohttp
-from _common import emulator_process, summary
+from _common import QUICK, emulator_process, pick, summary
 
 from sentry_members_async import SentryClient
 
-N = 5_000
+N = pick(5_000, 1_500)
+ROUNDS = 3 if QUICK else 5
 CONCURRENCY = 16
 PATH = "/api/0/organizations/acme/members/me/"
 
 
-async def drive(call: object) -> float:
+async def drive(call: object) -> tuple[float, float]:
+    """Wall-clock and client CPU seconds for N calls."""
     queue = list(range(N))
 
     async def worker() -> None:
@@ -29,12 +34,12 @@ async def drive(call: object) -> float:
             queue.pop()
             await call()  # type: ignore[operator]
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
-async def ours(url: str, token: str) -> float:
+async def ours(url: str, token: str) -> tuple[float, float]:
     async with SentryClient(token, base_url=url) as client:
 
         async def call() -> None:
@@ -44,7 +49,7 @@ async def ours(url: str, token: str) -> float:
         return await drive(call)
 
 
-async def bare(url: str, token: str) -> float:
+async def bare(url: str, token: str) -> tuple[float, float]:
     async with aiohttp.ClientSession(
         headers={"Authorization": f"Bearer {token}"},
         connector=aiohttp.TCPConnector(limit=100),
@@ -61,22 +66,40 @@ async def bare(url: str, token: str) -> float:
 def main() -> None:
     with emulator_process("--members", "10", "--rate-limit", "none") as env:
         url, token = env["SENTRY_URL"], env["SENTRY_AUTH_TOKEN"]
-        times: dict[str, list[float]] = {"ours": [], "bare": []}
-        for _ in range(3):
-            times["bare"].append(asyncio.run(bare(url, token)))
-            times["ours"].append(asyncio.run(ours(url, token)))
-    best = {name: min(values) for name, values in times.items()}
+        wall: dict[str, list[float]] = {"ours": [], "bare": []}
+        cpu: dict[str, list[float]] = {"ours": [], "bare": []}
+        for _ in range(ROUNDS):
+            for name, runner in (("bare", bare), ("ours", ours)):
+                took, used = asyncio.run(runner(url, token))
+                wall[name].append(took)
+                cpu[name].append(used)
+    best = {name: min(values) for name, values in wall.items()}
+    best_cpu = {name: min(values) for name, values in cpu.items()}
     ratio = best["ours"] / best["bare"]
-    print("| client | best of 3 (s) | requests/s |")
-    print("|---|---|---|")
+    cpu_ratio = best_cpu["ours"] / best_cpu["bare"]
+    print(f"{N:,} GETs, {CONCURRENCY} tasks, best of {ROUNDS} (interleaved).\n")
+    print("| client | wall (s) | requests/s | client CPU (s) | client CPU per request (us) |")
+    print("|---|---|---|---|---|")
     for name, label in (("ours", "sentry-members-async"), ("bare", "bare aiohttp")):
-        print(f"| {label} | {best[name]:.2f} | {N / best[name]:,.0f} |")
+        print(
+            f"| {label} | {best[name]:.2f} | {N / best[name]:,.0f} | {best_cpu[name]:.2f} | "
+            f"{best_cpu[name] / N * 1e6:.0f} |"
+        )
     summary(
-        f"4. client overhead, {N:,} GETs, {CONCURRENCY} tasks",
+        f"4. client CPU per request, {N:,} GETs, {CONCURRENCY} tasks",
+        f"{best_cpu['ours'] / N * 1e6:.0f} us",
+        f"bare aiohttp {best_cpu['bare'] / N * 1e6:.0f} us",
+        f"{cpu_ratio:.2f}x",
+        "<= 1.15x",
+        cpu_ratio <= 1.15,
+    )
+    summary(
+        f"4. client wall-clock, {N:,} GETs, {CONCURRENCY} tasks",
         f"{best['ours']:.2f} s",
         f"bare aiohttp {best['bare']:.2f} s",
         f"{ratio:.2f}x",
-        "<= 1.15x",
+        "<= 1.10x",
+        ratio <= 1.10,
     )
 
 

@@ -44,7 +44,7 @@ from .errors import (
 )
 from .ratelimit import Limiter, RateLimiter
 from .retry import RetryPolicy
-from .transports.base import Request, Response, Transport, TransportError
+from .transports.base import Headers, Request, Response, Transport, TransportError
 
 if TYPE_CHECKING:
     from .api.org import Org
@@ -193,6 +193,10 @@ class SentryClient:
     :param limiter: the rate limiter shared by every request; by default a
         :class:`~sentry_members_async.ratelimit.RateLimiter` that learns
         Sentry's limits from its headers. ``NoLimiter()`` turns it off.
+    :param rate_limit: the token's limit if you know it, ``(requests, window
+        seconds)``, e.g. ``(40, 1.0)`` on sentry.io: the default limiter then
+        skips its probe and uses the whole limit from the first request (the
+        server's headers still win). Not with ``limiter=``.
     :param retry: the :class:`~sentry_members_async.retry.RetryPolicy`.
     :param max_server_pause: the longest pause, in seconds, a server can impose
         (``Retry-After`` on a 429, or a rate-limit window's reset); a request
@@ -223,6 +227,7 @@ class SentryClient:
         retry: RetryPolicy | None = None,
         max_server_pause: float | None = None,
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        rate_limit: tuple[int, float] | None = None,
     ) -> None:
         if token is None:
             token = os.environ.get("SENTRY_AUTH_TOKEN")
@@ -262,9 +267,14 @@ class SentryClient:
             raise ConfigurationError("max_response_size must be a positive number of bytes")
         self.max_response_size = max_response_size
         #: Shared by every request of this client (pass one to share it between clients).
-        self.limiter: Limiter = (
-            limiter if limiter is not None else RateLimiter(max_pause=self.max_server_pause)
-        )
+        if rate_limit is not None and limiter is not None:
+            raise ConfigurationError("pass rate_limit= or limiter=, not both")
+        if limiter is None:
+            try:
+                limiter = RateLimiter(max_pause=self.max_server_pause, rate_limit=rate_limit)
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from None
+        self.limiter: Limiter = limiter
         self.retry_policy = retry if retry is not None else RetryPolicy()
         self.stats = ClientStats()
         if transport is None:
@@ -277,6 +287,7 @@ class SentryClient:
         self.transport: Transport = transport
         self._closed = False
         self._used = False
+        self.__headers: dict[tuple[str, str], tuple[Headers, Headers]] = {}
 
     @staticmethod
     def _resolve_base_url(
@@ -391,15 +402,18 @@ class SentryClient:
         if query:
             url = url.with_query(query)
         token = self.__scim_token if scim and self.__scim_token is not None else self.__token
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "User-Agent": self.user_agent,
-            "Accept": "application/json",
-        }
         body: bytes | None = None
-        if json is not None:
+        headers: dict[str, str] | Headers
+        if json is None:
+            headers = self._plain_headers(token)[0]
+        else:
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "User-Agent": self.user_agent,
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            }
             body = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
-            headers["Content-Type"] = "application/json"
         return Request(
             method=method,
             url=url,
@@ -408,6 +422,22 @@ class SentryClient:
             timeout=self.timeout if timeout is None else timeout,
             max_response_size=self.max_response_size,
         )
+
+    def _plain_headers(self, token: str) -> tuple[Headers, Headers]:
+        """The headers of a request without a body, and their redacted twin (built once:
+        :class:`Headers` are immutable, so every such request shares them)."""
+        key = (token, self.user_agent)
+        cached = self.__headers.get(key)
+        if cached is None:
+            plain = Headers(
+                {
+                    "Authorization": f"Bearer {token}",
+                    "User-Agent": self.user_agent,
+                    "Accept": "application/json",
+                }
+            )
+            cached = self.__headers[key] = (plain, plain.redacted())
+        return cached
 
     async def request(
         self,
@@ -525,9 +555,22 @@ class SentryClient:
             request = _redirected(request, response, location, self._secrets())
         return response
 
+    def _redacted(self, request: Request) -> Request:
+        for plain, redacted in self.__headers.values():
+            if request.headers is plain:  # the shared headers: their twin is ready
+                return Request(
+                    request.method,
+                    request.url,
+                    redacted,
+                    request.body,
+                    request.timeout,
+                    request.max_response_size,
+                )
+        return request.redacted()
+
     async def _send(self, request: Request) -> Response:
         """Send once, under the limiter, with hooks and logging."""
-        safe_request = request.redacted()
+        safe_request = self._redacted(request)
         for hook in self._on_request:
             await _call_hook(hook, safe_request)
         try:
@@ -552,7 +595,15 @@ class SentryClient:
             raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
         if response.status == 429:
             self.stats.rate_limited += 1
-        response = attrs.evolve(response, request=safe_request)
+        # (a constructor call, not attrs.evolve: this runs once per request)
+        response = Response(
+            response.status,
+            response.headers,
+            response.body,
+            safe_request,
+            response.elapsed,
+            response.attempts,
+        )
         logger.debug(
             "%s %s -> %d in %.1f ms",
             request.method,

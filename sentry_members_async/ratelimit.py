@@ -22,8 +22,10 @@ longer than ``max_pause`` is not waited out: the caller gets a
 hostile server can never park a client for years.
 
 Before the first answer it sends a single probe request, so it never bursts
-into an unknown limit. Monotonic clock, no busy waiting; waiters are served
-in FIFO order and a cancelled waiter gives its place back.
+into an unknown limit; given the limit up front (``rate_limit=(40, 1.0)``) it
+skips the probe and uses the whole limit from the first request. Monotonic
+clock, no busy waiting; waiters are served in FIFO order and a cancelled
+waiter gives its place back.
 """
 
 from __future__ import annotations
@@ -139,6 +141,9 @@ class RateLimiter:
     :param max_pause: longest pause learned from the server (``Retry-After``, a
         window's reset) to wait out; past it :meth:`acquire` raises
         :class:`~sentry_members_async.errors.RateLimitedError` at once.
+    :param rate_limit: the server's limit if you know it, ``(requests, window
+        seconds)`` (sentry.io: ``(40, 1.0)`` for most endpoints): no probe, the
+        whole limit from the first request. The server's headers still win.
     """
 
     def __init__(
@@ -150,6 +155,7 @@ class RateLimiter:
         adaptive: bool = True,
         safety: float = 1.0,
         max_pause: float = DEFAULT_MAX_PAUSE,
+        rate_limit: tuple[int, float] | None = None,
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
@@ -163,6 +169,7 @@ class RateLimiter:
         if not max_pause >= 0:
             raise ValueError("max_pause must be a number of seconds (>= 0)")
         self.max_pause = float(max_pause)
+        hint = _check_rate_limit(rate_limit)
         self.max_concurrency = max_concurrency
         self.rate = rate
         self.burst = burst if burst is not None else max(1, math.floor(rate or 1))
@@ -189,6 +196,10 @@ class RateLimiter:
         self._reserve = 0  # budget held back until the window's first answer
         self._probing = adaptive
         self._probe_out = False
+        if hint is not None:
+            # Known up front: no probe; the window's end comes with the first answer.
+            self.limit, self.window = hint
+            self._probing = False
         self._learned = asyncio.Event()
         self._paused_until = 0.0
         self._rtt = 0.0
@@ -355,7 +366,10 @@ class RateLimiter:
                 recent = sum(1 for t in self._sent_at if t >= now - self._rtt)
                 self._spent = max(used, recent)
             self._reset_epoch = reset
-            self._window_end = now + max(0.0, reset - wall)
+            # Not clamped to now: an answer that arrives after its window ended places
+            # that end in the past, and the next windows (when their length is known)
+            # follow from it, aligned with the server's, not shifted to this answer.
+            self._window_end = now + (reset - wall)
         elif abs(reset - self._reset_epoch) <= 1e-6:
             # Same window: the server may count more than we sent (another process).
             self._spent = max(self._spent, used)
@@ -365,6 +379,25 @@ class RateLimiter:
         if self._probing:
             self._probing = False
             self._learned.set()
+
+
+def _check_rate_limit(value: object) -> tuple[int, float] | None:
+    """``(requests, window seconds)``, both positive, or ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise ValueError("rate_limit must be a (requests, window seconds) tuple")
+    requests, window = value
+    if isinstance(requests, bool) or not isinstance(requests, int) or requests < 1:
+        raise ValueError("rate_limit's requests must be a positive integer")
+    if (
+        isinstance(window, bool)
+        or not isinstance(window, int | float)
+        or not math.isfinite(window)
+        or window <= 0
+    ):
+        raise ValueError("rate_limit's window must be a positive number of seconds")
+    return requests, float(window)
 
 
 def _int(value: str | None) -> int | None:

@@ -225,3 +225,68 @@ async def test_no_livelock_when_a_window_ends_before_its_length_is_known() -> No
         pass
     lim.observe(200, late_answer)  # the old window's last answer arrives late: stale
     assert await asyncio.wait_for(times_of(lim, fake, 1), 1) == [1.5]
+
+
+async def test_a_known_limit_needs_no_probe() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, rate_limit=(3, 2.0))
+    entered: list[float] = []
+    gate = asyncio.Event()
+
+    async def one() -> None:
+        async with lim.acquire():
+            entered.append(fake.now)
+            await gate.wait()
+
+    tasks = [asyncio.create_task(one()) for _ in range(4)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    # three go at once (the whole limit, no probe); the fourth waits for an answer
+    assert entered == [0.0, 0.0, 0.0]
+    answered = fake.now  # the fourth polled for an answer meanwhile
+    lim.observe(200, headers(limit=3, remaining=0, reset_in=0.5, fake=fake))
+    gate.set()
+    await asyncio.gather(*tasks)
+    end = answered + 0.5
+    assert entered == [0.0, 0.0, 0.0, end]  # at the window's end, learned from the answer
+    # the window's length came with the hint: the next window opens 2 s later
+    assert await times_of(lim, fake, 3) == [end, end, end + 2.0]
+
+
+async def test_the_servers_limit_wins_over_the_hint() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, rate_limit=(100, 1.0))
+    async with lim.acquire():
+        lim.observe(200, headers(limit=2, remaining=1, reset_in=1, fake=fake))
+    assert lim.limit == 2
+    assert await times_of(lim, fake, 2) == [0.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "hint", [(0, 1.0), (1.5, 1.0), (True, 1.0), (10, 0), (10, float("inf")), [10, 1.0], (10,)]
+)
+def test_bad_rate_limit_hint(hint: object) -> None:
+    with pytest.raises(ValueError, match="rate_limit"):
+        RateLimiter(rate_limit=hint)  # type: ignore[arg-type]
+
+
+def test_client_rate_limit_hint_reaches_its_limiter() -> None:
+    from sentry_members_async import ConfigurationError, SentryClient
+
+    client = SentryClient("t", base_url="http://127.0.0.1:1", rate_limit=(40, 1.0))
+    assert isinstance(client.limiter, RateLimiter)
+    assert (client.limiter.limit, client.limiter.window) == (40, 1.0)
+    with pytest.raises(ConfigurationError, match="not both"):
+        SentryClient("t", base_url="http://127.0.0.1:1", rate_limit=(40, 1.0), limiter=NoLimiter())
+    with pytest.raises(ConfigurationError, match="rate_limit"):
+        SentryClient("t", base_url="http://127.0.0.1:1", rate_limit=(0, 1.0))
+
+
+async def test_an_answer_after_its_windows_end_keeps_the_servers_alignment() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, rate_limit=(2, 1.0))
+    async with lim.acquire():
+        fake.now = 1.3  # the answer comes 0.3 s after the window it was counted in ended
+        lim.observe(200, headers(limit=2, remaining=1, reset_in=-0.3, fake=fake))
+    # the server's next window is [1.0, 2.0): two requests now, the third at 2.0 (not 2.3)
+    assert await times_of(lim, fake, 3) == pytest.approx([1.3, 1.3, 2.0], abs=1e-6)

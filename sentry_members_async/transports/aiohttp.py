@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import aiohttp
 
@@ -87,16 +88,21 @@ class AiohttpTransport:
             raise ConnectError("the transport is closed", request=request)
         session = self._get_session()
         total = request.timeout if request.timeout is not None else self._timeout
-        timeout = aiohttp.ClientTimeout(total=total, connect=self._connect_timeout)
+        # The session's own timeout serves the common case (no object per request).
+        options: dict[str, Any] = (
+            {}
+            if total == self._timeout
+            else {"timeout": aiohttp.ClientTimeout(total=total, connect=self._connect_timeout)}
+        )
         started = time.perf_counter()
         try:
             async with session.request(
                 request.method,
                 request.url,
-                headers=dict(request.headers),
+                headers=request.headers.to_dict(),
                 data=request.body,
                 allow_redirects=False,
-                timeout=timeout,
+                **options,
             ) as resp:
                 body = await _read(resp, request)
                 headers = Headers(resp.headers.items())

@@ -117,7 +117,20 @@ class Headers(Mapping[str, str]):
 
     def redacted(self) -> Headers:
         """A copy with sensitive values masked (safe to log or hand to hooks)."""
-        return Headers(self.redacted_dict())
+        copy = object.__new__(Headers)  # the keys are lowered already: no second pass
+        object.__setattr__(
+            copy,
+            "_items",
+            {
+                lower: (name, _MASK) if lower in SENSITIVE_HEADERS else (name, value)
+                for lower, (name, value) in self._items.items()
+            },
+        )
+        return copy
+
+    def to_dict(self) -> dict[str, str]:
+        """The headers as a plain dict, values unmasked (what a transport sends)."""
+        return {name: value for name, value in self._items.values()}
 
 
 def to_headers(value: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> Headers:
@@ -145,7 +158,14 @@ class Request:
 
     def redacted(self) -> Request:
         """This request with credentials masked: what logs and event hooks see."""
-        return attrs.evolve(self, headers=self.headers.redacted())
+        return Request(
+            self.method,
+            self.url,
+            self.headers.redacted(),
+            self.body,
+            self.timeout,
+            self.max_response_size,
+        )
 
 
 @attrs.frozen(slots=True)
