@@ -293,3 +293,18 @@ async def test_scim_groups(emu: SentryEmulator, acme: Org) -> None:
     await acme.scim.groups.delete(group.id)
     assert last(emu)[:2] == ("DELETE", f"{ORG}/scim/v2/Groups/{group.id}")
     assert "ml-platform" not in [t["slug"] for t in emu.teams("acme")]
+
+
+async def test_invite_of_a_localhost_address_is_sent_and_created(
+    emu: SentryEmulator, acme: Org
+) -> None:
+    # Sentry: tests/sentry/core/endpoints/test_organization_member_index.py,
+    # ``OrganizationMemberRequestSerializerTest.test_valid`` — the invite serializer
+    # accepts ``eric@localhost`` (Django's ``EmailValidator`` allow-lists localhost).
+    member = await acme.members.invite("x@localhost")
+    posts = emu.find("POST", "/api/0/organizations/acme/members/")
+    assert [(r.status, r.json()["email"]) for r in posts] == [(201, "x@localhost")]
+    assert member.email == "x@localhost"
+    assert [m["email"] for m in emu.members("acme") if m["email"] == "x@localhost"] == [
+        "x@localhost"
+    ]

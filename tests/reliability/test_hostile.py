@@ -477,6 +477,7 @@ async def emulated() -> Any:
 
 TRAILING_NEWLINE: dict[str, Callable[[SentryClient], Awaitable[Any]]] = {
     "invite email": lambda c: c.org("acme").members.invite("x@y.com\n"),
+    "invite localhost email": lambda c: c.org("acme").members.invite("x@localhost\n"),
     "org slug": lambda c: c.org("acme\n").members.get(MemberId("1")),
     "member id": lambda c: c.org("acme").members.get(MemberId("1\n")),
     "team slug": lambda c: c.org("acme").teams.get("team-1\n"),
@@ -492,6 +493,18 @@ async def test_a_trailing_newline_is_refused_before_sending(
     emu, c = emulated
     with pytest.raises(ValidationError):
         await bounded(call(c))
+    assert emu.requests == []
+
+
+@pytest.mark.parametrize(
+    "email", ["x@localhost.", "x@LOCALHOST\n", "x@localhost@y.com", "x@local host", "@localhost"]
+)
+async def test_a_bad_localhost_address_is_refused_before_sending(
+    emulated: tuple[SentryEmulator, SentryClient], email: str
+) -> None:
+    emu, c = emulated
+    with pytest.raises(ValidationError):
+        await bounded(c.org("acme").members.invite(email))
     assert emu.requests == []
 
 
