@@ -480,7 +480,12 @@ class _QuotaGate:
         self.serial = serial
         self.created = 0
         self.quota: InviteQuotaError | None = None
+        self._report: BulkReport[Any] | None = None
         self._lock = asyncio.Lock()
+
+    def watch(self, report: BulkReport[Any]) -> None:
+        """``run_bulk``'s ``on_start``: the report gets ``quota`` as soon as it is hit."""
+        self._report = report
 
     def reached(self) -> bool:
         return self.quota is not None
@@ -492,6 +497,32 @@ class _QuotaGate:
             return
         async with self._lock:
             yield
+
+    async def send(
+        self, row: RowT, invite: Callable[[], Awaitable[Outcome[RowT]]]
+    ) -> Outcome[RowT]:
+        """Run ``invite`` for ``row``, or defer it once the quota was reached.
+
+        The first :class:`InviteQuotaError` defers its row and every later one
+        (``deferred``, with that error); nothing more is sent through this gate.
+        """
+        deferred = Outcome(0, OutcomeKind.DEFERRED, error=self.quota, row=row)
+        if self.reached():
+            return deferred
+        try:
+            async with self.turn():
+                if self.reached():  # reached while this row waited its turn
+                    return attrs.evolve(deferred, error=self.quota)
+                outcome = await invite()
+        except InviteQuotaError as exc:
+            if self.quota is None:
+                self.quota = exc
+                if self._report is not None:
+                    self._report.quota = exc
+            return attrs.evolve(deferred, error=self.quota)
+        if outcome.kind is OutcomeKind.CREATED:
+            self.created += 1
+        return outcome
 
 
 class BulkAPI:
@@ -547,7 +578,6 @@ class BulkAPI:
             raise ValidationError("rows must be a list of rows or e-mail addresses, not one string")
         members = self._org.members
         known = await self._team_slugs()
-        report_box: list[BulkReport[InviteRow]] = []
         state = _QuotaGate(serial=quota_aware and via == "invite")
 
         async def send(row: InviteRow) -> tuple[MemberId, InviteStatus]:
@@ -570,23 +600,12 @@ class BulkAPI:
                 raise ValidationError(f"{field}: {message}")
             if via == "scim" and row.role == "owner":
                 raise ValidationError("role: SCIM cannot provision owners; invite them instead")
-            deferred = Outcome(0, OutcomeKind.DEFERRED, error=state.quota, row=row)
-            if state.reached():
-                return deferred
-            try:
-                async with state.turn():
-                    if state.reached():  # reached while this row waited its turn
-                        return attrs.evolve(deferred, error=state.quota)
-                    member_id, status = await send(row)
-            except InviteQuotaError as exc:
-                if state.quota is None:
-                    state.quota = exc
-                    if report_box:
-                        report_box[0].quota = exc
-                return attrs.evolve(deferred, error=state.quota)
-            if status == "created":
-                state.created += 1
-            return Outcome(0, OutcomeKind(status), member_id)
+
+            async def invite() -> Outcome[InviteRow]:
+                member_id, status = await send(row)
+                return Outcome(0, OutcomeKind(status), member_id)
+
+            return await state.send(row, invite)
 
         def items() -> Iterator[InviteRow]:
             for row in rows:
@@ -598,7 +617,7 @@ class BulkAPI:
             concurrency=concurrency or self.concurrency,
             progress=progress,
             total=len(rows) if isinstance(rows, Sized) else None,
-            on_start=report_box.append,
+            on_start=state.watch,
         )
         report.quota = state.quota
         return report

@@ -19,7 +19,7 @@ import attrs
 
 from .api import _common as c
 from .api.members import invite_body
-from .bulk import BulkReport, Outcome, OutcomeKind, Progress, run_bulk
+from .bulk import BulkReport, Outcome, OutcomeKind, Progress, _QuotaGate, run_bulk
 from .errors import NotFoundError, ValidationError
 from .models import MemberId
 
@@ -281,16 +281,28 @@ async def make_plan(
 async def apply_plan(
     org: Org, plan: Plan, *, progress: Progress | None = None, concurrency: int = 16
 ) -> BulkReport[Change]:
-    """Run every change of ``plan`` through the bulk engine; one outcome per change."""
+    """Run every change of ``plan`` through the bulk engine; one outcome per change.
+
+    Invites go through the same daily-quota gate as ``bulk.invite``: one at a
+    time until more than Sentry's daily quota were created, and at the first
+    :class:`InviteQuotaError` that invite and every later one end ``deferred``
+    (``report.deferred()``, ``report.quota``) without being sent; the other
+    changes carry on.
+    """
     if plan.org != org.slug:
         raise ValidationError(f"this plan is for {plan.org!r}, not {org.slug!r}")
     members = org.members
+    gate = _QuotaGate(serial=True)
 
     async def one(change: Change) -> Outcome[Change]:
         if isinstance(change, Invite):
             body = invite_body(change.email, change.role, team_roles=change.teams)
-            member, status = await members.invite_status(change.email, body)
-            return Outcome(0, OutcomeKind(status), member.id)
+
+            async def invite() -> Outcome[Change]:
+                member, status = await members.invite_status(change.email, body)
+                return Outcome(0, OutcomeKind(status), member.id)
+
+            return await gate.send(change, invite)
         if isinstance(change, ChangeRole):
             await members.update(change.member_id, role=change.new)
             return Outcome(0, OutcomeKind.UPDATED, change.member_id)
@@ -314,4 +326,6 @@ async def apply_plan(
             return Outcome(0, OutcomeKind.NOT_FOUND, change.member_id)
         return Outcome(0, OutcomeKind.REMOVED, change.member_id)
 
-    return await run_bulk(plan.changes, one, concurrency=concurrency, progress=progress)
+    return await run_bulk(
+        plan.changes, one, concurrency=concurrency, progress=progress, on_start=gate.watch
+    )

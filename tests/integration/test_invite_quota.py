@@ -12,7 +12,11 @@ from __future__ import annotations
 import pytest
 
 from sentry_members_async import (
+    AddToTeam,
     BadRequestError,
+    ChangeRole,
+    DesiredMember,
+    Invite,
     InviteQuotaError,
     InviteRow,
     OutcomeKind,
@@ -194,3 +198,52 @@ async def test_quota_per_address_and_per_org_and_window() -> None:
             emu.advance(days=1)
             created = await client2.org("acme").members.invite("m0@example.com")
     assert created.pending
+
+
+async def test_apply_defers_invites_past_the_quota_and_carries_on() -> None:
+    emu = _sentry_io()
+    emu.add_team("acme", "team-01")
+    emu.add_members("acme", 2, pending_ratio=0.0)
+    existing = next(m for m in emu.members("acme") if m["role"] == "member")
+    token = emu.add_token("acme")
+    new = [f"person{i:04d}@example.com" for i in range(105)]
+    # The role change and team add come after every invite in the plan: the
+    # quota stops the invites, not them.
+    desired = [DesiredMember(e) for e in new] + [
+        DesiredMember(
+            existing["email"], "manager", {**dict.fromkeys(existing["teams"]), "team-01": None}
+        )
+    ]
+    async with emu.serve() as url, SentryClient(token, base_url=url) as client:
+        acme = client.org("acme")
+        plan = await acme.plan(desired, remove_missing=False)
+        assert [type(ch) for ch in plan.changes] == [Invite] * 105 + [ChangeRole, AddToTeam]
+        report = await acme.apply(plan)
+        posts = emu.find("POST", M)
+        # One at a time while the quota may be in force: one POST past it.
+        assert [r.status for r in posts] == [201] * 100 + [429]
+        assert report.counts() == {
+            OutcomeKind.CREATED: 101,  # 100 invites and the team add
+            OutcomeKind.DEFERRED: 5,
+            OutcomeKind.UPDATED: 1,
+        }
+        assert isinstance(report.quota, InviteQuotaError)
+        assert not report.ok
+        assert report.failures() == []
+        deferred = report.deferred()
+        assert all(isinstance(ch, Invite) for ch in deferred)
+        invited = {m["email"] for m in emu.members("acme") if m["pending"]}
+        assert len(invited) == 100
+        assert {ch.email for ch in deferred if isinstance(ch, Invite)} == set(new) - invited
+        assert all(o.error is report.quota for o in report if o.kind is OutcomeKind.DEFERRED)
+        assert [report[105].kind, report[106].kind] == [OutcomeKind.UPDATED, OutcomeKind.CREATED]
+        after = {m["email"]: m for m in emu.members("acme")}[existing["email"]]
+        assert after["role"] == "manager"
+        assert "team-01" in after["teams"]
+        assert client.stats.retries == 0
+
+        # A day later the quota is lifted: the next plan invites the 5 left.
+        emu.advance(days=1)
+        again = await acme.apply(await acme.plan(desired, remove_missing=False))
+        assert again.counts() == {OutcomeKind.CREATED: 5}
+        assert len(emu.find("POST", M)) == 101 + 5
