@@ -288,6 +288,11 @@ def check_guide_block(
         assert state["ann@example.com"]["role"] == "manager"
         assert state["new.lead@example.com"]["pending"]
         assert state["new.lead@example.com"]["teams"] == {"backend": None}
+    if "SentryEmulator.sentry_io()  # sentry.io's limits" in block.code:
+        assert out.splitlines() == [
+            "{'created': 100, 'deferred': 3}",
+            "InviteQuotaError " + str([f"hire{i}@example.com" for i in (100, 101, 102)]),
+        ]
     if "retries: list[RetryEvent]" in block.code:
         assert out == "1 0 0\n"
     if 'emu.add_members("acme", 200' in block.code:
