@@ -1024,7 +1024,16 @@ def apply_cmd(
                 click.confirm(f"apply {len(plan)} changes?", abort=True)
             with Reporter("applying", len(plan), client, quiet=settings.quiet) as reporter:
                 report = await org.apply(plan, progress=reporter.update)
-        return summary(report, failed_csv=failed_csv, label="apply")
+        code = summary(report, failed_csv=failed_csv, label="apply")
+        deferred = report.deferred()
+        if deferred:
+            err.print(
+                f"the daily invite quota was reached: {len(deferred)} invites were not sent "
+                f"(apply {roster} again tomorrow)",
+                markup=False,
+            )
+            code = code or EX_TEMPFAIL
+        return code
 
     go(ctx, work)
 

@@ -72,3 +72,34 @@ def test_quota_defers_rows_to_a_file_and_scim_provisions_them(tmp_path: pathlib.
     assert {r["email"] for r in deferred} == {
         m["email"] for m in pending if m["flags"]["idp:provisioned"]
     }
+
+
+def test_apply_past_the_quota_exits_75_and_applies_the_rest_tomorrow(
+    tmp_path: pathlib.Path,
+) -> None:
+    emu = SentryEmulator.sentry_io(seed=22)
+    emu.add_org("acme")
+    token = emu.add_token("acme")
+    roster = tmp_path / "roster.csv"
+    with roster.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "role", "teams"])
+        for i in range(102):
+            writer.writerow([f"hire{i:03d}@example.com", "member", ""])
+    with emu.serve_in_thread() as url:
+        env = {
+            **os.environ,
+            "SENTRY_URL": url,
+            "SENTRY_ORG": "acme",
+            "SENTRY_AUTH_TOKEN": token,
+            "COLUMNS": "200",
+        }
+        done = _cli(env, "apply", str(roster), "--keep-missing", "--yes", cwd=tmp_path)
+        assert done.returncode == 75, done.stderr
+        assert "the daily invite quota was reached: 2 invites were not sent" in done.stderr
+        assert not (tmp_path / "failed-rows.csv").exists()
+        assert len([m for m in emu.members("acme") if m["pending"]]) == 100
+        emu.advance(days=1)
+        again = _cli(env, "apply", str(roster), "--keep-missing", "--yes", cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+    assert len([m for m in emu.members("acme") if m["pending"]]) == 102
