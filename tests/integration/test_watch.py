@@ -275,6 +275,7 @@ async def test_members_missing_from_a_page_are_confirmed_before_removed(
         {
             "id": str(m["id"]),
             "email": m["email"],
+            "name": m["email"],  # Sentry always sends a name (the e-mail for an invite)
             "orgRole": m["role"],
             "pending": m["pending"],
             "expired": m["expired"],
