@@ -83,8 +83,10 @@ def scim_profile() -> None:
     def ideal(n: int) -> float:
         return ideal_seconds(n, wall, limit.limit, limit.window, limit.concurrent, LATENCY)
 
-    share = max(ideal(on_scim), ideal(on_user)) / took
+    bound = max(ideal(on_scim), ideal(on_user))
+    share = bound / took
     one_budget = ideal(len(answered)) / took
+    peak = emu.stats()["peak_concurrency"]
     members = {m["email"]: m for m in emu.members("acme")}
     lost = sum(
         1
@@ -94,14 +96,16 @@ def scim_profile() -> None:
     duplicated = sum(n - 1 for n in emu.invites_created("acme").values())
     limited = emu.stats()["rate_limited"]
     columns = ["client", "rows", "seconds", "rows/s", "requests (SCIM + user token)"]
-    columns += ["requests/s", "share of bound", "share of one budget", "429s", "lost"]
+    columns += ["requests/s", "ideal seconds", "share of bound", "share of one budget"]
+    columns += ["peak in flight", "429s", "lost"]
     columns += ["duplicated"]
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     print(
         f'| bulk.invite(via="scim"), sentry.io profile | {SCIM_N:,} | {took:.1f} '
         f"| {SCIM_N / took:.2f} | {on_scim:,} + {on_user:,} | {len(answered) / took:.1f} "
-        f"| {share:.1%} | {one_budget:.1%} | {limited} | {lost} | {duplicated} |",
+        f"| {bound:.1f} | {share:.1%} | {one_budget:.1%} | {peak} | {limited} | {lost} "
+        f"| {duplicated} |",
         flush=True,
     )
     print(
