@@ -91,6 +91,11 @@ def test_four_processes_share_one_limit(redis_server: tuple[str, object]) -> Non
         started = time.monotonic()
         with context.Pool(processes) as pool:
             results = pool.starmap(_worker, [(url, token, redis_url, per_process, 8)] * processes)
+            # Let the workers exit on their own: the pool's __exit__ would SIGTERM them,
+            # and coverage's SIGTERM handler (sigterm = true) can deadlock a worker,
+            # which then hangs the pool's join.
+            pool.close()
+            pool.join()
         took = time.monotonic() - started
     bound = processes * per_process / (LIMIT.limit / LIMIT.window)
     stats = emu.stats()
