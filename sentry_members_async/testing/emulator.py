@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import random
 import time
@@ -35,8 +34,8 @@ from .handlers import NO_BODY, dispatch
 from .injection import Injection, Injections, Latency, RouteLatency
 from .ratelimit import RateLimit, RequestLimiter, bearer, too_frequent
 from .requestlog import LoggedRequest, RequestLog
-from .seeding import seed_members
-from .state import ALL_SCOPES, Member, Organization, State, Token
+from .seeding import mint_token, seed_members
+from .state import Member, Organization, State
 
 # Injection, LoggedRequest and RateLimit are defined next door; they stay importable here.
 __all__ = ["Injection", "LoggedRequest", "RateLimit", "SentryEmulator"]
@@ -253,20 +252,7 @@ class SentryEmulator:
             else:
                 member = next(m for m in o.members.values() if m.role == "owner")
             user_id = member.user_id
-        if scopes is None:
-            chosen = set(ALL_SCOPES)
-        else:
-            chosen = set(scopes)
-            unknown = chosen - set(ALL_SCOPES) - {"org:billing", "org:integrations"}
-            if unknown:
-                raise ValueError(f"unknown scopes: {sorted(unknown)}")
-        digest = hashlib.sha256(f"{self.seed}:{len(self.state.tokens)}:{kind}".encode())
-        prefix = {"user": "sntryu_", "integration": "sntrys_", "scim": "sntrys_scim_"}[kind]
-        token = prefix + digest.hexdigest()
-        self.state.tokens[token] = Token(
-            token, kind, frozenset(chosen), o.id, user_id=user_id, expired=expired
-        )
-        return token
+        return mint_token(self.state, self.seed, o, kind, scopes, user_id, expired=expired)
 
     def accept_invite(self, org: str, email: str) -> int:
         """Turn the pending invite for ``email`` into a member; returns the user id."""

@@ -1,17 +1,20 @@
-"""Realistic, deterministic members for ``SentryEmulator.add_members``.
+"""Realistic, deterministic members and tokens for ``SentryEmulator``'s seeding.
 
-Names are drawn from a seeded generator, so a seed gives the same
-organization every run.
+Names are drawn from a seeded generator and tokens hashed from the seed, so
+a seed gives the same organization every run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from .state import ORG_ROLES, Organization, State, Team
+from .state import ALL_SCOPES, ORG_ROLES, Organization, State, Team, Token
 
-__all__ = ["seed_members"]
+__all__ = ["mint_token", "seed_members"]
+
+_TOKEN_PREFIX = {"user": "sntryu_", "integration": "sntrys_", "scim": "sntrys_scim_"}
 
 _FIRST = [
     "Ada", "Alan", "Barbara", "Claude", "Donald", "Edsger", "Frances", "Grace", "Guido", "Hedy",
@@ -61,3 +64,29 @@ def seed_members(
                 member.teams[team.id] = "admin" if rng.random() < 0.05 else None
         ids.append(member.id)
     return ids
+
+
+def mint_token(
+    state: State,
+    seed: int,
+    org: Organization,
+    kind: str,
+    scopes: Iterable[str] | None,
+    user_id: int | None,
+    *,
+    expired: bool = False,
+) -> str:
+    """Store a new token of ``kind`` for ``org`` and return it; scopes default to all."""
+    if scopes is None:
+        chosen = set(ALL_SCOPES)
+    else:
+        chosen = set(scopes)
+        unknown = chosen - set(ALL_SCOPES) - {"org:billing", "org:integrations"}
+        if unknown:
+            raise ValueError(f"unknown scopes: {sorted(unknown)}")
+    digest = hashlib.sha256(f"{seed}:{len(state.tokens)}:{kind}".encode())
+    token = _TOKEN_PREFIX[kind] + digest.hexdigest()
+    state.tokens[token] = Token(
+        token, kind, frozenset(chosen), org.id, user_id=user_id, expired=expired
+    )
+    return token
