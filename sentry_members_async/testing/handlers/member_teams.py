@@ -6,7 +6,7 @@ Sentry's ``OrganizationMemberTeamDetailsEndpoint``
 
 from __future__ import annotations
 
-from ..state import ORG_ROLES, TEAM_ROLES, Team
+from ..state import ORG_ROLES, TEAM_ROLES, Member, Team
 from .common import DOES_NOT_EXIST, IDP_TEAM, NO_BODY, Answer, Ctx, Result
 from .lookups import effective_team_role, get_member, get_team
 from .serializers import ser_team
@@ -19,6 +19,12 @@ _MEMBER_TEAM_SCOPES = (
 CANNOT_EDIT = {"detail": "You do not have permission to edit that user's membership."}
 
 
+def _member_and_team(ctx: Ctx) -> tuple[Member, Team]:
+    """Every method: any org or member scope, then the member, then the team (404s)."""
+    ctx.require(*_MEMBER_TEAM_SCOPES)
+    return get_member(ctx, ctx.args["member_id"]), get_team(ctx, ctx.args["team"])
+
+
 def is_team_admin(ctx: Ctx, team: Team) -> bool:
     if ctx.actor is None:
         return ctx.has("team:admin", "team:write")
@@ -28,18 +34,14 @@ def is_team_admin(ctx: Ctx, team: Team) -> bool:
 
 
 def member_team_get(ctx: Ctx) -> Result:
-    ctx.require(*_MEMBER_TEAM_SCOPES)
-    member = get_member(ctx, ctx.args["member_id"])
-    team = get_team(ctx, ctx.args["team"])
+    member, team = _member_and_team(ctx)
     if team.id not in member.teams:
         raise Answer(404, DOES_NOT_EXIST)
     return 200, {"isActive": True, "teamRole": effective_team_role(member, team)}, {}
 
 
 def member_team_post(ctx: Ctx) -> Result:
-    ctx.require(*_MEMBER_TEAM_SCOPES)
-    member = get_member(ctx, ctx.args["member_id"])
-    team = get_team(ctx, ctx.args["team"])
+    member, team = _member_and_team(ctx)
     if team.id in member.teams:
         return 204, NO_BODY, {}
     if team.idp_provisioned:
@@ -53,9 +55,7 @@ def member_team_post(ctx: Ctx) -> Result:
 
 
 def member_team_put(ctx: Ctx) -> Result:
-    ctx.require(*_MEMBER_TEAM_SCOPES)
-    member = get_member(ctx, ctx.args["member_id"])
-    team = get_team(ctx, ctx.args["team"])
+    member, team = _member_and_team(ctx)
     if team.id not in member.teams:
         raise Answer(404, DOES_NOT_EXIST)
     body = ctx.body()
@@ -73,9 +73,7 @@ def member_team_put(ctx: Ctx) -> Result:
 
 
 def member_team_delete(ctx: Ctx) -> Result:
-    ctx.require(*_MEMBER_TEAM_SCOPES)
-    member = get_member(ctx, ctx.args["member_id"])
-    team = get_team(ctx, ctx.args["team"])
+    member, team = _member_and_team(ctx)
     is_self = ctx.actor is not None and ctx.actor.id == member.id
     if not is_self and not is_team_admin(ctx, team):
         raise Answer(400, CANNOT_EDIT)

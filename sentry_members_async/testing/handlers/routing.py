@@ -43,70 +43,46 @@ WWW_AUTH = {"WWW-Authenticate": 'xBasic realm="api"'}
 _O = r"(?P<org>[^/]+)"
 _ORG = rf"^/api/0/organizations/{_O}"
 _SCIM = rf"{_ORG}/scim/v2"
+
+
+def _route(pattern: str, **methods: Handler) -> tuple[re.Pattern[str], dict[str, Handler]]:
+    return re.compile(pattern), methods
+
+
+_MEMBER = rf"{_ORG}/members/(?P<member_id>[^/]+)"
+_TEAM = rf"^/api/0/teams/{_O}/(?P<team>[^/]+)"
+#: Path pattern -> method -> handler; the first pattern that matches decides.
 ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
-    (
-        re.compile(rf"{_ORG}/members/$"),
-        {"GET": members_get, "POST": members_post},
+    _route(rf"{_ORG}/members/$", GET=members_get, POST=members_post),
+    _route(rf"{_MEMBER}/$", GET=member_get, PUT=member_put, DELETE=member_delete),
+    _route(
+        rf"{_MEMBER}/teams/(?P<team>[^/]+)/$",
+        GET=member_team_get,
+        POST=member_team_post,
+        PUT=member_team_put,
+        DELETE=member_team_delete,
     ),
-    (
-        re.compile(rf"{_ORG}/members/(?P<member_id>[^/]+)/$"),
-        {"GET": member_get, "PUT": member_put, "DELETE": member_delete},
+    _route(rf"{_ORG}/teams/$", GET=teams_get, POST=teams_post),
+    _route(rf"{_TEAM}/$", GET=team_get, PUT=team_put, DELETE=team_delete),
+    _route(rf"{_TEAM}/members/$", GET=team_members_get),
+    _route(rf"{_SCIM}/Users/?$", GET=scim_users_get, POST=scim_users_post),
+    _route(
+        rf"{_SCIM}/Users/(?P<member_id>[^/]+)/?$",
+        GET=scim_user_get,
+        PUT=scim_user_put,
+        PATCH=scim_user_patch,
+        DELETE=scim_user_delete,
     ),
-    (
-        re.compile(rf"{_ORG}/members/(?P<member_id>[^/]+)/teams/(?P<team>[^/]+)/$"),
-        {
-            "GET": member_team_get,
-            "POST": member_team_post,
-            "PUT": member_team_put,
-            "DELETE": member_team_delete,
-        },
+    _route(rf"{_SCIM}/Groups/?$", GET=scim_groups_get, POST=scim_groups_post),
+    _route(
+        rf"{_SCIM}/Groups/(?P<team>[^/]+)/?$",
+        GET=scim_group_get,
+        PUT=scim_group_put,
+        PATCH=scim_group_patch,
+        DELETE=scim_group_delete,
     ),
-    (
-        re.compile(rf"{_ORG}/teams/$"),
-        {"GET": teams_get, "POST": teams_post},
-    ),
-    (
-        re.compile(rf"^/api/0/teams/{_O}/(?P<team>[^/]+)/$"),
-        {"GET": team_get, "PUT": team_put, "DELETE": team_delete},
-    ),
-    (
-        re.compile(rf"^/api/0/teams/{_O}/(?P<team>[^/]+)/members/$"),
-        {"GET": team_members_get},
-    ),
-    (
-        re.compile(rf"{_SCIM}/Users/?$"),
-        {"GET": scim_users_get, "POST": scim_users_post},
-    ),
-    (
-        re.compile(rf"{_SCIM}/Users/(?P<member_id>[^/]+)/?$"),
-        {
-            "GET": scim_user_get,
-            "PUT": scim_user_put,
-            "PATCH": scim_user_patch,
-            "DELETE": scim_user_delete,
-        },
-    ),
-    (
-        re.compile(rf"{_SCIM}/Groups/?$"),
-        {"GET": scim_groups_get, "POST": scim_groups_post},
-    ),
-    (
-        re.compile(rf"{_SCIM}/Groups/(?P<team>[^/]+)/?$"),
-        {
-            "GET": scim_group_get,
-            "PUT": scim_group_put,
-            "PATCH": scim_group_patch,
-            "DELETE": scim_group_delete,
-        },
-    ),
-    (
-        re.compile(rf"{_SCIM}/Schemas/?$"),
-        {"GET": scim_schemas_get},
-    ),
-    (
-        re.compile(rf"{_SCIM}/Schemas/(?P<schema>[^/]+)/?$"),
-        {"GET": scim_schema_get},
-    ),
+    _route(rf"{_SCIM}/Schemas/?$", GET=scim_schemas_get),
+    _route(rf"{_SCIM}/Schemas/(?P<schema>[^/]+)/?$", GET=scim_schema_get),
 ]
 
 
