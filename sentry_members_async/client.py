@@ -47,7 +47,7 @@ from .retry import RetryPolicy
 from .transports.base import Headers, Request, Response, Transport, TransportError
 
 if TYPE_CHECKING:
-    from .api.org import Org
+    from .org import Org
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -368,7 +368,7 @@ class SentryClient:
 
     def org(self, slug: str) -> Org:
         """The organization ``slug``: ``client.org("acme").members.list()``."""
-        from .api.org import Org
+        from .org import Org
 
         return Org(self, slug)
 

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, TypeVar, ru
 
 import attrs
 
-from .api.org import Org
+from .api.org import OrgAPI
 from .errors import ConfigurationError, NotFoundError, ValidationError
 from .models import Member, MemberId, UserId
 from .ratelimit import Limiter, RateLimiter
@@ -564,7 +564,7 @@ class MemberWatch:
 
     def __init__(
         self,
-        org: Org,
+        org: OrgAPI,
         *,
         interval: float = 60.0,
         teams: bool = False,
@@ -596,7 +596,7 @@ class MemberWatch:
         self.limiter = BudgetLimiter(client.limiter, budget)
         self.budget = budget
         self._client = client
-        self._org = Org(_client_view(client, self.limiter), org.slug)
+        self._org = OrgAPI(_client_view(client, self.limiter), org.slug)
         self.store: CheckpointStore = store if store is not None else FileStore()
         host = client.base_url.host or "sentry"
         port = client.base_url.explicit_port
