@@ -18,7 +18,7 @@ from .reconcile import Change, DesiredMember, Plan, apply_plan, make_plan
 from .watch import CheckpointStore, MemberWatch
 
 if TYPE_CHECKING:
-    from .client import SentryClient
+    from .pipeline import BaseClient
 
 __all__ = ["Org", "OrgMembers"]
 
@@ -59,7 +59,7 @@ class Org(OrgAPI):
 
     members: OrgMembers
 
-    def __init__(self, client: SentryClient, slug: str) -> None:
+    def __init__(self, client: BaseClient, slug: str) -> None:
         super().__init__(client, slug)
         self.members = OrgMembers(self)
         self.bulk = BulkAPI(self)

@@ -62,7 +62,7 @@ from .ratelimit import Limiter, RateLimiter
 from .transports.base import Headers
 
 if TYPE_CHECKING:
-    from .client import SentryClient
+    from .pipeline import BaseClient
 
 __all__ = [
     "EVENT_KINDS",
@@ -508,7 +508,7 @@ class BudgetLimiter:
             self.gate.observe(status, own)
 
 
-def _client_view(client: SentryClient, limiter: Limiter) -> SentryClient:
+def _client_view(client: BaseClient, limiter: Limiter) -> BaseClient:
     """The same client (token, transport, hooks, retry policy, stats) with another limiter."""
     view = copy.copy(client)
     view.limiter = limiter

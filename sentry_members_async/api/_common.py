@@ -17,7 +17,7 @@ from ..pagination import Page, parse_link_header
 from ..transports.base import Response
 
 if TYPE_CHECKING:
-    from ..client import SentryClient
+    from ..pipeline import BaseClient
 
 T = TypeVar("T")
 
@@ -30,7 +30,7 @@ class OrgContext(Protocol):
     """
 
     @property
-    def client(self) -> SentryClient: ...
+    def client(self) -> BaseClient: ...
 
     @property
     def slug(self) -> str: ...

@@ -16,7 +16,7 @@ from .scim import ScimAPI
 from .teams import TeamsAPI
 
 if TYPE_CHECKING:
-    from ..client import SentryClient
+    from ..pipeline import BaseClient
 
 __all__ = ["OrgAPI"]
 
@@ -26,7 +26,7 @@ class OrgAPI:
 
     members: MembersAPI
 
-    def __init__(self, client: SentryClient, slug: str) -> None:
+    def __init__(self, client: BaseClient, slug: str) -> None:
         self.client = client
         self.slug = check_slug(slug, "organization")
         self.members = MembersAPI(self)
