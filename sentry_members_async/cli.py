@@ -38,7 +38,6 @@ from rich.progress import (
 from rich.table import Table
 
 from . import __version__
-from .api.org import Org
 from .bulk import (
     BulkAborted,
     BulkReport,
@@ -58,6 +57,7 @@ from .errors import (
     mask_secrets,
 )
 from .models import Member, MemberId, ScimGroup, ScimUser, Team
+from .org import Org
 from .reconcile import load_roster
 from .transports.base import TransportError
 
