@@ -11,8 +11,11 @@ it follows (§n) or the Sentry source it comes from.
 - ``common`` (context, early answers, error bodies), ``listing`` (pagination,
   query parsing), ``lookups``, ``serializers``, ``invite_quota``.
 
-Imports point one way: ``routing`` → resources → ``serializers`` →
-``lookups``/``listing`` → ``common``.
+Imports point one way: ``routing`` → the resource modules → ``serializers``
+→ ``lookups``/``listing``/``invite_quota`` → ``common``. Two resources use
+another's helper, as Sentry's own endpoints do: ``member_details`` the
+invite serializer's team fields (``members``), ``scim_groups`` the team
+deletion (``teams``) and the SCIM basics (``scim``).
 """
 
 from .common import NO_BODY

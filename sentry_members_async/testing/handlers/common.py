@@ -24,6 +24,8 @@ __all__ = [
     "IDP_MEMBER",
     "IDP_TEAM",
     "NO_BODY",
+    "ONLY_OWNER",
+    "PARTNERSHIP",
     "PERMISSION_DENIED",
     "SLUG_ERROR",
     "Answer",
