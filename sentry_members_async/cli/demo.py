@@ -15,7 +15,7 @@ import csv
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -25,9 +25,11 @@ from ..api.org import Org
 from ..bulk import BulkReport, InviteRow, load_invite_rows
 from ..client import SentryClient
 from ..reconcile import DesiredMember
-from ..testing import SentryEmulator
 from .common import Exit
 from .output import MEMBER_COLUMNS, Reporter, member_row, outcome_table
+
+if TYPE_CHECKING:
+    from ..testing import SentryEmulator
 
 __all__ = ["demo_cmd", "run_demo"]
 
@@ -64,6 +66,10 @@ def _folder(workdir: str | None) -> Path:
 
 def _seed(n_members: int) -> tuple[SentryEmulator, list[str]]:
     """sentry.io's profile (40 requests/s, 25 concurrent, the daily invite quotas), seeded."""
+    # Imported here, not at the top: the emulator (aiohttp's server) is a tenth of
+    # the command line's start-up, which every other command would pay for.
+    from ..testing import SentryEmulator
+
     emulator = SentryEmulator.sentry_io(seed=42, latency=(0.03, 0.08))
     emulator.add_org("acme", scim=True)
     teams = emulator.add_teams("acme", 30)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ..testing.__main__ import main as serve_main
 from .common import Exit
 
 __all__ = ["emulator_group"]
@@ -23,4 +22,7 @@ def emulator_group() -> None:
 @click.pass_context
 def emulator_serve(ctx: click.Context) -> None:
     """Serve a seeded emulator; prints `export SENTRY_URL=...` lines (see --help)."""
+    # Imported here: the emulator's server would slow every other command's start-up.
+    from ..testing.__main__ import main as serve_main
+
     raise Exit(serve_main(["serve", *ctx.args], prog="sentry-members emulator"))
