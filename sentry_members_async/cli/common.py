@@ -16,15 +16,15 @@ import csv
 import io
 import os
 import traceback
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import click
 
 from ..api.org import Org
-from ..bulk import BulkAborted
+from ..bulk import BulkAborted, BulkReport
 from ..client import SentryClient
 from ..errors import (
     AuthenticationError,
@@ -35,12 +35,13 @@ from ..errors import (
     mask_secrets,
 )
 from ..transports.base import TransportError
-from .output import FORMATS, Reporter, Writer, err, output, silence_stdout
+from .output import FORMATS, Reporter, Writer, err, output, silence_stdout, summary
 
 __all__ = [
     "EX_TEMPFAIL",
     "Exit",
     "Settings",
+    "bulk_command",
     "failed_option",
     "fail",
     "format_option",
@@ -50,6 +51,10 @@ __all__ = [
     "read_csv",
     "stream",
 ]
+
+T = TypeVar("T")
+#: What a bulk operation calls as it goes: done, total.
+Progress = Callable[[int, int | None], None]
 
 #: sysexits' "temporary failure, try again later": rows deferred by a daily quota.
 EX_TEMPFAIL = 75
@@ -242,3 +247,27 @@ async def stream(
                 reporter.update(writer.count)
             writer.close()
     return 0
+
+
+def bulk_command(
+    ctx: click.Context,
+    doing: str,
+    rows: list[T],
+    call: Callable[[Org, list[T], Progress], Awaitable[BulkReport[Any]]],
+    *,
+    failed_csv: str,
+    label: str,
+) -> None:
+    """Run one bulk operation on ``rows`` with progress, then print its outcomes.
+
+    ``doing`` names the progress ("removing"), ``label`` the outcome table; the
+    rows that failed go to ``failed_csv``; exit code 1 when any did.
+    """
+
+    async def work(settings: Settings) -> int:
+        async with opened(settings) as (client, org):
+            with Reporter(doing, len(rows), client, quiet=settings.quiet) as reporter:
+                report = await call(org, rows, reporter.update)
+        return summary(report, failed_csv=failed_csv, label=label)
+
+    go(ctx, work)

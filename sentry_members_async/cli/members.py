@@ -17,6 +17,7 @@ from ..models import Member, MemberId
 from .common import (
     EX_TEMPFAIL,
     Settings,
+    bulk_command,
     failed_option,
     format_option,
     go,
@@ -262,11 +263,11 @@ def _single(report: BulkReport[Any], what: str) -> int:
 @click.pass_context
 def members_remove(ctx: click.Context, members_: tuple[str, ...], failed_csv: str) -> None:
     """Remove members or revoke invites (member ids or e-mails)."""
-
-    async def work(settings: Settings) -> int:
-        async with opened(settings) as (client, org):
-            with Reporter("removing", len(members_), client, quiet=settings.quiet) as reporter:
-                report = await org.bulk.remove(list(members_), progress=reporter.update)
-        return summary(report, failed_csv=failed_csv, label="remove")
-
-    go(ctx, work)
+    bulk_command(
+        ctx,
+        "removing",
+        list(members_),
+        lambda org, rows, progress: org.bulk.remove(rows, progress=progress),
+        failed_csv=failed_csv,
+        label="remove",
+    )

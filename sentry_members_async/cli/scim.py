@@ -7,8 +7,8 @@ from typing import Any
 import click
 
 from ..api.org import Org
-from .common import Settings, failed_option, format_option, go, opened, output_option, stream
-from .output import Reporter, scim_group_row, scim_user_row, summary
+from .common import bulk_command, failed_option, format_option, go, output_option, stream
+from .output import scim_group_row, scim_user_row
 
 __all__ = ["scim"]
 
@@ -44,14 +44,14 @@ def scim_users_list(ctx: click.Context, user_name: str | None, fmt: str, out: st
 @click.pass_context
 def scim_users_deactivate(ctx: click.Context, emails: tuple[str, ...], failed_csv: str) -> None:
     """Offboard people by e-mail (SCIM active=false; REST for owners or without SCIM)."""
-
-    async def work(settings: Settings) -> int:
-        async with opened(settings) as (client, org):
-            with Reporter("deprovisioning", len(emails), client, quiet=settings.quiet) as reporter:
-                report = await org.bulk.deprovision(list(emails), progress=reporter.update)
-        return summary(report, failed_csv=failed_csv, label="deprovision")
-
-    go(ctx, work)
+    bulk_command(
+        ctx,
+        "deprovisioning",
+        list(emails),
+        lambda org, rows, progress: org.bulk.deprovision(rows, progress=progress),
+        failed_csv=failed_csv,
+        label="deprovision",
+    )
 
 
 @scim.group("groups")

@@ -5,8 +5,17 @@ from __future__ import annotations
 import click
 
 from ..bulk import TeamRow
-from .common import Settings, failed_option, format_option, go, opened, output_option, stream
-from .output import Reporter, summary, team_row
+from .common import (
+    Settings,
+    bulk_command,
+    failed_option,
+    format_option,
+    go,
+    opened,
+    output_option,
+    stream,
+)
+from .output import team_row
 
 __all__ = ["teams"]
 
@@ -67,15 +76,14 @@ def teams_add(
     ctx: click.Context, team: str, members_: tuple[str, ...], role: str | None, failed_csv: str
 ) -> None:
     """Add members (ids or e-mails) to TEAM."""
-
-    async def work(settings: Settings) -> int:
-        async with opened(settings) as (client, org):
-            rows = [TeamRow(m, team, role) for m in members_]
-            with Reporter("adding", len(rows), client, quiet=settings.quiet) as reporter:
-                report = await org.bulk.add_to_teams(rows, progress=reporter.update)
-        return summary(report, failed_csv=failed_csv, label=f"add to {team}")
-
-    go(ctx, work)
+    bulk_command(
+        ctx,
+        "adding",
+        [TeamRow(m, team, role) for m in members_],
+        lambda org, rows, progress: org.bulk.add_to_teams(rows, progress=progress),
+        failed_csv=failed_csv,
+        label=f"add to {team}",
+    )
 
 
 @teams.command("remove")
@@ -85,12 +93,11 @@ def teams_add(
 @click.pass_context
 def teams_remove(ctx: click.Context, team: str, members_: tuple[str, ...], failed_csv: str) -> None:
     """Remove members (ids or e-mails) from TEAM."""
-
-    async def work(settings: Settings) -> int:
-        async with opened(settings) as (client, org):
-            rows = [TeamRow(m, team) for m in members_]
-            with Reporter("removing", len(rows), client, quiet=settings.quiet) as reporter:
-                report = await org.bulk.remove_from_teams(rows, progress=reporter.update)
-        return summary(report, failed_csv=failed_csv, label=f"remove from {team}")
-
-    go(ctx, work)
+    bulk_command(
+        ctx,
+        "removing",
+        [TeamRow(m, team) for m in members_],
+        lambda org, rows, progress: org.bulk.remove_from_teams(rows, progress=progress),
+        failed_csv=failed_csv,
+        label=f"remove from {team}",
+    )
