@@ -18,7 +18,7 @@ TEST_DEPS = [
     "hypothesis>=6.100",
     "mypy>=1.11",
 ]
-LINT_DEPS = ["ruff>=0.6"]
+LINT_DEPS = ["ruff>=0.6", "import-linter>=2.1"]
 BENCH_DEPS = ["pydantic>=2", "msgspec>=0.18", "orjson>=3"]
 DOCS_DEPS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "ruff>=0.6"]
 
@@ -48,10 +48,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check."""
+    """ruff (style, function size), ruff format --check, import-linter (layers)."""
     session.install(*LINT_DEPS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # import-linter reads its contracts from pyproject.toml and analyses the
+    # package's source; the package itself need not be installed.
+    session.run("lint-imports", env={"PYTHONPATH": "."})
 
 
 @nox.session

@@ -1,9 +1,8 @@
 """sentry_members_async: an asyncio SDK for Sentry's member, team and SCIM APIs."""
 
 from ._version import __version__
-from .api import MembersAPI, Org, ScimAPI, TeamAddResult, TeamsAPI
+from .api import MembersAPI, OrgAPI, ScimAPI, TeamAddResult, TeamsAPI
 from .api.members import AcceptanceResult, InviteStatus
-from .api.org import OrgMembers
 from .api.scim import ScimSchema
 from .bulk import (
     BulkAborted,
@@ -61,6 +60,7 @@ from .models import (
     UserEmail,
     UserId,
 )
+from .org import Org, OrgMembers
 from .pagination import Paginator
 from .ratelimit import Limiter, NoLimiter, RateLimiter
 from .reconcile import (
@@ -156,6 +156,7 @@ __all__ = [
     "MemberRef",
     "MembersAPI",
     "Org",
+    "OrgAPI",
     "OrgRole",
     "Paginator",
     "ScimAPI",

@@ -57,7 +57,7 @@ from .errors import (
 from .models import ORG_ROLE_NAMES, TEAM_ROLE_NAMES, Member, MemberId
 
 if TYPE_CHECKING:
-    from .api.org import Org
+    from .api.org import OrgAPI
 
 __all__ = [
     "QUOTA_PROBE",
@@ -528,7 +528,7 @@ class _QuotaGate:
 class BulkAPI:
     """``acme.bulk``: many changes at once, one :class:`Outcome` per item."""
 
-    def __init__(self, org: Org, *, concurrency: int = 16) -> None:
+    def __init__(self, org: OrgAPI, *, concurrency: int = 16) -> None:
         self._org = org
         self.concurrency = concurrency
 

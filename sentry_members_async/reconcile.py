@@ -24,7 +24,7 @@ from .errors import NotFoundError, ValidationError
 from .models import MemberId
 
 if TYPE_CHECKING:
-    from .api.org import Org
+    from .api.org import OrgAPI
 
 __all__ = [
     "AddToTeam",
@@ -209,7 +209,7 @@ def load_roster(
 
 
 async def make_plan(
-    org: Org,
+    org: OrgAPI,
     desired: Iterable[DesiredMember | Mapping[str, Any]],
     *,
     remove_missing: bool = True,
@@ -279,7 +279,7 @@ async def make_plan(
 
 
 async def apply_plan(
-    org: Org, plan: Plan, *, progress: Progress | None = None, concurrency: int = 16
+    org: OrgAPI, plan: Plan, *, progress: Progress | None = None, concurrency: int = 16
 ) -> BulkReport[Change]:
     """Run every change of ``plan`` through the bulk engine; one outcome per change.
 

@@ -55,14 +55,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, TypeVar, ru
 
 import attrs
 
-from .api.org import Org
+from .api.org import OrgAPI
 from .errors import ConfigurationError, NotFoundError, ValidationError
 from .models import Member, MemberId, UserId
 from .ratelimit import Limiter, RateLimiter
 from .transports.base import Headers
 
 if TYPE_CHECKING:
-    from .client import SentryClient
+    from .pipeline import BaseClient
 
 __all__ = [
     "EVENT_KINDS",
@@ -508,7 +508,7 @@ class BudgetLimiter:
             self.gate.observe(status, own)
 
 
-def _client_view(client: SentryClient, limiter: Limiter) -> SentryClient:
+def _client_view(client: BaseClient, limiter: Limiter) -> BaseClient:
     """The same client (token, transport, hooks, retry policy, stats) with another limiter."""
     view = copy.copy(client)
     view.limiter = limiter
@@ -564,7 +564,7 @@ class MemberWatch:
 
     def __init__(
         self,
-        org: Org,
+        org: OrgAPI,
         *,
         interval: float = 60.0,
         teams: bool = False,
@@ -596,7 +596,7 @@ class MemberWatch:
         self.limiter = BudgetLimiter(client.limiter, budget)
         self.budget = budget
         self._client = client
-        self._org = Org(_client_view(client, self.limiter), org.slug)
+        self._org = OrgAPI(_client_view(client, self.limiter), org.slug)
         self.store: CheckpointStore = store if store is not None else FileStore()
         host = client.base_url.host or "sentry"
         port = client.base_url.explicit_port

@@ -1,13 +1,13 @@
 """Resource groups, one method per endpoint."""
 
 from .members import MembersAPI, TeamAddResult, build_query
-from .org import Org
+from .org import OrgAPI
 from .scim import PatchOperation, ScimAPI, ScimGroupsAPI, ScimUsersAPI, patch_body, scim_filter
 from .teams import TeamsAPI
 
 __all__ = [
     "MembersAPI",
-    "Org",
+    "OrgAPI",
     "PatchOperation",
     "ScimAPI",
     "ScimGroupsAPI",

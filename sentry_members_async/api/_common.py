@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..converter import DecodeError, decode, decode_list
 from ..errors import ValidationError
@@ -16,7 +16,25 @@ from ..models import ORG_ROLE_NAMES, TEAM_ROLE_NAMES, MemberId, TeamId, UserId
 from ..pagination import Page, parse_link_header
 from ..transports.base import Response
 
+if TYPE_CHECKING:
+    from ..pipeline import BaseClient
+
 T = TypeVar("T")
+
+
+class OrgContext(Protocol):
+    """What a resource needs of its organization: the client and the slug.
+
+    The resources take this, not the :class:`~sentry_members_async.org.Org`
+    handle composed above them, so nothing in ``api/`` imports upward.
+    """
+
+    @property
+    def client(self) -> BaseClient: ...
+
+    @property
+    def slug(self) -> str: ...
+
 
 #: Sentry's e-mail field: at most 75 characters (``AllowedEmailField``).
 MAX_EMAIL = 75

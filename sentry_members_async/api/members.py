@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
 import attrs
 
@@ -19,9 +19,6 @@ from ..models import Member, MemberRef, Team, TeamMembership
 from ..pagination import Page, Paginator
 from ..transports.base import TransportError
 from . import _common as c
-
-if TYPE_CHECKING:
-    from .org import Org
 
 __all__ = [
     "AcceptanceResult",
@@ -149,7 +146,7 @@ def is_already_member(error: BadRequestError) -> bool:
 class MembersAPI:
     """Members of one organization (``client.org("acme").members``)."""
 
-    def __init__(self, org: Org) -> None:
+    def __init__(self, org: c.OrgContext) -> None:
         self._org = org
         self._client = org.client
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -18,10 +18,7 @@ from ..models import MemberId, ScimGroup, ScimUser
 from ..pagination import Paginator, ScimPage
 from ..transports.base import TransportError
 from . import _common as c
-from .members import InviteStatus
-
-if TYPE_CHECKING:
-    from .org import Org
+from .members import InviteStatus, MembersAPI
 
 __all__ = [
     "PatchOperation",
@@ -147,7 +144,7 @@ def _member_ids(member_ids: Iterable[MemberId | str]) -> list[str]:
 
 
 class _ScimBase:
-    def __init__(self, org: Org) -> None:
+    def __init__(self, org: c.OrgContext) -> None:
         self._org = org
         self._client = org.client
 
@@ -233,7 +230,7 @@ class ScimUsersAPI(_ScimBase):
         count against the daily invite quota.
         """
         body: dict[str, str] = {"userName": c.check_email(user_name), **_role_body(role)}
-        members = self._org.members
+        members = MembersAPI(self._org)
         policy = self._client.retry_policy
         attempt = 0
         while True:
@@ -406,7 +403,7 @@ class ScimGroupsAPI(_ScimBase):
 class ScimAPI:
     """``acme.scim``: ``.users``, ``.groups`` and :meth:`schemas`."""
 
-    def __init__(self, org: Org) -> None:
+    def __init__(self, org: c.OrgContext) -> None:
         self._org = org
         self.users = ScimUsersAPI(org)
         self.groups = ScimGroupsAPI(org)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..errors import NotFoundError, ValidationError
 from ..models import Member, Team
 from ..pagination import Page, Paginator
 from . import _common as c
-
-if TYPE_CHECKING:
-    from .org import Org
 
 __all__ = ["TeamsAPI"]
 
@@ -28,7 +23,7 @@ DELETE = ("team:admin",)
 class TeamsAPI:
     """Teams of one organization (``client.org("acme").teams``)."""
 
-    def __init__(self, org: Org) -> None:
+    def __init__(self, org: c.OrgContext) -> None:
         self._org = org
         self._client = org.client
 

@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 import attrs
 import click
 
-from ..api.org import Org
 from ..bulk import BulkAborted, BulkReport
 from ..client import SentryClient
 from ..errors import (
@@ -34,6 +33,7 @@ from ..errors import (
     ValidationError,
     mask_secrets,
 )
+from ..org import Org
 from ..transports.base import TransportError
 from .output import FORMATS, Reporter, Writer, err, output, silence_stdout, summary
 

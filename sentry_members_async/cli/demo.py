@@ -21,9 +21,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..api.org import Org
 from ..bulk import BulkReport, InviteRow, load_invite_rows
 from ..client import SentryClient
+from ..org import Org
 from ..reconcile import DesiredMember
 from .common import Exit
 from .output import MEMBER_COLUMNS, Reporter, member_row, outcome_table

@@ -10,10 +10,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..api.org import Org
 from ..bulk import BulkReport, InviteRow, OutcomeKind, RoleRow, RowBatch, load_invite_rows
 from ..errors import ValidationError
 from ..models import Member, MemberId
+from ..org import Org
 from .common import (
     EX_TEMPFAIL,
     Settings,

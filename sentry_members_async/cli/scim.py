@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..api.org import Org
+from ..org import Org
 from .common import bulk_command, failed_option, format_option, go, output_option, stream
 from .output import scim_group_row, scim_user_row
 

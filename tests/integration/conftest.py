@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from sentry_members_async import SentryClient
-from sentry_members_async.api import Org
+from sentry_members_async import Org, SentryClient
 from sentry_members_async.testing import SentryEmulator
 
 

@@ -13,6 +13,7 @@ from sentry_members_async import (
     Member,
     MemberId,
     NotFoundError,
+    Org,
     PermissionDeniedError,
     ScimGroup,
     ScimUser,
@@ -20,7 +21,6 @@ from sentry_members_async import (
     TeamMembership,
     ValidationError,
 )
-from sentry_members_async.api import Org
 from sentry_members_async.testing import SentryEmulator
 
 ORG = "/api/0/organizations/acme"

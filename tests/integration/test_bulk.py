@@ -13,6 +13,7 @@ from sentry_members_async import (
     DesiredMember,
     InviteRow,
     MemberId,
+    Org,
     OutcomeKind,
     PermissionDeniedError,
     RoleRow,
@@ -21,7 +22,6 @@ from sentry_members_async import (
     ValidationError,
     load_invite_rows,
 )
-from sentry_members_async.api import Org
 from sentry_members_async.reconcile import (
     AddToTeam,
     ChangeRole,

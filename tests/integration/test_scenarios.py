@@ -20,11 +20,11 @@ from sentry_members_async import (
     InviteRow,
     MemberId,
     MemoryStore,
+    Org,
     OutcomeKind,
     PermissionDeniedError,
     SentryClient,
 )
-from sentry_members_async.api import Org
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.faults import Status
 

@@ -12,11 +12,11 @@ import pytest
 from sentry_members_async import (
     BadRequestError,
     NotFoundError,
+    Org,
     ScimSchema,
     SentryClient,
     ValidationError,
 )
-from sentry_members_async.api import Org
 from sentry_members_async.testing import SentryEmulator
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -18,11 +18,11 @@ from sentry_members_async import (
     MemberId,
     MemberWatch,
     MemoryStore,
+    Org,
     RoleRow,
     SentryClient,
     ValidationError,
 )
-from sentry_members_async.api import Org
 from sentry_members_async.testing import RateLimit, SentryEmulator
 
 

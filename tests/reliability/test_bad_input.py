@@ -10,12 +10,12 @@ import pytest
 from sentry_members_async import (
     ConfigurationError,
     MemberId,
+    Org,
     SentryClient,
     TeamId,
     UserId,
     ValidationError,
 )
-from sentry_members_async.api import Org
 from sentry_members_async.testing import SentryEmulator
 
 

@@ -21,6 +21,7 @@ from sentry_members_async import (
     DecodeError,
     InviteRow,
     MemberId,
+    Org,
     OutcomeKind,
     RequestTimeoutError,
     ResponseLostError,
@@ -29,7 +30,6 @@ from sentry_members_async import (
     ServerError,
     TeamRow,
 )
-from sentry_members_async.api import Org
 from sentry_members_async.retry import RetryPolicy
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.faults import (
