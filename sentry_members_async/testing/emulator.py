@@ -32,7 +32,7 @@ from .clock import EmulatorClock
 from .faults import Fault, ResetAfter, ResetBefore, Slow, Status, TruncatedBody
 from .handlers import NO_BODY, dispatch
 from .injection import Injection, Injections, Latency, RouteLatency
-from .ratelimit import RateLimit, RequestLimiter, bearer, too_frequent
+from .ratelimit import RateLimit, RequestLimiter, bearer, rate_limit_key, too_frequent
 from .requestlog import LoggedRequest, RequestLog
 from .seeding import mint_token, seed_members
 from .state import Member, Organization, State
@@ -412,7 +412,9 @@ class SentryEmulator:
 
     async def _dispatch(self, request: Request) -> tuple[int, Any, dict[str, str]]:
         """The request rate limit, the latency, then Sentry's endpoint logic."""
-        key = bearer(request.headers.get("Authorization")) or "anonymous"
+        presented = bearer(request.headers.get("Authorization"))
+        token = self.state.tokens.get(presented) if presented is not None else None
+        key = rate_limit_key(token, request.method, presented or "anonymous")
         limit_headers: dict[str, str] = {}
         slot: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
         if self.rate_limit is not None:

@@ -1,6 +1,6 @@
-"""Per-token request rate limits, as Sentry's middleware applies them (§7).
+"""Request rate limits, as Sentry's middleware applies them (§7).
 
-A fixed window per token (and an optional cap on requests in flight), with
+A fixed window per rate-limit key (and an optional cap on requests in flight), with
 the five ``X-Sentry-Rate-Limit-*`` headers on every answer and, optionally,
 ``Retry-After`` on a 429. Sources: src/sentry/middleware/ratelimit.py,
 src/sentry/ratelimits/utils.py, config.py, concurrent.py. (Sentry's daily
@@ -14,7 +14,9 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["RateLimit", "RequestLimiter", "bearer", "too_frequent"]
+from .state import Token
+
+__all__ = ["RateLimit", "RequestLimiter", "bearer", "rate_limit_key", "too_frequent"]
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,27 @@ class _Window:
         self.in_flight = 0
 
 
+def rate_limit_key(token: Token | None, method: str, fallback: str) -> str:
+    """The key Sentry counts a request under: the caller and the HTTP method.
+
+    ``get_rate_limit_key`` in src/sentry/ratelimits/utils.py builds
+    ``{category}:{group}:{METHOD}:{id}``: a user's token counts as that user
+    (``user``, the user id: two tokens of one user share a window), an
+    internal integration's token, SCIM's included, as its organization
+    (``org``, the organization id); anything else by address (``ip``: here the
+    credential presented, as every test client is 127.0.0.1). So GETs and PUTs
+    of one caller have separate windows, and the SCIM token's are not the user
+    token's. The endpoints here set no custom limit (no view in the key).
+    """
+    if token is not None and token.kind == "user" and token.user_id is not None:
+        return f"user:default:{method}:{token.user_id}"
+    if token is not None and token.kind != "user" and token.org_id is not None:
+        return f"org:default:{method}:{token.org_id}"
+    return f"ip:default:{method}:{fallback}"
+
+
 class RequestLimiter:
-    """One fixed window per key (the bearer token, or ``anonymous``)."""
+    """One fixed window per rate-limit key (:func:`rate_limit_key`)."""
 
     def __init__(self) -> None:
         self._windows: dict[str, _Window] = {}
