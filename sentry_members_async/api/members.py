@@ -17,6 +17,7 @@ from ..errors import (
 )
 from ..models import Member, MemberId, MemberRef, Team, TeamMembership
 from ..pagination import Page, Paginator
+from ..transports.base import Response
 from ._common import (
     OrgContext,
     check_email,
@@ -24,13 +25,13 @@ from ._common import (
     check_org_role,
     check_page_size,
     check_slug,
-    check_slugs,
     check_team_role,
     cursor_page,
     decode_one,
     post_once,
     team_roles_body,
 )
+from .invites import InviteStatus, invite_body, is_already_member
 
 __all__ = [
     "AcceptanceResult",
@@ -59,9 +60,6 @@ TeamAddResult: TypeAlias = Literal["added", "requested", "unchanged"]
 #: What :meth:`MembersAPI.join_team` did: as :data:`TeamAddResult`, or ``"updated"``
 #: (already on the team, and Sentry answered the team role set with a different one).
 TeamJoinResult: TypeAlias = Literal["added", "requested", "unchanged", "updated"]
-
-#: What an invite found: ``"created"`` by this call, or the address was already there.
-InviteStatus: TypeAlias = Literal["created", "already_member", "already_invited"]
 
 RoleFilter: TypeAlias = "str | Sequence[str] | None"
 
@@ -119,45 +117,6 @@ class AcceptanceResult:
     @property
     def done(self) -> bool:
         return not self.pending
-
-
-def invite_body(
-    email: str,
-    role: str = "member",
-    teams: Iterable[str] = (),
-    team_roles: Mapping[str, str | None] | None = None,
-    send_invite: bool = True,
-) -> dict[str, object]:
-    """The checked ``POST members/`` body (one place for invite, bulk and apply)."""
-    body: dict[str, object] = {"email": check_email(email), "orgRole": check_org_role(role)}
-    wanted: dict[str, str | None] = dict.fromkeys(check_slugs(teams))
-    for entry in team_roles_body(team_roles or {}):
-        wanted[str(entry["teamSlug"])] = entry["role"]
-    if wanted:
-        body["teamRoles"] = [{"teamSlug": slug, "role": r} for slug, r in wanted.items()]
-    if not isinstance(send_invite, bool):
-        raise ValidationError("send_invite must be a bool")
-    if not send_invite:
-        body["sendInvite"] = False
-    return body
-
-
-#: Sentry's ``validate_email`` answers (src/sentry/core/endpoints/organization_member_index.py):
-#: a pending invitee "has already been invited", an accepted member "is already a
-#: member" (older versions said that for both).
-_ALREADY = ("has already been invited", "is already a member")
-
-
-def is_already_member(error: BadRequestError) -> bool:
-    """Sentry's answer to inviting an address that is a member or already invited.
-
-    Both wordings count: ``"The user X has already been invited"`` (a pending
-    invite) and ``"The user X is already a member"`` (an accepted member, and a
-    pending invite on older Sentry versions).
-    """
-    return any(
-        marker in text for text in error.field_errors.get("email", []) for marker in _ALREADY
-    )
 
 
 class MembersAPI:
@@ -431,13 +390,8 @@ class MembersAPI:
 
     async def add_to_team(self, member_id: MemberRef, team: str) -> TeamAddResult:
         """Add a member to a team: ``"added"``, ``"requested"`` or ``"unchanged"``."""
-        response = await self._client.request(
-            "POST",
-            MEMBER_TEAM,
-            path_params=self._path(member_id, team),
-            required_scopes=TEAM_SCOPES,
-            idempotent=True,  # Sentry answers 204 when the member is already on the team
-        )
+        # Sentry answers 204 when the member is already on the team: safe to retry.
+        response = await self._team_request("POST", member_id, team, idempotent=True)
         if response.status == 202:
             return "requested"
         if response.status == 204:
@@ -465,21 +419,30 @@ class MembersAPI:
 
     async def remove_from_team(self, member_id: MemberRef, team: str) -> Team:
         """Remove a member from a team (Sentry answers 200 with the team, also if absent)."""
-        response = await self._client.request(
-            "DELETE",
-            MEMBER_TEAM,
-            path_params=self._path(member_id, team),
-            required_scopes=TEAM_SCOPES,
-        )
+        response = await self._team_request("DELETE", member_id, team)
         return decode_one(response, Team)
 
     async def set_team_role(self, member_id: MemberRef, team: str, role: str) -> TeamMembership:
         """Set a member's role on a team (``contributor`` or ``admin``)."""
-        response = await self._client.request(
-            "PUT",
+        body = {"teamRole": check_team_role(role)}
+        response = await self._team_request("PUT", member_id, team, json=body)
+        return decode_one(response, TeamMembership)
+
+    async def _team_request(
+        self,
+        method: str,
+        member_id: MemberRef,
+        team: str,
+        *,
+        json: dict[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Response:
+        """One request to ``members/{id}/teams/{team}/``."""
+        return await self._client.request(
+            method,
             MEMBER_TEAM,
             path_params=self._path(member_id, team),
-            json={"teamRole": check_team_role(role)},
+            json=json,
             required_scopes=TEAM_SCOPES,
+            idempotent=idempotent,
         )
-        return decode_one(response, TeamMembership)

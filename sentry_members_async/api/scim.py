@@ -221,6 +221,10 @@ class ScimUsersAPI(_ScimBase):
 
     async def create(self, user_name: str, *, role: str | None = None) -> ScimUser:
         """Provision a member (an invite flagged ``idp:provisioned``)."""
+        return await self._post(user_name, role)
+
+    async def _post(self, user_name: str, role: str | None) -> ScimUser:
+        """One ``POST Users``."""
         body: dict[str, str] = {"userName": check_email(user_name), **_role_body(role)}
         response = await self._client.request(
             "POST",
@@ -243,19 +247,13 @@ class ScimUsersAPI(_ScimBase):
         earlier attempt of this call created it. SCIM provisioning does not
         count against the daily invite quota.
         """
-        body: dict[str, str] = {"userName": check_email(user_name), **_role_body(role)}
+        check_email(user_name)
+        _role_body(role)  # both checked before anything is sent
         members = MembersAPI(self._org)
 
         async def send(attempt: int) -> tuple[MemberId, InviteStatus]:
             try:
-                response = await self._client.request(
-                    "POST",
-                    USERS,
-                    path_params={"org": self._org.slug},
-                    json=body,
-                    scim=True,
-                    required_scopes=USER_WRITE,
-                )
+                user = await self._post(user_name, role)
             except ConflictError as exc:
                 found = await members.find_by_email(user_name)
                 if found is None:
@@ -263,7 +261,7 @@ class ScimUsersAPI(_ScimBase):
                 if attempt > 1 or exc.attempts > 1:
                     return found.id, "created"  # our earlier attempt created it
                 return found.id, "already_invited" if found.pending else "already_member"
-            return decode_one(response, ScimUser).id, "created"
+            return user.id, "created"
 
         async def confirm() -> tuple[MemberId, InviteStatus] | None:
             found = await members.find_by_email(user_name)

@@ -68,13 +68,7 @@ class TeamsAPI:
 
     async def create(self, slug: str | None = None, *, name: str | None = None) -> Team:
         """Create a team (``409`` :class:`ConflictError` if the slug is taken)."""
-        body: dict[str, str] = {}
-        if slug is not None:
-            body["slug"] = check_slug(slug)
-        if name is not None:
-            body["name"] = _check_name(name)
-        if not body:
-            raise ValidationError("create needs a slug or a name")
+        body = _team_body(slug, name, "create needs a slug or a name")
         response = await self._client.request(
             "POST",
             TEAMS,
@@ -86,13 +80,7 @@ class TeamsAPI:
 
     async def rename(self, team: str, *, slug: str | None = None, name: str | None = None) -> Team:
         """Change a team's slug and/or name."""
-        body: dict[str, str] = {}
-        if slug is not None:
-            body["slug"] = check_slug(slug)
-        if name is not None:
-            body["name"] = _check_name(name)
-        if not body:
-            raise ValidationError("rename needs slug= or name=")
+        body = _team_body(slug, name, "rename needs slug= or name=")
         response = await self._client.request(
             "PUT", TEAM, path_params=self._path(team), json=body, required_scopes=WRITE
         )
@@ -135,3 +123,15 @@ def _check_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > 64:
         raise ValidationError("name must be a non-empty string of at most 64 characters")
     return name
+
+
+def _team_body(slug: str | None, name: str | None, empty: str) -> dict[str, str]:
+    """The checked ``slug`` / ``name`` body; ``empty`` is the error when both are missing."""
+    body: dict[str, str] = {}
+    if slug is not None:
+        body["slug"] = check_slug(slug)
+    if name is not None:
+        body["name"] = _check_name(name)
+    if not body:
+        raise ValidationError(empty)
+    return body
