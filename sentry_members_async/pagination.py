@@ -129,6 +129,7 @@ class Paginator(Generic[T]):
         page_size: int = 100,
         prefetch: int = 4,
         limit: int | None = None,
+        eager: bool = False,
     ) -> None:
         if (cursor_fetch is None) == (scim_fetch is None):
             raise TypeError("give exactly one of cursor_fetch and scim_fetch")
@@ -145,6 +146,8 @@ class Paginator(Generic[T]):
         self.page_size = page_size
         self.prefetch = prefetch
         self.limit = limit
+        #: Fetch pages 2 to ``prefetch`` with the first, guessing Sentry's offset cursor.
+        self.eager = bool(eager)
         self._tasks: deque[asyncio.Task[Any]] = deque()
         #: Fetches cancelled and not yet awaited (``aclose`` waits for them).
         self._stopping: list[asyncio.Task[Any]] = []
@@ -201,15 +204,22 @@ class Paginator(Generic[T]):
 
     async def _cursor_pages(self, fetch: CursorFetch[T]) -> AsyncGenerator[list[T], None]:
         try:
+            guess = self._guess_pages(fetch)
             page = await fetch(None)
             self.pages_fetched += 1
             yield page.items
             predictable = offset_cursor(page.next_cursor)
             if predictable is not None and predictable[0] == self.page_size and self.prefetch > 1:
                 per_page, next_index = predictable
-                async for items in self._parallel(lambda k: fetch(f"{per_page}:{k}:0"), next_index):
+                if guess != (per_page, next_index):
+                    self._cancel_all()  # the guessed cursors were not Sentry's: drop them
+                window = self.prefetch if guess else min(2, self.prefetch)
+                async for items in self._parallel(
+                    lambda k: fetch(f"{per_page}:{k}:0"), next_index, window
+                ):
                     yield items
                 return
+            self._cancel_all()  # a last page, or cursors that cannot be guessed
             # A cursor seen before would loop forever: every cursor is kept (a few
             # bytes a page) so a cycle of any length is caught.
             seen: set[str] = set()
@@ -224,17 +234,34 @@ class Paginator(Generic[T]):
         finally:
             self._cancel_all()
 
+    def _guess_pages(self, fetch: CursorFetch[T]) -> tuple[int, int] | None:
+        """With ``eager``, start pages 2 to ``prefetch`` now, before the first answer.
+
+        Sentry's member list uses ``OffsetPaginator`` (cursor ``{per_page}:{page}:0``;
+        getsentry/sentry ``src/sentry/api/paginator.py``), so the next pages'
+        cursors are known in advance. The first answer confirms the guess (its next
+        cursor is ``{per_page}:1:0``); otherwise the guessed fetches are dropped.
+        A list shorter than ``prefetch`` pages costs the requests past its end.
+        """
+        if not self.eager or self.prefetch < 2:
+            return None
+        pages = self.prefetch - 1
+        if self.limit is not None:
+            pages = min(pages, -(-self.limit // self.page_size) - 1)
+        for k in range(1, pages + 1):
+            self._tasks.append(asyncio.ensure_future(fetch(f"{self.page_size}:{k}:0")))
+        return (self.page_size, 1) if pages > 0 else None
+
     async def _parallel(
-        self, fetch_index: Callable[[int], Awaitable[Page[T]]], first: int
+        self, fetch_index: Callable[[int], Awaitable[Page[T]]], first: int, window: int
     ) -> AsyncIterator[list[T]]:
         """Fetch pages ``first, first+1, ...`` concurrently, yield them in order.
 
         The window opens like TCP's slow start (2, 4, 8, ... up to ``prefetch``
         pages in flight), so a short list wastes no requests, and a rate-limit
-        budget, on pages past its end.
+        budget, on pages past its end; pages already in flight (``eager``) count.
         """
-        index = first
-        window = min(2, self.prefetch)
+        index = first + len(self._tasks)
         while len(self._tasks) < window:
             self._tasks.append(asyncio.ensure_future(fetch_index(index)))
             index += 1
