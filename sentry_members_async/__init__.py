@@ -4,20 +4,8 @@ from ._version import __version__
 from .api import MembersAPI, OrgAPI, ScimAPI, TeamAddResult, TeamsAPI
 from .api.members import AcceptanceResult, InviteStatus
 from .api.scim import ScimSchema
-from .bulk import (
-    BulkAborted,
-    BulkAPI,
-    BulkCancelled,
-    BulkReport,
-    InviteRow,
-    Outcome,
-    OutcomeKind,
-    RoleRow,
-    RowBatch,
-    RowError,
-    TeamRow,
-    load_invite_rows,
-)
+from .bulk import BulkAPI
+from .changes import BulkAborted, BulkCancelled, BulkReport, Outcome, OutcomeKind
 from .client import ClientStats, RetryEvent, SentryClient
 from .converter import DecodeError
 from .errors import (
@@ -67,15 +55,23 @@ from .reconcile import (
     AddToTeam,
     Change,
     ChangeRole,
-    DesiredMember,
     Invite,
     Plan,
     RemoveFromTeam,
     RemoveMember,
     SetTeamRole,
-    load_roster,
 )
 from .retry import RetryDecision, RetryPolicy
+from .rows import (
+    DesiredMember,
+    InviteRow,
+    RoleRow,
+    RowBatch,
+    RowError,
+    TeamRow,
+    load_invite_rows,
+    load_roster,
+)
 from .transports.aiohttp import AiohttpTransport
 from .transports.base import (
     ConnectError,

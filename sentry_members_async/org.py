@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .api.members import MembersAPI
 from .api.org import OrgAPI
-from .bulk import BulkAPI, BulkReport, Progress
+from .bulk import BulkAPI
+from .changes import BulkReport, Progress
 from .reconcile import Change, DesiredMember, Plan, apply_plan, make_plan
 from .watch import CheckpointStore, MemberWatch
 

@@ -1,6 +1,6 @@
 """Resource groups, one method per endpoint."""
 
-from .members import MembersAPI, TeamAddResult, build_query
+from .members import MembersAPI, TeamAddResult, TeamJoinResult, build_query
 from .org import OrgAPI
 from .scim import PatchOperation, ScimAPI, ScimGroupsAPI, ScimUsersAPI, patch_body, scim_filter
 from .teams import TeamsAPI
@@ -13,6 +13,7 @@ __all__ = [
     "ScimGroupsAPI",
     "ScimUsersAPI",
     "TeamAddResult",
+    "TeamJoinResult",
     "TeamsAPI",
     "build_query",
     "patch_body",

@@ -15,16 +15,30 @@ from ..errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from ..models import Member, MemberRef, Team, TeamMembership
+from ..models import Member, MemberId, MemberRef, Team, TeamMembership
 from ..pagination import Page, Paginator
-from ..transports.base import TransportError
-from . import _common as c
+from ..transports.base import Response
+from ._common import (
+    OrgContext,
+    check_email,
+    check_member_ref,
+    check_org_role,
+    check_page_size,
+    check_slug,
+    check_team_role,
+    cursor_page,
+    decode_one,
+    post_once,
+    team_roles_body,
+)
+from .invites import InviteStatus, invite_body, is_already_member
 
 __all__ = [
     "AcceptanceResult",
     "InviteStatus",
     "MembersAPI",
     "TeamAddResult",
+    "TeamJoinResult",
     "invite_body",
     "is_already_member",
 ]
@@ -43,8 +57,9 @@ TEAM_SCOPES = ("org:read", "org:write", "org:admin", "member:read", "member:writ
 #: ``"unchanged"`` (204: already on the team).
 TeamAddResult: TypeAlias = Literal["added", "requested", "unchanged"]
 
-#: What an invite found: ``"created"`` by this call, or the address was already there.
-InviteStatus: TypeAlias = Literal["created", "already_member", "already_invited"]
+#: What :meth:`MembersAPI.join_team` did: as :data:`TeamAddResult`, or ``"updated"``
+#: (already on the team, and Sentry answered the team role set with a different one).
+TeamJoinResult: TypeAlias = Literal["added", "requested", "unchanged", "updated"]
 
 RoleFilter: TypeAlias = "str | Sequence[str] | None"
 
@@ -74,10 +89,10 @@ def build_query(
     tokens: list[str] = []
     if role is not None:
         roles = [role] if isinstance(role, str) else list(role)
-        tokens += [f"role:{c.check_org_role(r)}" for r in roles]
+        tokens += [f"role:{check_org_role(r)}" for r in roles]
     if email is not None:
         emails = [email] if isinstance(email, str) else list(email)
-        tokens += [f"email:{c.check_email(e)}" for e in emails]
+        tokens += [f"email:{check_email(e)}" for e in emails]
     tokens += _bool_token("isInvited", is_invited)
     tokens += _bool_token("has2fa", has_2fa)
     tokens += _bool_token("ssoLinked", sso_linked)
@@ -104,58 +119,19 @@ class AcceptanceResult:
         return not self.pending
 
 
-def invite_body(
-    email: str,
-    role: str = "member",
-    teams: Iterable[str] = (),
-    team_roles: Mapping[str, str | None] | None = None,
-    send_invite: bool = True,
-) -> dict[str, object]:
-    """The checked ``POST members/`` body (one place for invite, bulk and apply)."""
-    body: dict[str, object] = {"email": c.check_email(email), "orgRole": c.check_org_role(role)}
-    wanted: dict[str, str | None] = dict.fromkeys(c.check_slugs(teams))
-    for entry in c.team_roles_body(team_roles or {}):
-        wanted[str(entry["teamSlug"])] = entry["role"]
-    if wanted:
-        body["teamRoles"] = [{"teamSlug": slug, "role": r} for slug, r in wanted.items()]
-    if not isinstance(send_invite, bool):
-        raise ValidationError("send_invite must be a bool")
-    if not send_invite:
-        body["sendInvite"] = False
-    return body
-
-
-#: Sentry's ``validate_email`` answers (src/sentry/core/endpoints/organization_member_index.py):
-#: a pending invitee "has already been invited", an accepted member "is already a
-#: member" (older versions said that for both).
-_ALREADY = ("has already been invited", "is already a member")
-
-
-def is_already_member(error: BadRequestError) -> bool:
-    """Sentry's answer to inviting an address that is a member or already invited.
-
-    Both wordings count: ``"The user X has already been invited"`` (a pending
-    invite) and ``"The user X is already a member"`` (an accepted member, and a
-    pending invite on older Sentry versions).
-    """
-    return any(
-        marker in text for text in error.field_errors.get("email", []) for marker in _ALREADY
-    )
-
-
 class MembersAPI:
     """Members of one organization (``client.org("acme").members``)."""
 
-    def __init__(self, org: c.OrgContext) -> None:
+    def __init__(self, org: OrgContext) -> None:
         self._org = org
         self._client = org.client
 
     def _path(self, member_id: object | None = None, team: object | None = None) -> dict[str, str]:
         params = {"org": self._org.slug}
         if member_id is not None:
-            params["member_id"] = c.check_member_ref(member_id)
+            params["member_id"] = check_member_ref(member_id)
         if team is not None:
-            params["team"] = c.check_slug(team)
+            params["team"] = check_slug(team)
         return params
 
     def list(
@@ -181,7 +157,7 @@ class MembersAPI:
         whole rate limit from the first round trip, for a large org, at the cost
         of up to ``prefetch - 1`` requests past the end of a short list).
         """
-        page_size = c.check_page_size(page_size)
+        page_size = check_page_size(page_size)
         q = build_query(
             query, role=role, email=email, is_invited=is_invited, has_2fa=has_2fa,
             sso_linked=sso_linked,
@@ -196,7 +172,7 @@ class MembersAPI:
                 params={"per_page": page_size, "query": q, "cursor": cursor},
                 required_scopes=READ,
             )
-            return c.cursor_page(response, Member)
+            return cursor_page(response, Member)
 
         return Paginator(
             cursor_fetch=fetch, page_size=page_size, prefetch=prefetch, limit=limit, eager=eager
@@ -218,7 +194,7 @@ class MembersAPI:
         Each round is one filtered list request per 50 addresses (``email:``
         tokens, OR-ed by Sentry), never one request per e-mail.
         """
-        waiting = {c.check_email(e).lower(): e for e in emails}
+        waiting = {check_email(e).lower(): e for e in emails}
         accepted: set[str] = set()
         missing: set[str] = set()
         loop = asyncio.get_running_loop()
@@ -247,11 +223,34 @@ class MembersAPI:
         response = await self._client.request(
             "GET", MEMBER, path_params=self._path(member_id), required_scopes=READ
         )
-        return c.one(response, Member)
+        return decode_one(response, Member)
+
+    async def find(self, key: MemberId | str) -> Member | None:
+        """A member (or pending invite) by member id, ``"me"`` or e-mail; ``None`` if none.
+
+        A key with an ``@`` is an e-mail (:meth:`find_by_email`); anything else
+        is a member id, fetched with :meth:`get` (a ``404`` gives ``None``).
+        """
+        if isinstance(key, str) and "@" in key:
+            return await self.find_by_email(key)
+        try:
+            return await self.get(MemberId(check_member_ref(key)))
+        except NotFoundError:
+            return None
+
+    async def find_id(self, key: MemberId | str) -> MemberId | None:
+        """The member id for a member id or e-mail; ``None`` when the e-mail has none.
+
+        A member id is only checked (no request); an e-mail is looked up.
+        """
+        if isinstance(key, str) and "@" in key:
+            member = await self.find_by_email(key)
+            return None if member is None else member.id
+        return MemberId(check_member_ref(key))
 
     async def find_by_email(self, email: str) -> Member | None:
         """The member or pending invite with this e-mail (case-insensitive), or ``None``."""
-        wanted = c.check_email(email).lower()
+        wanted = check_email(email).lower()
         async with self.list(email=email, prefetch=1) as members:
             async for member in members:
                 if member.email.lower() == wanted or (
@@ -274,20 +273,27 @@ class MembersAPI:
         ``teams`` are team slugs to join; ``team_roles`` maps slugs to team
         roles (Sentry applies only the membership on invite, not the role).
         """
-        body = invite_body(email, role, teams, team_roles, send_invite)
-        member, _created = await self._post_invite(email, body)
-        return member
+        return await self._post_invite(
+            email, invite_body(email, role, teams, team_roles, send_invite)
+        )
 
     async def invite_status(
-        self, email: str, body: dict[str, object]
+        self,
+        email: str,
+        *,
+        role: str = "member",
+        teams: Iterable[str] = (),
+        team_roles: Mapping[str, str | None] | None = None,
+        send_invite: bool = True,
     ) -> tuple[Member, InviteStatus]:
-        """POST an invite body once; say whether it was created or already there.
+        """Invite ``email`` as :meth:`invite` does, and say what the invite found.
 
-        For the bulk engine and reconcile: an address that is already a member
-        or invited is not an error here but a status.
+        ``"created"`` by this call, or ``"already_member"`` / ``"already_invited"``:
+        an address that is already there is a status here, not an error.
         """
+        body = invite_body(email, role, teams, team_roles, send_invite)
         try:
-            member, _ = await self._post_invite(email, body)
+            member = await self._post_invite(email, body)
         except BadRequestError as exc:
             if not is_already_member(exc):
                 raise
@@ -297,40 +303,32 @@ class MembersAPI:
             return existing, "already_invited" if existing.pending else "already_member"
         return member, "created"
 
-    async def _post_invite(self, email: str, body: dict[str, object]) -> tuple[Member, bool]:
+    async def _post_invite(self, email: str, body: dict[str, object]) -> Member:
         """POST an invite exactly once, even when an answer is lost.
 
-        Returns the member and whether this call created it. A POST whose
-        answer was lost is not re-sent blindly: the invite is looked up by
-        e-mail first, and re-sent only if the first attempt did not take
-        effect. An "already invited" or "already a member" answer after a retry
-        (ours or the pipeline's) means an earlier attempt of this call succeeded.
+        A POST whose answer was lost is not re-sent blindly (:func:`post_once`):
+        the invite is looked up by e-mail first, and re-sent only if the first
+        attempt did not take effect. An "already invited" or "already a member"
+        answer after a retry (ours or the pipeline's) means an earlier attempt
+        of this call succeeded.
         """
-        policy = self._client.retry_policy
-        attempt = 0
-        while True:
-            attempt += 1
+
+        async def send(attempt: int) -> Member:
             try:
                 response = await self._client.request(
                     "POST", MEMBERS, path_params=self._path(), json=body, required_scopes=WRITE
                 )
-                return c.one(response, Member), True
-            except TransportError as exc:
-                if not exc.may_have_reached_server:
-                    raise
-                existing = await self.find_by_email(email)
-                if existing is not None:
-                    return existing, True
-                if attempt >= policy.max_attempts:
-                    raise
-                await asyncio.sleep(policy.backoff(attempt))
             except BadRequestError as exc:
                 retried = attempt > 1 or exc.attempts > 1
-                if retried and is_already_member(exc):
-                    existing = await self.find_by_email(email)
-                    if existing is not None:
-                        return existing, True
-                raise
+                existing = (
+                    await self.find_by_email(email) if retried and is_already_member(exc) else None
+                )
+                if existing is None:
+                    raise
+                return existing
+            return decode_one(response, Member)
+
+        return await post_once(self._client, send, lambda: self.find_by_email(email))
 
     async def update(
         self,
@@ -346,9 +344,9 @@ class MembersAPI:
         """
         body: dict[str, object] = {}
         if role is not None:
-            body["orgRole"] = c.check_org_role(role)
+            body["orgRole"] = check_org_role(role)
         if team_roles is not None:
-            body["teamRoles"] = c.team_roles_body(team_roles)
+            body["teamRoles"] = team_roles_body(team_roles)
         if not body:
             raise ValidationError("update needs role= or team_roles=")
         path = self._path(member_id)
@@ -366,7 +364,7 @@ class MembersAPI:
             raise InsufficientRoleError.from_denied(
                 exc, role=role, member=path["member_id"]
             ) from None
-        return c.one(response, Member)
+        return decode_one(response, Member)
 
     async def reinvite(self, member_id: MemberRef, *, regenerate: bool = False) -> Member:
         """Resend a pending invite (``regenerate=True`` renews an expired link)."""
@@ -378,30 +376,29 @@ class MembersAPI:
         response = await self._client.request(
             "PUT", MEMBER, path_params=self._path(member_id), json=body, required_scopes=UPDATE
         )
-        return c.one(response, Member)
+        return decode_one(response, Member)
 
-    async def remove(self, member_id: MemberRef) -> None:
-        """Remove a member or revoke a pending invite (``204``).
+    async def remove(self, member_id: MemberRef, *, missing_ok: bool = False) -> bool:
+        """Remove a member or revoke a pending invite (``204``); ``True`` when removed.
 
-        A ``404`` after a retry means an earlier attempt removed it: success.
+        A ``404`` after a retry means an earlier attempt of this call removed
+        it: success. A ``404`` on the first attempt means there was no such
+        member: :class:`NotFoundError`, or ``False`` with ``missing_ok``.
         """
         try:
             await self._client.request(
                 "DELETE", MEMBER, path_params=self._path(member_id), required_scopes=READ
             )
         except NotFoundError as exc:
-            if exc.attempts == 1:
+            if exc.attempts == 1 and not missing_ok:
                 raise
+            return exc.attempts > 1
+        return True
 
     async def add_to_team(self, member_id: MemberRef, team: str) -> TeamAddResult:
         """Add a member to a team: ``"added"``, ``"requested"`` or ``"unchanged"``."""
-        response = await self._client.request(
-            "POST",
-            MEMBER_TEAM,
-            path_params=self._path(member_id, team),
-            required_scopes=TEAM_SCOPES,
-            idempotent=True,  # Sentry answers 204 when the member is already on the team
-        )
+        # Sentry answers 204 when the member is already on the team: safe to retry.
+        response = await self._team_request("POST", member_id, team, idempotent=True)
         if response.status == 202:
             return "requested"
         if response.status == 204:
@@ -409,23 +406,50 @@ class MembersAPI:
             return "added" if response.attempts > 1 else "unchanged"
         return "added"
 
+    async def join_team(
+        self, member_id: MemberRef, team: str, *, role: str | None = None
+    ) -> TeamJoinResult:
+        """Put a member on a team, and give them ``role`` there when one is given.
+
+        ``"added"``, ``"requested"`` (Sentry made an access request instead;
+        no role is set), ``"unchanged"`` (already on it, role as asked) or
+        ``"updated"`` (already on it, and the team role answered differs).
+        """
+        wanted = None if role is None else check_team_role(role)
+        added = await self.add_to_team(member_id, team)
+        if added == "requested" or wanted is None:
+            return added
+        membership = await self.set_team_role(member_id, team, wanted)
+        if added == "unchanged" and membership.team_role != wanted:
+            return "updated"
+        return added
+
     async def remove_from_team(self, member_id: MemberRef, team: str) -> Team:
         """Remove a member from a team (Sentry answers 200 with the team, also if absent)."""
-        response = await self._client.request(
-            "DELETE",
-            MEMBER_TEAM,
-            path_params=self._path(member_id, team),
-            required_scopes=TEAM_SCOPES,
-        )
-        return c.one(response, Team)
+        response = await self._team_request("DELETE", member_id, team)
+        return decode_one(response, Team)
 
     async def set_team_role(self, member_id: MemberRef, team: str, role: str) -> TeamMembership:
         """Set a member's role on a team (``contributor`` or ``admin``)."""
-        response = await self._client.request(
-            "PUT",
+        body = {"teamRole": check_team_role(role)}
+        response = await self._team_request("PUT", member_id, team, json=body)
+        return decode_one(response, TeamMembership)
+
+    async def _team_request(
+        self,
+        method: str,
+        member_id: MemberRef,
+        team: str,
+        *,
+        json: dict[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Response:
+        """One request to ``members/{id}/teams/{team}/``."""
+        return await self._client.request(
+            method,
             MEMBER_TEAM,
             path_params=self._path(member_id, team),
-            json={"teamRole": c.check_team_role(role)},
+            json=json,
             required_scopes=TEAM_SCOPES,
+            idempotent=idempotent,
         )
-        return c.one(response, TeamMembership)

@@ -6,7 +6,6 @@ operations and filters from a checked value, never by pasting strings.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -16,8 +15,18 @@ from ..converter import DecodeError, decode_list
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..models import MemberId, ScimGroup, ScimUser
 from ..pagination import Paginator, ScimPage
-from ..transports.base import TransportError
-from . import _common as c
+from ..transports.base import Response
+from ._common import (
+    OrgContext,
+    check_email,
+    check_member_ref,
+    check_page_size,
+    check_team_id,
+    decode_one,
+    endpoint,
+    json_body,
+    post_once,
+)
 from .members import InviteStatus, MembersAPI
 
 __all__ = [
@@ -114,6 +123,17 @@ def _schema(data: object, endpoint: str) -> ScimSchema:
     )
 
 
+def _list_response(response: Response) -> dict[str, Any]:
+    """A SCIM ListResponse body (its ``Resources`` a list), or a :class:`DecodeError`."""
+    body = json_body(response)
+    if not isinstance(body, dict) or not isinstance(body.get("Resources"), list):
+        where = endpoint(response)
+        raise DecodeError(
+            f"{where} did not answer a SCIM ListResponse", endpoint=where, path="$.Resources"
+        )
+    return body
+
+
 def _role_body(role: str | None) -> dict[str, str]:
     if role is None:
         return {}
@@ -135,7 +155,7 @@ def patch_body(operations: Sequence[PatchOperation]) -> dict[str, Any]:
 def _member_ids(member_ids: Iterable[MemberId | str]) -> list[str]:
     if isinstance(member_ids, str):
         raise ValidationError("member_ids must be a list of member ids, not one string")
-    ids = [c.check_member_ref(m) for m in member_ids]
+    ids = [check_member_ref(m) for m in member_ids]
     if "me" in ids:
         raise ValidationError("SCIM takes member ids, not 'me'")
     if not ids:
@@ -144,7 +164,7 @@ def _member_ids(member_ids: Iterable[MemberId | str]) -> list[str]:
 
 
 class _ScimBase:
-    def __init__(self, org: c.OrgContext) -> None:
+    def __init__(self, org: OrgContext) -> None:
         self._org = org
         self._client = org.client
 
@@ -158,7 +178,7 @@ class _ScimBase:
         prefetch: int,
         limit: int | None,
     ) -> Paginator[Any]:
-        page_size = c.check_page_size(page_size)
+        page_size = check_page_size(page_size)
         org = {"org": self._org.slug}
 
         async def fetch(start: int, count: int) -> ScimPage[Any]:
@@ -170,14 +190,8 @@ class _ScimBase:
                 scim=True,
                 required_scopes=scopes,
             )
-            body = c.json_body(response)
-            if not isinstance(body, dict) or not isinstance(body.get("Resources"), list):
-                raise DecodeError(
-                    f"{c.endpoint(response)} did not answer a SCIM ListResponse",
-                    endpoint=c.endpoint(response),
-                    path="$.Resources",
-                )
-            items = decode_list(body["Resources"], cls, endpoint=c.endpoint(response))
+            body = _list_response(response)
+            items = decode_list(body["Resources"], cls, endpoint=endpoint(response))
             total = body.get("totalResults")
             return ScimPage(items, total if isinstance(total, int) else len(items), start)
 
@@ -203,11 +217,15 @@ class ScimUsersAPI(_ScimBase):
         response = await self._client.request(
             "GET", USER, path_params=self._path(member_id), scim=True, required_scopes=USER_READ
         )
-        return c.one(response, ScimUser)
+        return decode_one(response, ScimUser)
 
     async def create(self, user_name: str, *, role: str | None = None) -> ScimUser:
         """Provision a member (an invite flagged ``idp:provisioned``)."""
-        body: dict[str, str] = {"userName": c.check_email(user_name), **_role_body(role)}
+        return await self._post(user_name, role)
+
+    async def _post(self, user_name: str, role: str | None) -> ScimUser:
+        """One ``POST Users``."""
+        body: dict[str, str] = {"userName": check_email(user_name), **_role_body(role)}
         response = await self._client.request(
             "POST",
             USERS,
@@ -216,7 +234,7 @@ class ScimUsersAPI(_ScimBase):
             scim=True,
             required_scopes=USER_WRITE,
         )
-        return c.one(response, ScimUser)
+        return decode_one(response, ScimUser)
 
     async def provision(
         self, user_name: str, *, role: str | None = None
@@ -229,38 +247,27 @@ class ScimUsersAPI(_ScimBase):
         earlier attempt of this call created it. SCIM provisioning does not
         count against the daily invite quota.
         """
-        body: dict[str, str] = {"userName": c.check_email(user_name), **_role_body(role)}
+        check_email(user_name)
+        _role_body(role)  # both checked before anything is sent
         members = MembersAPI(self._org)
-        policy = self._client.retry_policy
-        attempt = 0
-        while True:
-            attempt += 1
+
+        async def send(attempt: int) -> tuple[MemberId, InviteStatus]:
             try:
-                response = await self._client.request(
-                    "POST",
-                    USERS,
-                    path_params={"org": self._org.slug},
-                    json=body,
-                    scim=True,
-                    required_scopes=USER_WRITE,
-                )
-                return c.one(response, ScimUser).id, "created"
-            except TransportError as exc:
-                if not exc.may_have_reached_server:
-                    raise
-                found = await members.find_by_email(user_name)
-                if found is not None:
-                    return found.id, "created"
-                if attempt >= policy.max_attempts:
-                    raise
-                await asyncio.sleep(policy.backoff(attempt))
+                user = await self._post(user_name, role)
             except ConflictError as exc:
                 found = await members.find_by_email(user_name)
                 if found is None:
                     raise
                 if attempt > 1 or exc.attempts > 1:
-                    return found.id, "created"
+                    return found.id, "created"  # our earlier attempt created it
                 return found.id, "already_invited" if found.pending else "already_member"
+            return user.id, "created"
+
+        async def confirm() -> tuple[MemberId, InviteStatus] | None:
+            found = await members.find_by_email(user_name)
+            return None if found is None else (found.id, "created")
+
+        return await post_once(self._client, send, confirm)
 
     async def set_role(self, member_id: MemberId | str, role: str | None) -> ScimUser:
         """``PUT Users/{id}``: let the identity provider manage the member's org role.
@@ -278,7 +285,7 @@ class ScimUsersAPI(_ScimBase):
         response = await self._client.request(
             "PUT", USER, path_params=path, json=body, scim=True, required_scopes=USER_WRITE
         )
-        return c.one(response, ScimUser)
+        return decode_one(response, ScimUser)
 
     async def deactivate(self, member_id: MemberId | str) -> None:
         """``PATCH active=false``: Sentry removes the member (204)."""
@@ -311,7 +318,7 @@ class ScimUsersAPI(_ScimBase):
                 raise
 
     def _path(self, member_id: object) -> dict[str, str]:
-        ref = c.check_member_ref(member_id)
+        ref = check_member_ref(member_id)
         if ref == "me":
             raise ValidationError("SCIM takes member ids, not 'me'")
         return {"org": self._org.slug, "member_id": ref}
@@ -340,7 +347,7 @@ class ScimGroupsAPI(_ScimBase):
         response = await self._client.request(
             "GET", GROUP, path_params=self._path(team_id), scim=True, required_scopes=GROUP_READ
         )
-        return c.one(response, ScimGroup)
+        return decode_one(response, ScimGroup)
 
     async def create(self, display_name: str) -> ScimGroup:
         """Create a team from a display name (Sentry slugifies it)."""
@@ -357,7 +364,7 @@ class ScimGroupsAPI(_ScimBase):
             scim=True,
             required_scopes=GROUP_WRITE,
         )
-        return c.one(response, ScimGroup)
+        return decode_one(response, ScimGroup)
 
     async def rename(self, team_id: str, display_name: str) -> None:
         if not isinstance(display_name, str) or not display_name.strip():
@@ -397,13 +404,13 @@ class ScimGroupsAPI(_ScimBase):
         )
 
     def _path(self, team_id: object) -> dict[str, str]:
-        return {"org": self._org.slug, "team": c.check_team_id(team_id)}
+        return {"org": self._org.slug, "team": check_team_id(team_id)}
 
 
 class ScimAPI:
     """``acme.scim``: ``.users``, ``.groups`` and :meth:`schemas`."""
 
-    def __init__(self, org: c.OrgContext) -> None:
+    def __init__(self, org: OrgContext) -> None:
         self._org = org
         self.users = ScimUsersAPI(org)
         self.groups = ScimGroupsAPI(org)
@@ -417,12 +424,5 @@ class ScimAPI:
             scim=True,
             required_scopes=SCHEMA_READ,
         )
-        body = c.json_body(response)
-        endpoint = c.endpoint(response)
-        if not isinstance(body, dict) or not isinstance(body.get("Resources"), list):
-            raise DecodeError(
-                f"{endpoint} did not answer a SCIM ListResponse",
-                endpoint=endpoint,
-                path="$.Resources",
-            )
-        return [_schema(item, endpoint) for item in body["Resources"]]
+        body = _list_response(response)
+        return [_schema(item, endpoint(response)) for item in body["Resources"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import NotFoundError, ValidationError
 from ..models import Member, Team
 from ..pagination import Page, Paginator
-from . import _common as c
+from ._common import OrgContext, check_page_size, check_slug, cursor_page, decode_one
 
 __all__ = ["TeamsAPI"]
 
@@ -23,7 +23,7 @@ DELETE = ("team:admin",)
 class TeamsAPI:
     """Teams of one organization (``client.org("acme").teams``)."""
 
-    def __init__(self, org: c.OrgContext) -> None:
+    def __init__(self, org: OrgContext) -> None:
         self._org = org
         self._client = org.client
 
@@ -37,7 +37,7 @@ class TeamsAPI:
         limit: int | None = None,
     ) -> Paginator[Team]:
         """Stream the active teams, in slug order."""
-        page_size = c.check_page_size(page_size)
+        page_size = check_page_size(page_size)
         if query is not None and not isinstance(query, str):
             raise ValidationError("query must be a string")
         org = {"org": self._org.slug}
@@ -55,7 +55,7 @@ class TeamsAPI:
                 },
                 required_scopes=LIST_SCOPES,
             )
-            return c.cursor_page(response, Team)
+            return cursor_page(response, Team)
 
         return Paginator(cursor_fetch=fetch, page_size=page_size, prefetch=prefetch, limit=limit)
 
@@ -64,17 +64,11 @@ class TeamsAPI:
         response = await self._client.request(
             "GET", TEAM, path_params=self._path(team), required_scopes=READ
         )
-        return c.one(response, Team)
+        return decode_one(response, Team)
 
     async def create(self, slug: str | None = None, *, name: str | None = None) -> Team:
         """Create a team (``409`` :class:`ConflictError` if the slug is taken)."""
-        body: dict[str, str] = {}
-        if slug is not None:
-            body["slug"] = c.check_slug(slug)
-        if name is not None:
-            body["name"] = _check_name(name)
-        if not body:
-            raise ValidationError("create needs a slug or a name")
+        body = _team_body(slug, name, "create needs a slug or a name")
         response = await self._client.request(
             "POST",
             TEAMS,
@@ -82,21 +76,15 @@ class TeamsAPI:
             json=body,
             required_scopes=CREATE_SCOPES,
         )
-        return c.one(response, Team)
+        return decode_one(response, Team)
 
     async def rename(self, team: str, *, slug: str | None = None, name: str | None = None) -> Team:
         """Change a team's slug and/or name."""
-        body: dict[str, str] = {}
-        if slug is not None:
-            body["slug"] = c.check_slug(slug)
-        if name is not None:
-            body["name"] = _check_name(name)
-        if not body:
-            raise ValidationError("rename needs slug= or name=")
+        body = _team_body(slug, name, "rename needs slug= or name=")
         response = await self._client.request(
             "PUT", TEAM, path_params=self._path(team), json=body, required_scopes=WRITE
         )
-        return c.one(response, Team)
+        return decode_one(response, Team)
 
     async def delete(self, team: str) -> None:
         """Delete a team (Sentry schedules the deletion and answers 204)."""
@@ -112,7 +100,7 @@ class TeamsAPI:
         self, team: str, *, page_size: int = 100, prefetch: int = 24, limit: int | None = None
     ) -> Paginator[Member]:
         """Stream a team's members (``team_role`` and ``team_slug`` filled)."""
-        page_size = c.check_page_size(page_size)
+        page_size = check_page_size(page_size)
         path = self._path(team)
 
         async def fetch(cursor: str | None) -> Page[Member]:
@@ -123,15 +111,27 @@ class TeamsAPI:
                 params={"per_page": page_size, "cursor": cursor},
                 required_scopes=READ,
             )
-            return c.cursor_page(response, Member)
+            return cursor_page(response, Member)
 
         return Paginator(cursor_fetch=fetch, page_size=page_size, prefetch=prefetch, limit=limit)
 
     def _path(self, team: object) -> dict[str, str]:
-        return {"org": self._org.slug, "team": c.check_slug(team)}
+        return {"org": self._org.slug, "team": check_slug(team)}
 
 
 def _check_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > 64:
         raise ValidationError("name must be a non-empty string of at most 64 characters")
     return name
+
+
+def _team_body(slug: str | None, name: str | None, empty: str) -> dict[str, str]:
+    """The checked ``slug`` / ``name`` body; ``empty`` is the error when both are missing."""
+    body: dict[str, str] = {}
+    if slug is not None:
+        body["slug"] = check_slug(slug)
+    if name is not None:
+        body["name"] = _check_name(name)
+    if not body:
+        raise ValidationError(empty)
+    return body

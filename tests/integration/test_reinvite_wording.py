@@ -89,12 +89,8 @@ async def test_invite_answer_lost_after_it_applied_is_created(legacy: bool) -> N
     emu.inject("POST", M, ResetAfter(), calls={1})
     async with emu.serve() as url, SentryClient(token, base_url=url) as client:
         acme = client.org("acme")
-        member, status = await acme.members.invite_status(
-            "lost@example.com", {"email": "lost@example.com", "orgRole": "member"}
-        )
-        again, second = await acme.members.invite_status(
-            "lost@example.com", {"email": "lost@example.com", "orgRole": "member"}
-        )
+        member, status = await acme.members.invite_status("lost@example.com")
+        again, second = await acme.members.invite_status("lost@example.com", role="member")
     assert (status, second) == ("created", "already_invited")
     assert again.id == member.id
     assert emu.invites_created("acme") == {"lost@example.com": 1}

@@ -1,0 +1,58 @@
+"""The one engine for changes: change values, the executor, outcomes and the report.
+
+``acme.bulk`` (:mod:`..bulk`) and ``acme.apply(plan)`` (:mod:`..reconcile`)
+build the same change values (:mod:`.values`) and run them through one
+executor (:mod:`.executor`) that owns concurrency, outcomes, cancellation,
+exactly-once and the daily invite-quota gate. Each change's rule lives in the
+resource method it calls (``api/``), written once.
+"""
+
+from .executor import QUOTA_PROBE, Prepare, execute
+from .outcomes import (
+    BulkAborted,
+    BulkCancelled,
+    BulkReport,
+    Done,
+    Outcome,
+    OutcomeKind,
+    Progress,
+    ReportWriter,
+)
+from .values import (
+    AddToTeam,
+    Change,
+    ChangeRole,
+    Deprovision,
+    Invite,
+    Operation,
+    RemoveFromTeam,
+    RemoveMember,
+    RunContext,
+    ScimInvite,
+    SetTeamRole,
+)
+
+__all__ = [
+    "QUOTA_PROBE",
+    "AddToTeam",
+    "BulkAborted",
+    "BulkCancelled",
+    "BulkReport",
+    "Change",
+    "ChangeRole",
+    "Deprovision",
+    "Done",
+    "Invite",
+    "Operation",
+    "Outcome",
+    "OutcomeKind",
+    "Prepare",
+    "Progress",
+    "RemoveFromTeam",
+    "RemoveMember",
+    "ReportWriter",
+    "RunContext",
+    "ScimInvite",
+    "SetTeamRole",
+    "execute",
+]

@@ -1,0 +1,242 @@
+"""The change values: one frozen value per kind of change, each knowing how to run itself.
+
+``acme.bulk.*`` builds them from input rows (after looking the member up) and
+``acme.plan()`` builds them from the difference with the live org; both run
+them through :func:`..executor.execute`. A change's ``run`` calls the one
+resource method that holds the operation's rule (a ``404`` on remove, an invite
+confirmed after a lost answer, a team join with a role) and only names the
+outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeAlias
+
+import attrs
+
+from ..errors import NotFoundError, PermissionDeniedError
+from ..models import MemberId
+from .outcomes import Done, OutcomeKind
+
+if TYPE_CHECKING:
+    from ..api.members import TeamJoinResult
+    from ..api.org import OrgAPI
+
+__all__ = [
+    "AddToTeam",
+    "Change",
+    "ChangeRole",
+    "Deprovision",
+    "Invite",
+    "Operation",
+    "RemoveFromTeam",
+    "RemoveMember",
+    "RunContext",
+    "ScimInvite",
+    "SetTeamRole",
+]
+
+
+@attrs.define
+class RunContext:
+    """What the changes of one run share: the org, and whether SCIM answers for it."""
+
+    org: OrgAPI
+    #: Flips to ``False`` at the first SCIM ``403`` of a deprovision: REST from then on.
+    scim_on: bool = True
+
+
+class Operation(Protocol):
+    """A change the executor can run: it says what it did with a :class:`Done`."""
+
+    #: Sent through the daily invite quota gate (invites; not SCIM provisioning).
+    quota_counted: ClassVar[bool]
+
+    async def run(self, ctx: RunContext) -> Done: ...
+
+
+def _fmt_team(team: str, role: str | None) -> str:
+    return f"{team} ({role})" if role else team
+
+
+@attrs.frozen
+class Invite:
+    """Invite ``email`` with ``role``, joining ``teams`` (slug to team role, or ``None``)."""
+
+    quota_counted: ClassVar[bool] = True
+
+    email: str
+    role: str
+    teams: Mapping[str, str | None]
+    send_invite: bool = True
+
+    def describe(self) -> str:
+        teams = (
+            f" to {', '.join(_fmt_team(t, r) for t, r in self.teams.items())}" if self.teams else ""
+        )
+        return f"+ invite {self.email} as {self.role}{teams}"
+
+    async def run(self, ctx: RunContext) -> Done:
+        member, status = await ctx.org.members.invite_status(
+            self.email, role=self.role, team_roles=self.teams, send_invite=self.send_invite
+        )
+        return Done(OutcomeKind(status), member.id)
+
+
+@attrs.frozen
+class ScimInvite:
+    """Provision ``email`` through SCIM ``POST Users`` (not counted by the invite quota).
+
+    The teams are joined through the members API once the user was created.
+    """
+
+    quota_counted: ClassVar[bool] = False
+
+    email: str
+    role: str
+    teams: Mapping[str, str | None]
+
+    def describe(self) -> str:
+        return f"+ provision {self.email} as {self.role} (SCIM)"
+
+    async def run(self, ctx: RunContext) -> Done:
+        member_id, status = await ctx.org.scim.users.provision(
+            self.email, role=None if self.role == "member" else self.role
+        )
+        if status == "created":
+            for slug in self.teams:
+                await ctx.org.members.add_to_team(member_id, slug)
+        return Done(OutcomeKind(status), member_id)
+
+
+@attrs.frozen
+class ChangeRole:
+    quota_counted: ClassVar[bool] = False
+
+    member_id: MemberId
+    email: str
+    old: str
+    new: str
+
+    def describe(self) -> str:
+        return f"~ {self.email}: role {self.old} -> {self.new}"
+
+    async def run(self, ctx: RunContext) -> Done:
+        await ctx.org.members.update(self.member_id, role=self.new)
+        return Done(OutcomeKind.UPDATED, self.member_id)
+
+
+_JOINED: dict[TeamJoinResult, OutcomeKind] = {
+    "added": OutcomeKind.CREATED,
+    "requested": OutcomeKind.REQUESTED,
+    "unchanged": OutcomeKind.UNCHANGED,
+    "updated": OutcomeKind.UPDATED,
+}
+
+
+@attrs.frozen
+class AddToTeam:
+    """Put a member on ``team`` (``email`` labels the member: an e-mail, or the id given)."""
+
+    quota_counted: ClassVar[bool] = False
+
+    member_id: MemberId
+    email: str
+    team: str
+    role: str | None = None
+
+    def describe(self) -> str:
+        return f"+ {self.email} joins {_fmt_team(self.team, self.role)}"
+
+    async def run(self, ctx: RunContext) -> Done:
+        joined = await ctx.org.members.join_team(self.member_id, self.team, role=self.role)
+        return Done(_JOINED[joined], self.member_id)
+
+
+@attrs.frozen
+class SetTeamRole:
+    quota_counted: ClassVar[bool] = False
+
+    member_id: MemberId
+    email: str
+    team: str
+    old: str | None
+    new: str
+
+    def describe(self) -> str:
+        return f"~ {self.email}: {self.team} role {self.old} -> {self.new}"
+
+    async def run(self, ctx: RunContext) -> Done:
+        await ctx.org.members.set_team_role(self.member_id, self.team, self.new)
+        return Done(OutcomeKind.UPDATED, self.member_id)
+
+
+@attrs.frozen
+class RemoveFromTeam:
+    quota_counted: ClassVar[bool] = False
+
+    member_id: MemberId
+    email: str
+    team: str
+
+    def describe(self) -> str:
+        return f"- {self.email} leaves {self.team}"
+
+    async def run(self, ctx: RunContext) -> Done:
+        await ctx.org.members.remove_from_team(self.member_id, self.team)
+        return Done(OutcomeKind.REMOVED, self.member_id)
+
+
+@attrs.frozen
+class RemoveMember:
+    """Remove a member or revoke an invite; ``role`` is shown when known."""
+
+    quota_counted: ClassVar[bool] = False
+
+    member_id: MemberId
+    email: str
+    role: str | None = None
+
+    def describe(self) -> str:
+        return f"- remove {self.email}" + (f" ({self.role})" if self.role else "")
+
+    async def run(self, ctx: RunContext) -> Done:
+        removed = await ctx.org.members.remove(self.member_id, missing_ok=True)
+        return Done(OutcomeKind.REMOVED if removed else OutcomeKind.NOT_FOUND, self.member_id)
+
+
+@attrs.frozen
+class Deprovision:
+    """Offboard a member: SCIM ``PATCH active=false`` while SCIM answers, else REST ``DELETE``.
+
+    Owners always go through REST (SCIM does not manage them). A SCIM ``403``
+    means SCIM is off for the org (REST for the rest of the run); a SCIM
+    ``404`` (a person who came in by SSO just-in-time provisioning, never
+    pushed by the IdP: the integration guide's "fall back to DELETE" case)
+    falls back to the REST ``DELETE`` for this member.
+    """
+
+    quota_counted: ClassVar[bool] = False
+
+    member_id: MemberId
+    email: str
+    role: str
+
+    def describe(self) -> str:
+        return f"- deprovision {self.email} ({self.role})"
+
+    async def run(self, ctx: RunContext) -> Done:
+        if ctx.scim_on and self.role != "owner":
+            try:
+                await ctx.org.scim.users.deactivate(self.member_id)
+                return Done(OutcomeKind.REMOVED, self.member_id)
+            except PermissionDeniedError:
+                ctx.scim_on = False
+            except NotFoundError:
+                pass
+        return await RemoveMember(self.member_id, self.email, self.role).run(ctx)
+
+
+#: A change a :class:`~sentry_members_async.reconcile.Plan` holds.
+Change: TypeAlias = "Invite | ChangeRole | AddToTeam | SetTeamRole | RemoveFromTeam | RemoveMember"

@@ -1,0 +1,172 @@
+"""The one executor (``changes.execute``) with stand-in changes: no I/O, no clock.
+
+What it owns: each outcome at its input index, a ``Done`` from ``prepare``
+recorded without running anything, item errors kept with their row, a
+configuration error that stops the run, cancellation (once: what was sent
+finishes; twice: what was in flight is marked failed) and the invite-quota gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, ClassVar, cast
+
+import attrs
+import pytest
+
+from sentry_members_async import (
+    AuthenticationError,
+    BulkAborted,
+    BulkCancelled,
+    InviteQuotaError,
+    MemberId,
+    NotFoundError,
+    OutcomeKind,
+)
+from sentry_members_async.changes import Done, Operation, RunContext, execute
+
+if TYPE_CHECKING:
+    from sentry_members_async.api.org import OrgAPI
+
+K = OutcomeKind
+UPDATED = Done(K.UPDATED)
+ORG = cast("OrgAPI", object())  # the stand-in changes never touch the org
+
+
+@attrs.frozen(eq=False)
+class Step:
+    """A change that waits for ``release`` (when given), then ends as ``done`` or raises."""
+
+    quota_counted: ClassVar[bool] = False
+
+    name: str
+    done: Done = UPDATED
+    raises: Exception | None = None
+    release: asyncio.Event | None = None
+    ran: list[str] = attrs.field(factory=list)
+    entered: list[str] = attrs.field(factory=list)
+
+    async def run(self, ctx: RunContext) -> Done:
+        self.entered.append(self.name)
+        if self.release is not None:
+            await self.release.wait()
+        self.ran.append(self.name)
+        if self.raises is not None:
+            raise self.raises
+        return self.done
+
+
+@attrs.frozen(eq=False)
+class InviteStep(Step):
+    quota_counted: ClassVar[bool] = True
+
+
+async def as_is(step: Step) -> Operation:
+    return step
+
+
+async def test_outcomes_land_at_their_index_whatever_order_they_finish_in() -> None:
+    events = [asyncio.Event() for _ in range(4)]
+    steps = [
+        Step(str(i), Done(K.CREATED, MemberId(str(i + 1))), release=events[i]) for i in range(4)
+    ]
+    run = asyncio.ensure_future(execute(ORG, steps, as_is, concurrency=4))
+    for event in reversed(events):  # the last item finishes first
+        await asyncio.sleep(0)
+        event.set()
+    report = await run
+    assert [(o.index, o.kind, o.member_id) for o in report] == [
+        (i, K.CREATED, MemberId(str(i + 1))) for i in range(4)
+    ]
+    assert report.ok
+    assert report.counts() == {K.CREATED: 4}
+
+
+async def test_a_done_from_prepare_is_recorded_and_nothing_runs() -> None:
+    step = Step("x")
+
+    async def prepare(row: str) -> Operation | Done:
+        return Done(K.NOT_FOUND) if row == "ghost" else step
+
+    report = await execute(ORG, ["ghost", "real"], prepare, concurrency=1)
+    assert [o.kind for o in report] == [K.NOT_FOUND, K.UPDATED]
+    assert step.ran == ["x"]
+
+
+async def test_an_item_error_keeps_its_row_and_the_run_goes_on() -> None:
+    missing = NotFoundError(404, "GET", "/x/", "gone")
+    steps = [Step("a"), Step("b", raises=missing), Step("c")]
+    report = await execute(ORG, steps, as_is, concurrency=1)
+    assert [o.kind for o in report] == [K.UPDATED, K.FAILED, K.UPDATED]
+    assert report[1].error is missing
+    assert report[1].row is steps[1]
+    assert report[0].row is None  # rows are kept for failures only
+    assert report.failed() == [steps[1]]
+    assert not report.ok
+
+
+async def test_a_configuration_error_stops_the_run() -> None:
+    denied = AuthenticationError(401, "GET", "/x/", "Invalid token")
+    steps = [Step("a"), Step("b", raises=denied), Step("c")]
+    with pytest.raises(BulkAborted) as info:
+        await execute(ORG, steps, as_is, concurrency=1)
+    report = info.value.report
+    assert info.value.error is denied
+    assert report.aborted is denied
+    assert [o.kind for o in report] == [K.UPDATED, K.FAILED]
+    assert steps[2].ran == []  # never pulled
+
+
+@pytest.mark.parametrize("twice", [False, True], ids=["once", "twice"])
+async def test_cancel_once_lets_the_sent_finish_twice_marks_them_failed(twice: bool) -> None:
+    release = asyncio.Event()
+    steps = [Step(str(i), release=release) for i in range(3)]
+    run = asyncio.ensure_future(execute(ORG, steps, as_is, concurrency=2))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # two items sent, both waiting for their answer
+    run.cancel()
+    await asyncio.sleep(0)
+    if twice:
+        run.cancel()  # the second cancel: stop at once
+    else:
+        release.set()  # the answers come: the report matches the server
+    with pytest.raises(BulkCancelled) as info:
+        await run
+    report = info.value.report
+    assert report.cancelled
+    assert len(report) == 2  # the third item was never pulled
+    if not twice:
+        assert [o.kind for o in report] == [K.UPDATED, K.UPDATED]
+        return
+    assert [o.kind for o in report] == [K.FAILED, K.FAILED]
+    assert str(report[0].error) == "cancelled while in flight: the server may have applied it"
+    assert report.failed() == steps[:2]
+
+
+async def test_the_quota_gate_defers_every_invite_after_the_first_quota_answer() -> None:
+    quota = InviteQuotaError(429, "POST", "/members/", "too many invitations")
+    steps: list[Step] = [
+        InviteStep("a", Done(K.CREATED, MemberId("1"))),
+        InviteStep("b", raises=quota),
+        Step("role"),
+        InviteStep("c"),
+    ]
+    report = await execute(ORG, steps, as_is, concurrency=1)
+    assert [o.kind for o in report] == [K.CREATED, K.DEFERRED, K.UPDATED, K.DEFERRED]
+    assert report.quota is quota
+    assert report[3].error is quota
+    assert steps[3].ran == []  # not sent
+    assert report.deferred() == [steps[1], steps[3]]
+
+
+@pytest.mark.parametrize(("serial", "at_once"), [(True, 1), (False, 3)])
+async def test_serial_invites_go_one_at_a_time(serial: bool, at_once: int) -> None:
+    release = asyncio.Event()
+    steps = [InviteStep(str(i), Done(K.CREATED), release=release) for i in range(3)]
+    run = asyncio.ensure_future(execute(ORG, steps, as_is, concurrency=3, serial_invites=serial))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert sum(len(s.entered) for s in steps) == at_once  # sent before any answer came
+    release.set()
+    report = await run
+    assert [o.kind for o in report] == [K.CREATED] * 3
