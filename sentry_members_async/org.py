@@ -16,7 +16,7 @@ from .api.org import OrgAPI
 from .bulk import BulkAPI
 from .changes import BulkReport, Progress
 from .reconcile import Change, DesiredMember, Plan, apply_plan, make_plan
-from .watch import CheckpointStore, MemberWatch
+from .watch import CheckpointStore, MemberWatch, WatchOptions
 
 if TYPE_CHECKING:
     from .pipeline import BaseClient
@@ -42,9 +42,13 @@ class OrgMembers(MembersAPI):
         emit_initial: bool = False,
         prefetch: int = 8,
     ) -> MemberWatch:
-        """Membership changes as an async iterator of events (see :mod:`..watch`)."""
-        return MemberWatch(
-            self._org_api,
+        """Membership changes as an async iterator of events (see :mod:`..watch`).
+
+        The keywords are :class:`~sentry_members_async.watch.WatchOptions`' fields
+        (spelled out here so that editors, type checkers and this reference show
+        them); they are defaulted and checked there, once.
+        """
+        options = WatchOptions(
             interval=interval,
             teams=teams,
             budget=budget,
@@ -53,6 +57,7 @@ class OrgMembers(MembersAPI):
             emit_initial=emit_initial,
             prefetch=prefetch,
         )
+        return MemberWatch(self._org_api, options)
 
 
 class Org(OrgAPI):

@@ -90,12 +90,13 @@ def members_pending(ctx: click.Context, fmt: str, out: str | None) -> None:
     )
 
 
-async def _resolve(org: Org, key: str) -> Member:
+async def _details(org: Org, key: str) -> Member:
+    """One member's details, by member id or ``me`` (Sentry's 404 if none) or by e-mail."""
     if "@" in key:
         member = await org.members.find_by_email(key)
         if member is None:
             raise ValidationError(f"no member or invite with the e-mail {key}")
-        return member
+        key = member.id
     return await org.members.get(MemberId(key) if key != "me" else "me")
 
 
@@ -117,8 +118,7 @@ def members_get(ctx: click.Context, member: str, fmt: str) -> None:
 
     async def work(settings: Settings) -> int:
         async with opened(settings) as (_, org):
-            found = await _resolve(org, member)
-            detail = await org.members.get(found.id)
+            detail = await _details(org, member)
         row = _detail_row(detail)
         if fmt == "json":
             click.echo(json.dumps(row, default=str, indent=2))

@@ -41,7 +41,7 @@ The rooms, lowest first (each imports only those before it):
 
 from .budget import BudgetLimiter
 from .events import EVENT_KINDS, EventKind, MemberEvent, MemberState, diff_members
-from .options import WatchOptions, keywords_of
+from .options import WatchOptions
 from .stores import CheckpointStore, FileStore, MemoryStore, RedisStore, default_state_dir
 from .watcher import MemberWatch, WatchStats
 
@@ -60,5 +60,4 @@ __all__ = [
     "WatchStats",
     "default_state_dir",
     "diff_members",
-    "keywords_of",
 ]

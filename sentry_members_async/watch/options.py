@@ -2,17 +2,13 @@
 
 ``acme.members.watch(interval=30, budget=0.2)`` and :class:`MemberWatch` take
 the same settings; they are declared, defaulted, documented and checked here
-only, and :func:`keywords_of` lends their keywords, typed, to a method that
-takes the value.
+only.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
-from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 import attrs
 
@@ -20,11 +16,7 @@ from ..errors import ValidationError
 from .budget import check_budget
 from .stores import CheckpointStore
 
-__all__ = ["WatchOptions", "keywords_of"]
-
-P = ParamSpec("P")
-S = TypeVar("S")
-R = TypeVar("R")
+__all__ = ["WatchOptions"]
 
 
 def _seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -84,27 +76,3 @@ class WatchOptions:
     emit_initial: bool = attrs.field(default=False, validator=_flag)
     #: Pages fetched concurrently while listing.
     prefetch: int = attrs.field(default=8, validator=_positive)
-
-
-def keywords_of(
-    options: Callable[P, WatchOptions],
-) -> Callable[[Callable[[S, WatchOptions], R]], Callable[Concatenate[S, P], R]]:
-    """A decorator: the method takes ``options``' keywords (typed) instead of the value.
-
-    ``@keywords_of(WatchOptions)`` on ``def watch(self, options: WatchOptions)``
-    makes ``watch(interval=30, budget=0.2)``: the keywords, their types and
-    defaults are :class:`WatchOptions`' own, so they are written once.
-    """
-
-    def decorate(method: Callable[[S, WatchOptions], R]) -> Callable[Concatenate[S, P], R]:
-        @functools.wraps(method)
-        def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
-            return method(self, options(*args, **kwargs))
-
-        # help() and inspect show the keywords, not the wrapped (self, options).
-        own = next(iter(inspect.signature(method).parameters.values()))
-        taken = inspect.signature(options).parameters.values()
-        call.__dict__["__signature__"] = inspect.Signature([own, *taken])
-        return call
-
-    return decorate

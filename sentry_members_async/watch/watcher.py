@@ -12,12 +12,11 @@ import logging
 import math
 from collections import deque
 from types import TracebackType
-from typing import Any
 
 import attrs
 
 from ..api.org import OrgAPI
-from ..errors import ConfigurationError, ValidationError
+from ..errors import ConfigurationError
 from ..models import MemberId
 from .budget import BudgetLimiter, client_with_limiter
 from .checkpoint import CURSOR_EVERY, Checkpoint
@@ -69,12 +68,8 @@ class MemberWatch:
                 print(event.kind, event.email)
     """
 
-    def __init__(self, org: OrgAPI, options: WatchOptions | None = None, **keywords: Any) -> None:
-        # TODO(lead): ``**keywords`` only until org.py passes a WatchOptions
-        # (OrgMembers.watch with ``@keywords_of(WatchOptions)``); then drop it.
-        if options is not None and keywords:
-            raise ValidationError("give a WatchOptions or its keywords, not both")
-        self.options = options if options is not None else WatchOptions(**keywords)
+    def __init__(self, org: OrgAPI, options: WatchOptions | None = None) -> None:
+        self.options = options if options is not None else WatchOptions()
         client = org.client
         self.org = org.slug
         self.limiter = BudgetLimiter(client.limiter, self.options.budget)

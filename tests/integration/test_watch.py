@@ -368,8 +368,6 @@ async def test_a_watch_options_value_is_the_keywords_written_once(
     assert MemberWatch(acme200).options == WatchOptions()  # the defaults
     assert WatchOptions().budget == 0.2
     assert WatchOptions().interval == 60.0
-    with pytest.raises(ValidationError, match="not both"):
-        MemberWatch(acme200, options, interval=5)
     assert emu200.requests == []
 
 
