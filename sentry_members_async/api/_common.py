@@ -68,22 +68,18 @@ def check_email(email: object) -> str:
     return email
 
 
-def check_org_role(role: object) -> str:
-    if role not in ORG_ROLE_NAMES:
-        raise ValidationError(
-            f"unknown organization role {role!r}; Sentry's roles are {', '.join(ORG_ROLE_NAMES)}"
-        )
-    assert isinstance(role, str)
+def _check_role(role: object, names: tuple[str, ...], what: str) -> str:
+    if not isinstance(role, str) or role not in names:
+        raise ValidationError(f"unknown {what} {role!r}; Sentry's {what}s are {', '.join(names)}")
     return role
+
+
+def check_org_role(role: object) -> str:
+    return _check_role(role, ORG_ROLE_NAMES, "organization role")
 
 
 def check_team_role(role: object) -> str:
-    if role not in TEAM_ROLE_NAMES:
-        raise ValidationError(
-            f"unknown team role {role!r}; Sentry's team roles are {', '.join(TEAM_ROLE_NAMES)}"
-        )
-    assert isinstance(role, str)
-    return role
+    return _check_role(role, TEAM_ROLE_NAMES, "team role")
 
 
 def check_slug(slug: object, what: str = "team") -> str:
