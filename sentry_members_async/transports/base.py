@@ -70,6 +70,9 @@ class Headers(Mapping[str, str]):
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Headers are immutable")
 
+    def __reduce__(self) -> tuple[type[Headers], tuple[list[tuple[str, str]]]]:
+        return (Headers, (list(self.items()),))
+
     def __getitem__(self, key: str) -> str:
         return self._items[key.lower()][1]
 
