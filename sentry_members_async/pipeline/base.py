@@ -37,13 +37,12 @@ from ..errors import (
     APIError,
     ConfigurationError,
     RateLimitedError,
-    ResponseTooLargeError,
     SentryError,
 )
 from ..ratelimit import Limiter
 from ..retry import RetryDecision, RetryPolicy
 from ..transports.aiohttp import AiohttpTransport
-from ..transports.base import Request, Response, Transport, TransportError
+from ..transports.base import Request, Response, Transport, TransportError, check_body_size
 from .build import QueryValue, RequestBuilder
 from .classify import error_from_response, mask_exception
 from .config import DEFAULT_MAX_RESPONSE_SIZE, client_config, client_limiter, client_tokens
@@ -335,10 +334,8 @@ class BaseClient:
             if exc.method:
                 raise
             raise _named(exc, request) from None
-        limit = request.max_response_size
-        if limit is not None and len(response.body) > limit:
-            # A transport of the user's that does not enforce the limit itself.
-            raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
+        # A transport of the user's may not enforce the limit itself.
+        check_body_size(request, len(response.body), request.max_response_size)
         # (a constructor call, not attrs.evolve: this runs once per request)
         response = Response(
             response.status,

@@ -12,11 +12,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-import attrs
-
-from ..errors import ResponseTooLargeError
 from ._timeout import timeout as _timeout
-from .base import ConnectError, Request, RequestTimeoutError, Response
+from .base import ConnectError, Request, RequestTimeoutError, Response, check_body_size
 
 __all__ = ["Handler", "MemoryTransport"]
 
@@ -58,10 +55,16 @@ class MemoryTransport:
             raise
         except asyncio.TimeoutError as exc:
             raise RequestTimeoutError(f"no answer within {timeout:g} s", request=request) from exc
-        limit = request.max_response_size
-        if limit is not None and len(response.body) > limit:
-            raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
-        return attrs.evolve(response, request=request, elapsed=time.perf_counter() - started)
+        check_body_size(request, len(response.body), request.max_response_size)
+        # (a constructor call, not attrs.evolve: this runs once per request)
+        return Response(
+            response.status,
+            response.headers,
+            response.body,
+            request,
+            time.perf_counter() - started,
+            response.attempts,
+        )
 
     async def aclose(self) -> None:
         self._closed = True
