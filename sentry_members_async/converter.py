@@ -275,6 +275,8 @@ def _generated_structure_fn(
     slotted, without validators), every field set once.
     """
     fields = attrs.fields(attrs.resolve_types(cls))
+    if any(f.validator or f.converter for f in fields) or hasattr(cls, "__attrs_post_init__"):
+        raise TypeError(f"{cls.__name__}: validators and converters are not supported here")
     names: dict[str, Any] = {
         "_cls": cls,
         "_MISSING": _MISSING,
@@ -292,37 +294,9 @@ def _generated_structure_fn(
     ]
     known: list[str] = []
     for i, f in enumerate(fields):
-        if f.name == extra_name:
-            continue
-        key = json_key(f)
-        known.append(key)
-        kind = f.type
-        names[f"_t{i}"] = kind
-        names[f"_h{i}"] = c.get_structure_hook(kind)
-        fast = _fast_expression(kind, i, names, generated)
-        if f.default is attrs.NOTHING:
-            lines.append(f"    v = o[{key!r}]")
-            lines += [f"    {line}" for line in fast]
-        elif _passes_fast_path(kind, f.default):
-            # The default goes through the fast path unchanged: one lookup, no branch.
-            names[f"_d{i}"] = f.default
-            lines.append(f"    v = get({key!r}, _d{i})")
-            lines += [f"    {line}" for line in fast]
-        else:
-            lines.append(f"    v = get({key!r}, _MISSING)")
-            lines.append("    if v is _MISSING:")
-            if isinstance(f.default, attrs.Factory):  # type: ignore[arg-type]
-                if f.default.takes_self:
-                    raise TypeError(f"{cls.__name__}.{f.name}: takes_self factories unsupported")
-                names[f"_d{i}"] = f.default.factory
-                lines.append(f"        v = _d{i}()")
-            else:
-                names[f"_d{i}"] = f.default
-                lines.append(f"        v = _d{i}")
-            lines.append("    else:")
-            lines += [f"        {line}" for line in fast]
-        names[f"_s{i}"] = _slot_setter(cls, f.name)
-        lines.append(f"    _s{i}(obj, v)")
+        if f.name != extra_name:
+            known.append(json_key(f))
+            lines += _field_lines(c, cls, i, f, names, generated)
     if extra_name is not None:
         names["_known"] = frozenset(known)
         names["_set_extra"] = _slot_setter(cls, extra_name)
@@ -331,13 +305,55 @@ def _generated_structure_fn(
             "    _set_extra(obj, {k: o[k] for k in unknown} if unknown else {})",
         ]
     lines.append("    return obj")
-    if any(f.validator or f.converter for f in fields) or hasattr(cls, "__attrs_post_init__"):
-        raise TypeError(f"{cls.__name__}: validators and converters are not supported here")
     code = "\n".join(lines)
     exec(compile(code, f"<structure {cls.__name__}>", "exec"), names)  # noqa: S102
     function: Callable[[Any, Any], Any] = names["structure"]
     generated[cls] = function
     return function
+
+
+def _field_lines(
+    c: cattrs.Converter,
+    cls: type,
+    i: int,
+    f: attrs.Attribute[Any],
+    names: dict[str, Any],
+    generated: dict[type, Callable[[Any, Any], Any]],
+) -> list[str]:
+    """The statements reading field number ``i`` from ``o`` and setting it on ``obj``."""
+    key = json_key(f)
+    kind = f.type
+    names[f"_t{i}"] = kind
+    names[f"_h{i}"] = c.get_structure_hook(kind)
+    names[f"_s{i}"] = _slot_setter(cls, f.name)
+    fast = _fast_expression(kind, i, names, generated)
+    if f.default is attrs.NOTHING:
+        lines = [f"v = o[{key!r}]", *fast]
+    elif _passes_fast_path(kind, f.default):
+        # The default goes through the fast path unchanged: one lookup, no branch.
+        names[f"_d{i}"] = f.default
+        lines = [f"v = get({key!r}, _d{i})", *fast]
+    else:
+        lines = [
+            f"v = get({key!r}, _MISSING)",
+            "if v is _MISSING:",
+            f"    {_default_expression(cls, i, f, names)}",
+            "else:",
+            *(f"    {line}" for line in fast),
+        ]
+    return [f"    {line}" for line in [*lines, f"_s{i}(obj, v)"]]
+
+
+def _default_expression(cls: type, i: int, f: attrs.Attribute[Any], names: dict[str, Any]) -> str:
+    """The statement giving ``v`` field ``i``'s default (a factory is called each time)."""
+    default: Any = f.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        if default.takes_self:
+            raise TypeError(f"{cls.__name__}.{f.name}: takes_self factories unsupported")
+        names[f"_d{i}"] = default.factory
+        return f"v = _d{i}()"
+    names[f"_d{i}"] = default
+    return f"v = _d{i}"
 
 
 def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:

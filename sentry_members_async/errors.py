@@ -50,6 +50,8 @@ __all__ = [
     "mask_secrets",
     "mask_secrets_in_bytes",
     "parse_retry_after",
+    "rate_limit_reset_delay",
+    "requested_wait",
 ]
 
 SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -356,6 +358,12 @@ def rate_limit_reset_delay(headers: Mapping[str, str], *, now: float | None = No
         return None
     current = time.time() if now is None else now
     return max(0.0, reset - current)
+
+
+def requested_wait(headers: Mapping[str, str]) -> float | None:
+    """The wait a 429 asks for: ``Retry-After``, else until the window's reset, else ``None``."""
+    wait = parse_retry_after(headers.get("Retry-After"))
+    return rate_limit_reset_delay(headers) if wait is None else wait
 
 
 def _short(text: str) -> str:

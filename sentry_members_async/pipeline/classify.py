@@ -24,8 +24,7 @@ from ..errors import (
     is_invite_quota,
     mask_secrets,
     mask_secrets_in_bytes,
-    parse_retry_after,
-    rate_limit_reset_delay,
+    requested_wait,
 )
 from ..transports.base import Headers, Response
 
@@ -51,17 +50,11 @@ def error_from_response(
     if status == 429:
         if is_invite_quota(body):
             return InviteQuotaError(*where, body, headers=headers)
-        return RateLimitedError(*where, body, headers=headers, retry_after=_server_wait(headers))
+        return RateLimitedError(*where, body, headers=headers, retry_after=requested_wait(headers))
     if status == 403:
         return PermissionDeniedError(*where, body, headers=headers, required_scopes=required_scopes)
     cls = BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
     return cls(*where, body, headers=headers)
-
-
-def _server_wait(headers: Headers) -> float | None:
-    """The wait a 429 asks for: ``Retry-After``, else the window's reset, else ``None``."""
-    wait = parse_retry_after(headers.get("Retry-After"))
-    return rate_limit_reset_delay(headers) if wait is None else wait
 
 
 def mask_response(response: Response, secrets: tuple[str, ...]) -> Response:
