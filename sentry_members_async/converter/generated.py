@@ -21,8 +21,6 @@ from typing import Any
 import attrs
 import cattrs
 
-from ..models import MemberId, TeamId, UserId
-
 __all__ = ["camel", "generated_structure_fn", "json_key"]
 
 
@@ -179,7 +177,7 @@ def _fast_expression(
     inner = next((a for a in args if a is not type(None)), None) if optional else kind
     if optional and len(args) != 2:
         return [slow]
-    if optional and inner not in (str, bool, MemberId, UserId, TeamId, dt.datetime):
+    if optional and not (inner in (str, bool, dt.datetime) or _is_id_type(inner)):
         # ``None`` stays ``None`` (as in cattrs' optional hook); anything else as ``inner``.
         return ["if v is not None:"] + [
             f"    {line}" for line in _fast_expression(inner, i, names, generated)
@@ -190,7 +188,7 @@ def _fast_expression(
         return [f"if not ({none}type(v) is str):", f"    {slow}"]
     if inner is bool:
         return [f"if not ({none}v is True or v is False):", f"    {slow}"]
-    if inner in (MemberId, UserId, TeamId):
+    if _is_id_type(inner):
         names[f"_c{i}"] = inner
         return ["if type(v) is str:", f"    v = _c{i}(v)", otherwise, f"    {slow}"]
     if inner is dt.datetime and sys.version_info >= (3, 11):
@@ -212,3 +210,8 @@ def _fast_expression(
             ]
         return ["if type(v) is list and not v:", "    v = ()", "else:", f"    {slow}"]
     return [slow]
+
+
+def _is_id_type(kind: Any) -> bool:
+    """An id type of the models (``MemberId``, ``UserId``, ``TeamId``: ``str`` subclasses)."""
+    return isinstance(kind, type) and issubclass(kind, str) and kind is not str
