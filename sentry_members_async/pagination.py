@@ -139,6 +139,7 @@ class Paginator(Generic[T]):
         page_size: int = 100,
         prefetch: int = 4,
         limit: int | None = None,
+        eager: bool = False,
     ) -> None:
         if (cursor_fetch is None) == (scim_fetch is None):
             raise TypeError("give exactly one of cursor_fetch and scim_fetch")
@@ -155,6 +156,8 @@ class Paginator(Generic[T]):
         self.page_size = page_size
         self.prefetch = prefetch
         self.limit = limit
+        #: Fetch pages 2 to ``prefetch`` with the first, guessing Sentry's offset cursor.
+        self.eager = bool(eager)
         self._tasks: deque[asyncio.Task[Any]] = deque()
         #: Fetches cancelled and not yet awaited (``aclose`` waits for them).
         self._stopping: list[asyncio.Task[Any]] = []
@@ -211,15 +214,22 @@ class Paginator(Generic[T]):
 
     async def _cursor_pages(self, fetch: CursorFetch[T]) -> AsyncGenerator[list[T], None]:
         try:
+            guess = self._guess_pages(fetch)
             page = await fetch(None)
             self.pages_fetched += 1
             yield page.items
             predictable = offset_cursor(page.next_cursor)
             if predictable is not None and predictable[0] == self.page_size and self.prefetch > 1:
                 per_page, next_index = predictable
-                async for items in self._parallel(lambda k: fetch(f"{per_page}:{k}:0"), next_index):
+                if guess != (per_page, next_index):
+                    self._cancel_all()  # the guessed cursors were not Sentry's: drop them
+                window = self.prefetch if guess else min(2, self.prefetch)
+                async for items in self._parallel(
+                    lambda k: fetch(f"{per_page}:{k}:0"), next_index, window
+                ):
                     yield items
                 return
+            self._cancel_all()  # a last page, or cursors that cannot be guessed
             # A cursor seen before would loop forever: every cursor is kept (a few
             # bytes a page) so a cycle of any length is caught.
             seen: set[str] = set()
@@ -234,22 +244,43 @@ class Paginator(Generic[T]):
         finally:
             self._cancel_all()
 
+    def _guess_pages(self, fetch: CursorFetch[T]) -> tuple[int, int] | None:
+        """With ``eager``, start pages 2 to ``prefetch`` now, before the first answer.
+
+        Sentry's member list uses ``OffsetPaginator`` (cursor ``{per_page}:{page}:0``;
+        getsentry/sentry ``src/sentry/api/paginator.py``), so the next pages'
+        cursors are known in advance. The first answer confirms the guess (its next
+        cursor is ``{per_page}:1:0``); otherwise the guessed fetches are dropped.
+        A list shorter than ``prefetch`` pages costs the requests past its end.
+        """
+        if not self.eager or self.prefetch < 2:
+            return None
+        pages = self.prefetch - 1
+        if self.limit is not None:
+            pages = min(pages, -(-self.limit // self.page_size) - 1)
+        for k in range(1, pages + 1):
+            self._tasks.append(asyncio.ensure_future(fetch(f"{self.page_size}:{k}:0")))
+        return (self.page_size, 1) if pages > 0 else None
+
     async def _parallel(
-        self, fetch_index: Callable[[int], Awaitable[Page[T]]], first: int
+        self, fetch_index: Callable[[int], Awaitable[Page[T]]], first: int, window: int
     ) -> AsyncIterator[list[T]]:
         """Fetch pages ``first, first+1, ...`` concurrently, yield them in order,
-        until a page says it is the last."""
+        until a page says it is the last; pages already in flight (``eager``) come first."""
+        current = first
 
-        async def checked(index: int) -> Page[T]:
-            page = await fetch_index(index)
+        def last(page: Page[T]) -> bool:
+            nonlocal current
             following = offset_cursor(page.next_cursor)
-            if following is not None and following[1] <= index:
-                # Page ``index`` points back at itself or an earlier page.
+            if following is not None and following[1] <= current:
+                # Page ``current`` points back at itself or an earlier page.
                 raise _cursor_loop(page.next_cursor)
-            return page
+            current += 1
+            return page.next_cursor is None
 
-        fetches = (functools.partial(checked, index) for index in itertools.count(first))
-        async for page in self._ahead(fetches, lambda page: page.next_cursor is None):
+        indexes = itertools.count(first + len(self._tasks))
+        fetches = (functools.partial(fetch_index, index) for index in indexes)
+        async for page in self._ahead(fetches, last, window):
             yield page.items
 
     async def _scim_pages(self, fetch: ScimFetch[T]) -> AsyncGenerator[list[T], None]:
@@ -268,23 +299,28 @@ class Paginator(Generic[T]):
                 end = min(end, self.limit + 1)
             starts = range(1 + count, max(end, 1), count)
             fetches = (functools.partial(fetch, start, count) for start in starts)
-            async for nxt in self._ahead(fetches, lambda page: not page.items):
+            async for nxt in self._ahead(
+                fetches, lambda page: not page.items, min(2, self.prefetch)
+            ):
                 yield nxt.items
         finally:
             self._cancel_all()
 
     async def _ahead(
-        self, fetches: Iterator[Callable[[], Awaitable[P]]], is_last: Callable[[P], bool]
+        self,
+        fetches: Iterator[Callable[[], Awaitable[P]]],
+        is_last: Callable[[P], bool],
+        window: int,
     ) -> AsyncIterator[P]:
         """Run ``fetches`` ahead of the reader and yield their pages in order.
 
-        The window of pages in flight opens like TCP's slow start (2, 4, 8, ...
-        up to ``prefetch``), so a short list wastes no requests, and no
-        rate-limit budget, on pages past its end. The next fetches start before
-        a page is handed over (they run while the reader works), except after the
-        last page, when whatever is still in flight is cancelled.
+        The window of pages in flight (fetches already started count) opens like
+        TCP's slow start (``window``, then doubling up to ``prefetch``), so a
+        short list wastes no requests, and no rate-limit budget, on pages past
+        its end. The next fetches start before a page is handed over (they run
+        while the reader works), except after the last page, when whatever is
+        still in flight is cancelled.
         """
-        window = min(2, self.prefetch)
         self._fill(fetches, window)
         while self._tasks:
             page: P = await self._tasks[0]

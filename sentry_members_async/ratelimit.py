@@ -359,7 +359,15 @@ class RateLimiter:
             # Same window: the server may count more than we sent (another process).
             self._spent = max(self._spent, used)
         else:
-            return  # an answer from a window already over tells nothing new
+            # An answer from the window before ours: its request was counted there, so
+            # one request held in reserve (sent just before that window ended) was not.
+            if (
+                self._rtt < 0.5
+                and self.window
+                and abs(reset + self.window - self._reset_epoch) <= 1e-6
+            ):
+                self._reserve = max(0, self._reserve - 1)
+            return
         self._reserve = 0
         if self._probing:
             self._probed()

@@ -170,11 +170,16 @@ class MembersAPI:
         page_size: int = 100,
         prefetch: int = 24,
         limit: int | None = None,
+        eager: bool = False,
     ) -> Paginator[Member]:
         """Stream the members (pending invites included), in member-id order.
 
         ``prefetch`` pages are fetched concurrently when Sentry's cursor allows
-        it; memory holds at most that many pages.
+        it; memory holds at most that many pages. The window opens gradually
+        (2, 4, 8, ... pages) so a short list costs no extra requests;
+        ``eager=True`` sends the first ``prefetch`` pages at once instead (the
+        whole rate limit from the first round trip, for a large org, at the cost
+        of up to ``prefetch - 1`` requests past the end of a short list).
         """
         page_size = c.check_page_size(page_size)
         q = build_query(
@@ -193,7 +198,9 @@ class MembersAPI:
             )
             return c.cursor_page(response, Member)
 
-        return Paginator(cursor_fetch=fetch, page_size=page_size, prefetch=prefetch, limit=limit)
+        return Paginator(
+            cursor_fetch=fetch, page_size=page_size, prefetch=prefetch, limit=limit, eager=eager
+        )
 
     def pending(self, *, page_size: int = 100, prefetch: int = 24) -> Paginator[Member]:
         """Pending invites only (``isInvited:true``)."""

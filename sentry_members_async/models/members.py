@@ -101,8 +101,8 @@ class TeamRoleAssignment:
 
 
 @attrs.frozen(kw_only=True)
-class OrgRole:
-    """One organization role of the catalogue (``orgRoleList``)."""
+class _Role:
+    """What an organization role and a team role of the catalogue have in common."""
 
     id: str
     name: str = ""
@@ -111,26 +111,23 @@ class OrgRole:
     allowed: bool = False
     is_allowed: bool = False
     is_retired: bool = False
-    is_global: bool = False
     is_team_roles_allowed: bool = True
-    minimum_team_role: str | None = None
     extra: Mapping[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
-class TeamRole:
+class OrgRole(_Role):
+    """One organization role of the catalogue (``orgRoleList``)."""
+
+    is_global: bool = False
+    minimum_team_role: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TeamRole(_Role):
     """One team role of the catalogue (``teamRoleList``)."""
 
-    id: str
-    name: str = ""
-    desc: str = ""
-    scopes: tuple[str, ...] = ()
-    allowed: bool = False
-    is_allowed: bool = False
-    is_retired: bool = False
-    is_team_roles_allowed: bool = True
     is_minimum_role_for: str | None = None
-    extra: Mapping[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)

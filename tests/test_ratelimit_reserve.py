@@ -1,0 +1,58 @@
+"""Requests sent just before a window ends: held in reserve, released by answers that place them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from .test_ratelimit import FakeTime, headers, limiter, times_of
+
+
+async def test_answers_from_the_window_that_ended_release_the_reserve() -> None:
+    fake = FakeTime()
+    fake.now = 0.7  # late in the server's window [0, 1)
+    lim = limiter(fake, rate_limit=(4, 1.0))
+    gate = asyncio.Event()
+
+    async def one() -> None:
+        async with lim.acquire():
+            await gate.wait()
+
+    tasks = [asyncio.create_task(one()) for _ in range(4)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    fake.now = 1.1  # the answers come back in the next window; the server counted all 4 in [0, 1)
+    lim.observe(200, headers(limit=4, remaining=0, reset_in=-0.1, fake=fake))
+    # The window has rolled: the 4 requests sent in its last half second are held in
+    # reserve (they might have reached the server after the boundary) ...
+    first = await times_of(lim, fake, 1)
+    # ... until answers from the window that ended show the server counted them there.
+    for _ in range(3):
+        lim.observe(200, headers(limit=4, remaining=0, reset_in=-0.1, fake=fake))
+    gate.set()
+    await asyncio.gather(*tasks)
+    assert first == pytest.approx([1.1])
+    # 3 of the 4 proven to be in the old window: 3 more may go now, the next at 2.0.
+    assert await times_of(lim, fake, 3) == pytest.approx([1.1, 1.1, 2.0])
+
+
+async def test_without_those_answers_the_reserve_holds() -> None:
+    fake = FakeTime()
+    fake.now = 0.7
+    lim = limiter(fake, rate_limit=(4, 1.0))
+    gate = asyncio.Event()
+
+    async def one() -> None:
+        async with lim.acquire():
+            await gate.wait()
+
+    tasks = [asyncio.create_task(one()) for _ in range(4)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    fake.now = 1.1
+    lim.observe(200, headers(limit=4, remaining=0, reset_in=-0.1, fake=fake))
+    gate.set()
+    await asyncio.gather(*tasks)
+    # Nothing says where the other three landed: one request goes, the rest wait for 2.0.
+    assert await times_of(lim, fake, 3) == pytest.approx([1.1, 2.0, 2.0])
