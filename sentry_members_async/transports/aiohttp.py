@@ -3,7 +3,7 @@
 One lazily created :class:`aiohttp.ClientSession` with a bounded connection
 pool, or a session the caller passes in (which is then never closed by us).
 The skeleton (timeouts, exception mapping, the size cap) is shared with the
-httpx transport (:mod:`._library`); this module keeps only what is aiohttp's,
+httpx transport (:mod:`._skeleton`); this module keeps only what is aiohttp's,
 and is the only module of the client that imports aiohttp.
 
 aiohttp re-sends an idempotent request once, on a new connection, when a
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
 
-from ._library import ErrorTable, LibraryTransport, read_capped
+from ._skeleton import BaseTransport, ErrorTable, read_capped
 from .base import Headers, Request, check_body_size
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ _CONNECTION_TIMEOUT: tuple[type[BaseException], ...] = tuple(
 )
 
 
-class AiohttpTransport(LibraryTransport):
+class AiohttpTransport(BaseTransport):
     """Sends requests with aiohttp.
 
     :param session: an existing ``aiohttp.ClientSession`` to use; the transport

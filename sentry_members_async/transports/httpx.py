@@ -2,7 +2,7 @@
 
 ``HttpxTransport(client)`` uses a caller's ``httpx.AsyncClient`` (never closed
 by us); without one it creates its own. The skeleton (timeouts, exception
-mapping, the size cap) is shared with the aiohttp transport (:mod:`._library`);
+mapping, the size cap) is shared with the aiohttp transport (:mod:`._skeleton`);
 this module keeps only what is httpx's.
 """
 
@@ -13,14 +13,14 @@ from typing import ClassVar
 
 import httpx
 
-from ._library import ErrorTable, LibraryTransport, read_capped
+from ._skeleton import BaseTransport, ErrorTable, read_capped
 from ._timeout import timeout as _timeout
 from .base import Headers, Request, check_body_size
 
 __all__ = ["HttpxTransport"]
 
 
-class HttpxTransport(LibraryTransport):
+class HttpxTransport(BaseTransport):
     """Sends requests with ``httpx.AsyncClient``.
 
     :param client: an existing client to use; the transport never closes it.

@@ -1,13 +1,13 @@
-"""The skeleton every transport on an HTTP library shares (aiohttp, httpx).
+"""The skeleton every transport of the package shares (aiohttp, httpx, memory).
 
-:class:`LibraryTransport` does what does not depend on the library: refuse to
+:class:`BaseTransport` does what does not depend on the library: refuse to
 send once closed, pick the request's timeout, time the exchange, let a
 cancellation through, and map the library's exceptions to the SDK's typed
-transport failures through the subclass's :attr:`~LibraryTransport.errors`
+transport failures through the subclass's :attr:`~BaseTransport.errors`
 table (first match wins; an exception the table does not name goes through
 unchanged). :func:`read_capped` reads a body no further than the request's
 ``max_response_size``. A subclass keeps only the exchange itself
-(:meth:`~LibraryTransport.exchange`) and the closing of what it created.
+(:meth:`~BaseTransport.exchange`) and the closing of what it created.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from .base import (
     check_body_size,
 )
 
-__all__ = ["ErrorTable", "Failure", "LibraryTransport", "map_error", "read_capped"]
+__all__ = ["ErrorTable", "Failure", "BaseTransport", "map_error", "read_capped"]
 
 #: What a library exception says about the exchange:
 #: ``connect_timeout`` (no connection in time: surely not sent), ``connect`` (no
@@ -79,8 +79,8 @@ async def read_capped(chunks: AsyncIterable[bytes], request: Request) -> bytes:
     return b"".join(parts)
 
 
-class LibraryTransport(abc.ABC):
-    """A transport on an HTTP library: the shared skeleton.
+class BaseTransport(abc.ABC):
+    """The shared skeleton of a transport on a library (or, in memory, a handler).
 
     :param owned: whether the transport created the library's client or
         session (and so closes it).
