@@ -456,3 +456,19 @@ async def test_with_limiter_shares_all_but_the_limiter(server: RecordingServer) 
         await client.request("GET", "/api/0/c/")
     assert client.transport.closed  # type: ignore[attr-defined]
     assert [s.path for s in server.seen] == ["/api/0/a/", "/api/0/b/", "/api/0/c/"]
+
+
+async def test_a_final_failure_is_one_more_debug_line(
+    client: SentryClient, server: RecordingServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="sentry_members_async")
+    server.handler = answer(404, {"detail": "gone"})
+    with pytest.raises(NotFoundError):
+        await client.request("GET", MEMBERS, path_params={"org": "acme"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "sentry_members_async"]
+    assert len(lines) == 2
+    assert lines[0].startswith("GET /api/0/organizations/acme/members/ -> 404 in ")
+    assert lines[1] == (
+        "GET /api/0/organizations/acme/members/ failed after 1 attempt(s): "
+        "NotFoundError (gave up after 1 attempts)"
+    )
