@@ -23,6 +23,8 @@ __all__ = ["QueryValue", "RequestBuilder", "encode_query", "quote_segment"]
 QueryScalar: TypeAlias = "str | int | float | bool"
 QueryValue: TypeAlias = "QueryScalar | Sequence[QueryScalar] | None"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+#: What ``quote(..., safe="")`` leaves as it is (RFC 3986's unreserved characters).
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 
 def quote_segment(value: str | int) -> str:
@@ -36,7 +38,7 @@ def quote_segment(value: str | int) -> str:
     text = str(value)
     if text in ("", ".", ".."):
         raise ValidationError(f"path parameter {text!r} is not a valid path segment")
-    return quote(text, safe="")
+    return text if _UNRESERVED(text) else quote(text, safe="")
 
 
 def _query_scalar(key: str, value: Any) -> str:
