@@ -9,10 +9,10 @@
 1. **attempt** (:meth:`BaseClient._attempt`): send the request once through
    the limiter and the transport, following redirects (credentials dropped
    when the origin changes);
-2. **classification** (:func:`~.classify.error_from_response`): a 2xx answer
-   is the value, anything else the typed
-   :class:`~sentry_members_async.errors.APIError` subclass; a transport
-   failure is already typed;
+2. **classification** (:meth:`BaseClient._classify`, with
+   :func:`~.classify.error_from_response`): a 2xx answer is the value,
+   anything else the typed :class:`~sentry_members_async.errors.APIError`
+   subclass; a transport failure is already typed;
 3. **retry scheduling** (:meth:`BaseClient._run`): the one retry loop, asking
    the pure :meth:`RetryPolicy.decide <sentry_members_async.retry.RetryPolicy.decide>`
    after each failure and waiting before the next attempt.
@@ -253,7 +253,7 @@ class BaseClient:
         started = time.monotonic()
         attempt = 1
         while True:
-            outcome = await self._attempt(request, required_scopes)
+            outcome = self._classify(await self._attempt(request), required_scopes)
             if isinstance(outcome, Response):
                 if attempt > 1:
                     return attrs.evolve(outcome, attempts=attempt)
@@ -290,32 +290,41 @@ class BaseClient:
             return attrs.evolve(decision, retry=False)
         return decision
 
-    # -- one attempt and its classification --------------------------------
+    # -- classification ----------------------------------------------------
 
-    async def _attempt(
-        self, request: Request, required_scopes: tuple[str, ...]
+    def _classify(
+        self, outcome: Response | TransportError, required_scopes: tuple[str, ...]
     ) -> Response | SentryError:
-        """Send once (following redirects): the 2xx answer, or the typed failure."""
-        try:
-            response = await self._send_following_redirects(request)
-        except TransportError as exc:
-            mask_exception(exc, self.__secrets)
-            return exc
-        if response.is_success:
-            return response
-        return error_from_response(
-            response, required_scopes=required_scopes, secrets=self.__secrets
-        )
+        """A 2xx answer is the value; an error status becomes its typed error; a
+        transport failure is typed already. The client's credentials are masked in
+        whatever text of the server's the failure shows."""
+        if isinstance(outcome, TransportError):
+            mask_exception(outcome, self.__secrets)
+            return outcome
+        if outcome.is_success:
+            return outcome
+        return error_from_response(outcome, required_scopes=required_scopes, secrets=self.__secrets)
 
-    async def _send_following_redirects(self, request: Request) -> Response:
-        for _ in range(MAX_REDIRECTS + 1):
-            response = await self._send(request)
-            if response.status not in REDIRECT_STATUSES:
-                return response
-            location = response.headers.get("Location")
-            if not location:
-                return response
-            request = redirected(request, response, location, self.__secrets)
+    # -- one attempt ---------------------------------------------------------
+
+    async def _attempt(self, request: Request) -> Response | TransportError:
+        """Send once through the limiter and the transport, following redirects.
+
+        A transport failure is returned, for the retry loop to weigh; a refused
+        redirect, an answer over ``max_response_size`` or a limiter's refusal to
+        wait is raised (none of them is retried).
+        """
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                response = await self._send(request)
+                if response.status not in REDIRECT_STATUSES:
+                    return response
+                location = response.headers.get("Location")
+                if not location:
+                    return response
+                request = redirected(request, response, location, self.__secrets)
+        except TransportError as exc:
+            return exc
         return response
 
     async def _send(self, request: Request) -> Response:
