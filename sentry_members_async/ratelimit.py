@@ -35,7 +35,8 @@ import collections
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from .errors import RateLimitedError, parse_retry_after
@@ -81,12 +82,14 @@ class Limiter(Protocol):
 class NoLimiter:
     """A limiter that never waits (tests, or a server without limits)."""
 
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[None]:
-        yield
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return _NO_WAIT
 
     def observe(self, status: int, headers: Mapping[str, str]) -> None:
         return None
+
+
+_NO_WAIT: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
 
 
 class _FifoSlots:
@@ -212,29 +215,22 @@ class RateLimiter:
 
     # -- acquiring ----------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[None]:
-        await self._slots.acquire()
-        probe = False
-        try:
-            probe = await self._take()
-            started = self._clock()
-            self._in_flight += 1
-            try:
-                yield
-            finally:
-                self._in_flight -= 1
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return _Permit(self)
+
+    def _held(self, probe: bool, started: float | None) -> None:
+        """A permit is given back; ``started`` is set when its request ended normally."""
+        if started is not None:
             took = self._clock() - started
             self._rtt = 0.8 * self._rtt + 0.2 * took if self._rtt else took
-        finally:
-            if probe:
-                self._probe_out = False
-                if not self._learned.is_set():
-                    # No answer with headers (failure, or a server without limits):
-                    # let the next caller probe.
-                    self._learned.set()
-                    self._learned = asyncio.Event()
-            self._slots.release()
+        if probe:
+            self._probe_out = False
+            if not self._learned.is_set():
+                # No answer with headers (failure, or a server without limits):
+                # let the next caller probe.
+                self._learned.set()
+                self._learned = asyncio.Event()
+        self._slots.release()
 
     async def _take(self) -> bool:
         """Wait (FIFO) until one request may go; returns whether it is the probe."""
@@ -397,6 +393,42 @@ class RateLimiter:
         """The probe's answer came: let everyone through."""
         self._probing = False
         self._learned.set()
+
+
+class _Permit:
+    """The right to send one request, held while it is in flight.
+
+    A small class rather than ``@asynccontextmanager``: it is entered once per
+    request, and a generator-based manager costs several times as much.
+    """
+
+    __slots__ = ("_limiter", "_probe", "_started")
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+        self._probe = False
+        self._started = 0.0
+
+    async def __aenter__(self) -> None:
+        limiter = self._limiter
+        await limiter._slots.acquire()
+        try:
+            self._probe = await limiter._take()
+        except BaseException:
+            limiter._held(False, None)
+            raise
+        self._started = limiter._clock()
+        limiter._in_flight += 1
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        limiter = self._limiter
+        limiter._in_flight -= 1
+        limiter._held(self._probe, self._started if exc_type is None else None)
 
 
 def _check_options(
