@@ -9,166 +9,38 @@ injection, and a request log.
 
 It imports only the transport value types of the package (never the client,
 models or converter), so it cannot silently agree with the client's mistakes.
-Its JSON is built here, from Sentry's documented shapes.
+Its JSON is built in ``handlers/``, from Sentry's documented shapes. This
+module is the front door: it wires the parts below it (``handlers``, the
+``state``, ``ratelimit``, ``injection``, ``requestlog``, ``clock``,
+``seeding``, and the HTTP ``server``) and owns none of their rules.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
-import hashlib
 import json
-import math
 import random
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..transports.base import Headers, Request, Response, ResponseLostError
 from ..transports.memory import MemoryTransport
-from . import handlers
+from . import server
+from .clock import EmulatorClock
 from .faults import Fault, ResetAfter, ResetBefore, Slow, Status, TruncatedBody
-from .state import ALL_SCOPES, ORG_ROLES, Member, Organization, State, Token
+from .handlers import NO_BODY, dispatch
+from .injection import Injection, Injections, Latency, RouteLatency
+from .ratelimit import RateLimit, RequestLimiter, bearer, too_frequent
+from .requestlog import LoggedRequest, RequestLog
+from .seeding import mint_token, seed_members
+from .state import Member, Organization, State
 
+# Injection, LoggedRequest and RateLimit are defined next door; they stay importable here.
 __all__ = ["Injection", "LoggedRequest", "RateLimit", "SentryEmulator"]
 
-_FIRST = [
-    "Ada",
-    "Alan",
-    "Barbara",
-    "Claude",
-    "Donald",
-    "Edsger",
-    "Frances",
-    "Grace",
-    "Guido",
-    "Hedy",
-    "Ivan",
-    "John",
-    "Katherine",
-    "Linus",
-    "Margaret",
-    "Niklaus",
-    "Radia",
-    "Shafi",
-    "Tim",
-    "Yukihiro",
-    "Anita",
-    "Brian",
-    "Dennis",
-    "Ken",
-    "Leslie",
-    "Mary",
-    "Barbara",
-    "Jean",
-    "Sophie",
-    "Evelyn",
-]
-_LAST = [
-    "Lovelace",
-    "Turing",
-    "Liskov",
-    "Shannon",
-    "Knuth",
-    "Dijkstra",
-    "Allen",
-    "Hopper",
-    "Rossum",
-    "Lamarr",
-    "Sutherland",
-    "McCarthy",
-    "Johnson",
-    "Torvalds",
-    "Hamilton",
-    "Wirth",
-    "Perlman",
-    "Goldwasser",
-    "Berners-Lee",
-    "Matsumoto",
-    "Borg",
-    "Kernighan",
-    "Ritchie",
-    "Thompson",
-    "Lamport",
-    "Shaw",
-    "Koss",
-    "Sammet",
-    "Wilson",
-    "Boyd",
-]
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """A per-token fixed window (and optional concurrent cap), like Sentry's middleware."""
-
-    limit: int = 100
-    window: float = 10.0
-    concurrent: int | None = None
-
-    @classmethod
-    def seed_docs(cls) -> RateLimit:
-        """About 100 requests per 10 s per token: the figure in Sentry's public docs."""
-        return cls(limit=100, window=10.0)
-
-    @classmethod
-    def saas(cls) -> RateLimit:
-        """40 requests per second and 25 concurrent: what users observe on sentry.io."""
-        return cls(limit=40, window=1.0, concurrent=25)
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    """One request as the emulator saw it (credentials masked)."""
-
-    method: str
-    path: str
-    query: tuple[tuple[str, str], ...]
-    headers: Mapping[str, str]
-    body: bytes | None
-    #: ``None`` when the connection was dropped instead of answered.
-    status: int | None
-    at: float
-
-    @property
-    def params(self) -> dict[str, str]:
-        return dict(self.query)
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-
-@dataclass
-class Injection:
-    """A fault armed on a route; ``remove()`` disarms it."""
-
-    method: str
-    pattern: str
-    fault: Fault
-    calls: frozenset[int] | None
-    ratio: float | None
-    seen: int = 0
-    fired: int = 0
-    _owner: SentryEmulator | None = field(default=None, repr=False)
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method in ("*", method)) and fnmatch.fnmatchcase(path, self.pattern)
-
-    def remove(self) -> None:
-        if self._owner is not None and self in self._owner._injections:
-            self._owner._injections.remove(self)
-
-
-class _Window:
-    __slots__ = ("count", "in_flight", "start")
-
-    def __init__(self) -> None:
-        self.start = -1.0
-        self.count = 0
-        self.in_flight = 0
+_DEFAULT_LIMIT = RateLimit()
 
 
 class SentryEmulator:
@@ -192,7 +64,7 @@ class SentryEmulator:
     def __init__(
         self,
         seed: int = 0,
-        rate_limit: RateLimit | None = RateLimit(),
+        rate_limit: RateLimit | None = _DEFAULT_LIMIT,
         latency: float | tuple[float, float] = 0.0,
         retry_after: bool = True,
         *,
@@ -203,19 +75,15 @@ class SentryEmulator:
         self.rate_limit = rate_limit
         self.latency = latency
         self.retry_after = retry_after
-        self._wall = clock
-        self._offset = 0.0
+        self._clock = EmulatorClock(clock)
         self.invite_quotas = invite_quotas
         self.state = State()
-        self.requests: list[LoggedRequest] = []
+        self._log = RequestLog()
+        self.requests: list[LoggedRequest] = self._log.entries
         self._rng = random.Random(seed)
-        self._fault_rng = random.Random(seed + 1)
-        self._latency_rng = random.Random(seed + 2)
-        self._injections: list[Injection] = []
-        self._windows: dict[str, _Window] = {}
-        self._in_flight = 0
-        self._peak = 0
-        self._route_latency: list[tuple[str, str, float | tuple[float, float]]] = []
+        self._injections = Injections(random.Random(seed + 1))
+        self._route_latency = RouteLatency(random.Random(seed + 2))
+        self._limiter = RequestLimiter()
         self._token_counter = 0
 
     def __repr__(self) -> str:
@@ -245,16 +113,13 @@ class SentryEmulator:
 
     def clock(self) -> float:
         """The emulator's time (epoch seconds): the wall clock plus :meth:`advance` steps."""
-        return self._wall() + self._offset
+        return self._clock.now()
 
     def advance(self, seconds: float = 0.0, *, days: float = 0.0) -> None:
         """Move the emulator's clock forward (e.g. ``advance(days=1)`` lifts the
         daily invite quotas). The per-second request windows keep to the wall
         clock, since clients compare ``X-Sentry-Rate-Limit-Reset`` with theirs."""
-        step = seconds + days * 86400.0
-        if step < 0:
-            raise ValueError("the clock only moves forward")
-        self._offset += step
+        self._clock.advance(seconds + days * 86400.0)
 
     # -- seeding -------------------------------------------------------------
 
@@ -341,30 +206,16 @@ class SentryEmulator:
             team_objs = o.active_teams()[:teams]
         else:
             team_objs = [t for t in (o.team_by_slug(s) for s in teams) if t is not None]
-        owner = next(m for m in o.members.values() if m.role == "owner")
-        domain = domain or f"{o.slug}.example.com"
-        rng = self._rng
-        role_names = list(weights)
-        role_weights = list(weights.values())
-        ids: list[int] = []
-        base = len(o.members)
-        for i in range(n):
-            first = _FIRST[rng.randrange(len(_FIRST))]
-            last = _LAST[rng.randrange(len(_LAST))]
-            email = f"{first}.{last}.{base + i}@{domain}".lower()
-            role = rng.choices(role_names, role_weights)[0]
-            if rng.random() < pending_ratio:
-                member = self.state.new_member(o, role, email=email, inviter_id=owner.user_id)
-                member.token_expired = rng.random() < 0.1
-            else:
-                user = self.state.new_user(email, f"{first} {last}", has_2fa=rng.random() < 0.3)
-                member = self.state.new_member(o, role, user=user, inviter_id=owner.user_id)
-                member.flags["sso:linked"] = rng.random() < 0.2
-            if team_objs and ORG_ROLES[role].is_team_roles_allowed:
-                for team in rng.sample(team_objs, k=min(len(team_objs), 1 + rng.randrange(2))):
-                    member.teams[team.id] = "admin" if rng.random() < 0.05 else None
-            ids.append(member.id)
-        return ids
+        return seed_members(
+            self.state,
+            o,
+            n,
+            self._rng,
+            pending_ratio=pending_ratio,
+            teams=team_objs,
+            roles=weights,
+            domain=domain or f"{o.slug}.example.com",
+        )
 
     def add_token(
         self,
@@ -401,20 +252,7 @@ class SentryEmulator:
             else:
                 member = next(m for m in o.members.values() if m.role == "owner")
             user_id = member.user_id
-        if scopes is None:
-            chosen = set(ALL_SCOPES)
-        else:
-            chosen = set(scopes)
-            unknown = chosen - set(ALL_SCOPES) - {"org:billing", "org:integrations"}
-            if unknown:
-                raise ValueError(f"unknown scopes: {sorted(unknown)}")
-        digest = hashlib.sha256(f"{self.seed}:{len(self.state.tokens)}:{kind}".encode())
-        prefix = {"user": "sntryu_", "integration": "sntrys_", "scim": "sntrys_scim_"}[kind]
-        token = prefix + digest.hexdigest()
-        self.state.tokens[token] = Token(
-            token, kind, frozenset(chosen), o.id, user_id=user_id, expired=expired
-        )
-        return token
+        return mint_token(self.state, self.seed, o, kind, scopes, user_id, expired=expired)
 
     def accept_invite(self, org: str, email: str) -> int:
         """Turn the pending invite for ``email`` into a member; returns the user id."""
@@ -502,19 +340,11 @@ class SentryEmulator:
 
     def stats(self) -> dict[str, Any]:
         """Counts by status, 429s, dropped connections and peak concurrency."""
-        by_status = Counter(r.status for r in self.requests if r.status is not None)
-        return {
-            "requests": len(self.requests),
-            "by_status": dict(sorted(by_status.items())),
-            "rate_limited": by_status.get(429, 0),
-            "dropped": sum(1 for r in self.requests if r.status is None),
-            "peak_concurrency": self._peak,
-        }
+        return self._log.stats()
 
     def reset_log(self) -> None:
         """Forget the request log and the counters (state stays)."""
-        self.requests.clear()
-        self._peak = 0
+        self._log.reset()
 
     # -- faults and latency --------------------------------------------------
 
@@ -532,85 +362,14 @@ class SentryEmulator:
         ``calls`` picks 1-based call numbers among the matching requests;
         ``ratio`` fires on that share of them (seeded); neither: every call.
         """
-        if ratio is not None and not 0.0 <= ratio <= 1.0:
-            raise ValueError("ratio must be within [0, 1]")
-        injection = Injection(
-            method.upper(),
-            path_pattern,
-            fault,
-            frozenset(calls) if calls is not None else None,
-            ratio,
-            _owner=self,
-        )
-        self._injections.append(injection)
-        return injection
+        return self._injections.arm(method, path_pattern, fault, calls, ratio)
 
     def clear_faults(self) -> None:
         self._injections.clear()
 
-    def set_latency(
-        self, method: str, path_pattern: str, latency: float | tuple[float, float]
-    ) -> None:
+    def set_latency(self, method: str, path_pattern: str, latency: Latency) -> None:
         """Latency for matching routes (first match wins over the global one)."""
-        self._route_latency.append((method.upper(), path_pattern, latency))
-
-    def _latency_for(self, method: str, path: str) -> float:
-        value = self.latency
-        for m, pattern, lat in self._route_latency:
-            if m in ("*", method) and fnmatch.fnmatchcase(path, pattern):
-                value = lat
-                break
-        if isinstance(value, tuple):
-            return self._latency_rng.uniform(*value)
-        return float(value)
-
-    def _pick_fault(self, method: str, path: str) -> Fault | None:
-        chosen: Fault | None = None
-        for injection in self._injections:
-            if not injection.matches(method, path):
-                continue
-            injection.seen += 1
-            if injection.calls is not None:
-                hit = injection.seen in injection.calls
-            elif injection.ratio is not None:
-                hit = self._fault_rng.random() < injection.ratio
-            else:
-                hit = True
-            if hit and chosen is None:
-                injection.fired += 1
-                chosen = injection.fault
-        return chosen
-
-    # -- rate limiting -------------------------------------------------------
-
-    def _limit_headers(self, key: str) -> tuple[dict[str, str], bool]:
-        """Count this request in its window; the headers and whether it is refused."""
-        limit = self.rate_limit
-        assert limit is not None
-        # The wall clock, not advance(): clients compare the reset header with theirs.
-        now = self._wall()
-        window = self._windows.setdefault(key, _Window())
-        start = math.floor(now / limit.window) * limit.window
-        if start != window.start:
-            window.start, window.count = start, 0
-        window.count += 1
-        reset = start + limit.window
-        concurrent_limit = limit.concurrent if limit.concurrent is not None else 100
-        refused = window.count > limit.limit
-        if limit.concurrent is not None and window.in_flight >= limit.concurrent:
-            refused = True
-        headers = {
-            "X-Sentry-Rate-Limit-Remaining": str(max(0, limit.limit - window.count)),
-            "X-Sentry-Rate-Limit-Limit": str(limit.limit),
-            "X-Sentry-Rate-Limit-Reset": str(math.ceil(reset)),
-            "X-Sentry-Rate-Limit-ConcurrentRemaining": str(
-                max(0, concurrent_limit - window.in_flight - (0 if refused else 1))
-            ),
-            "X-Sentry-Rate-Limit-ConcurrentLimit": str(concurrent_limit),
-        }
-        if refused and self.retry_after:
-            headers["Retry-After"] = str(max(1, math.ceil(reset - now)))
-        return headers, refused
+        self._route_latency.set(method, path_pattern, latency)
 
     # -- the door ------------------------------------------------------------
 
@@ -624,10 +383,9 @@ class SentryEmulator:
         query = tuple(request.url.query.items())
         log_headers = request.headers.redacted_dict()
         status: int | None = None
-        self._in_flight += 1
-        self._peak = max(self._peak, self._in_flight)
+        self._log.enter()
         try:
-            fault = self._pick_fault(method, path)
+            fault = self._injections.pick(method, path)
             if isinstance(fault, ResetBefore):
                 raise ResponseLostError("connection reset by the emulator", request=request)
             if isinstance(fault, Status):
@@ -648,37 +406,30 @@ class SentryEmulator:
                 )
             return response
         finally:
-            self._in_flight -= 1
-            self.requests.append(
+            self._log.leave(
                 LoggedRequest(method, path, query, log_headers, request.body, status, self.clock())
             )
 
     async def _dispatch(self, request: Request) -> tuple[int, Any, dict[str, str]]:
-        token_value = _bearer(request.headers.get("Authorization"))
-        key = token_value or "anonymous"
+        """The request rate limit, the latency, then Sentry's endpoint logic."""
+        key = bearer(request.headers.get("Authorization")) or "anonymous"
         limit_headers: dict[str, str] = {}
-        window: _Window | None = None
+        slot: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
         if self.rate_limit is not None:
-            limit_headers, refused = self._limit_headers(key)
+            # The wall clock, not advance(): clients compare the reset header with theirs.
+            limit_headers, refused = self._limiter.admit(
+                key, self.rate_limit, self._clock.wall(), self.retry_after
+            )
             if refused:
-                detail = (
-                    "You are attempting to use this endpoint too frequently. Limit is "
-                    f"{self.rate_limit.limit} requests in {_num(self.rate_limit.window)} seconds"
-                )
-                return 429, detail, limit_headers
-            window = self._windows[key]
-            window.in_flight += 1
-        try:
-            delay = self._latency_for(request.method, request.url.path)
+                return 429, too_frequent(self.rate_limit), limit_headers
+            slot = self._limiter.in_flight(key)
+        with slot:
+            delay = self._route_latency.delay(self.latency, request.method, request.url.path)
             if delay > 0:
                 await asyncio.sleep(delay)
             self.state.now = self.clock()
-            status, body, headers = handlers.dispatch(self.state, request)
-        finally:
-            if window is not None:
-                window.in_flight -= 1
-        headers = {**limit_headers, **headers}
-        return status, body, headers
+            status, body, headers = dispatch(self.state, request)
+        return status, body, {**limit_headers, **headers}
 
     def _response(
         self,
@@ -689,7 +440,7 @@ class SentryEmulator:
         *,
         raw: bool = False,
     ) -> Response:
-        if body is handlers.NO_BODY or (body is None and status in (202, 204)):
+        if body is NO_BODY or (body is None and status in (202, 204)):
             data = b""
         elif raw and isinstance(body, bytes | str):
             data = body.encode() if isinstance(body, str) else body
@@ -709,40 +460,20 @@ class SentryEmulator:
     @contextlib.asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve over HTTP on ``host`` (a free port by default); yields the base URL."""
-        from .server import serve
-
-        async with serve(self, host, port) as base_url:
+        async with server.serve(self.handle, host, port) as base_url:
             yield base_url
 
-    def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> Any:
+    def serve_in_thread(
+        self, host: str = "127.0.0.1", port: int = 0
+    ) -> contextlib.AbstractContextManager[str]:
         """Serve from a background thread (a context manager yielding the base URL)."""
-        from .server import serve_in_thread
-
-        return serve_in_thread(self, host, port)
+        return server.serve_in_thread(self.handle, host, port)
 
     # -- helpers for tests ---------------------------------------------------
 
     def find(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
         """Logged requests filtered by method and path glob."""
-        return [
-            r
-            for r in self.requests
-            if (method is None or r.method == method.upper())
-            and (path is None or fnmatch.fnmatchcase(r.path, path))
-        ]
+        return self._log.find(method, path)
 
     def member(self, org: str, email: str) -> Member | None:
         return self.state.member_by_email(self._org(org), email)
-
-
-def _bearer(value: str | None) -> str | None:
-    if not value:
-        return None
-    parts = value.split(" ", 1)
-    if parts[0].lower() != "bearer" or len(parts) < 2:
-        return None
-    return parts[1].strip() or None
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,4 +1,9 @@
-"""The emulator over real HTTP: an aiohttp web app on loopback."""
+"""Any request handler over real HTTP: an aiohttp web app on loopback.
+
+It knows only the transport values: it turns each HTTP request into a
+``Request``, awaits the handler (``SentryEmulator.handle``) and writes the
+``Response`` back; a ``ResponseLostError`` drops the connection unanswered.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,21 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from aiohttp import web
 from yarl import URL
 
-from ..transports.base import Headers, Request, ResponseLostError
+from ..transports.base import Headers, Request, Response, ResponseLostError
 
-if TYPE_CHECKING:
-    from .emulator import SentryEmulator
+__all__ = ["Handler", "make_app", "serve", "serve_in_thread"]
 
-__all__ = ["make_app", "serve", "serve_in_thread"]
+#: What the server calls for each request (the in-memory transport's handler, too).
+Handler = Callable[[Request], Awaitable[Response]]
 
 
-def make_app(emulator: SentryEmulator) -> web.Application:
-    """An aiohttp application that answers every path with ``emulator.handle``."""
+def make_app(handle: Handler) -> web.Application:
+    """An aiohttp application that answers every path with ``handle``."""
 
     async def handler(http: web.Request) -> web.StreamResponse:
         body = await http.read()
@@ -32,7 +36,7 @@ def make_app(emulator: SentryEmulator) -> web.Application:
             body=body or None,
         )
         try:
-            response = await emulator.handle(request)
+            response = await handle(request)
         except ResponseLostError:
             # Drop the connection without an answer, like a reset.
             if http.transport is not None:
@@ -47,11 +51,9 @@ def make_app(emulator: SentryEmulator) -> web.Application:
 
 
 @contextlib.asynccontextmanager
-async def serve(
-    emulator: SentryEmulator, host: str = "127.0.0.1", port: int = 0
-) -> AsyncIterator[str]:
+async def serve(handle: Handler, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Run the app on ``host:port`` (0: a free port); yields the base URL."""
-    runner = web.AppRunner(make_app(emulator), access_log=None, handle_signals=False)
+    runner = web.AppRunner(make_app(handle), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
@@ -63,9 +65,7 @@ async def serve(
 
 
 @contextlib.contextmanager
-def serve_in_thread(
-    emulator: SentryEmulator, host: str = "127.0.0.1", port: int = 0
-) -> Iterator[str]:
+def serve_in_thread(handle: Handler, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve from a background thread with its own event loop; yields the base URL.
 
     For synchronous fixtures and code that has no running loop of its own.
@@ -78,7 +78,7 @@ def serve_in_thread(
         nonlocal stop
         stop = asyncio.Event()
         try:
-            async with serve(emulator, host, port) as url:
+            async with serve(handle, host, port) as url:
                 ready.put(url)
                 await stop.wait()
         except BaseException as exc:  # report start-up failures to the caller

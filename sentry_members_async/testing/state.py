@@ -28,12 +28,18 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class OrgRole:
+class _Role:
+    """What Sentry's org and team role catalogues share (src/sentry/roles/manager.py)."""
+
     id: str
     name: str
     desc: str
     scopes: tuple[str, ...]
     priority: int
+
+
+@dataclass(frozen=True)
+class OrgRole(_Role):
     is_retired: bool
     is_global: bool
     is_team_roles_allowed: bool
@@ -41,12 +47,7 @@ class OrgRole:
 
 
 @dataclass(frozen=True)
-class TeamRole:
-    id: str
-    name: str
-    desc: str
-    scopes: tuple[str, ...]
-    priority: int
+class TeamRole(_Role):
     is_minimum_role_for: str | None
 
 

@@ -24,6 +24,7 @@ from sentry_members_async import (
     ValidationError,
 )
 from sentry_members_async.testing import RateLimit, SentryEmulator
+from sentry_members_async.watch import WatchOptions
 
 
 def org_of(n: int, *, rate_limit: RateLimit | None = None, seed: int = 19) -> SentryEmulator:
@@ -324,15 +325,51 @@ async def test_bad_arguments_are_refused_before_anything_is_sent(
     bad: list[dict[str, Any]] = [
         {"interval": -1},
         {"interval": float("nan")},
+        {"interval": True},
+        {"interval": "60"},
         {"budget": 0},
         {"budget": 1.5},
+        {"budget": True},
         {"teams": "yes"},
+        {"emit_initial": 1},
+        {"prefetch": 0},
+        {"prefetch": True},
         {"store": object()},
         {"key": ""},
+        {"key": 5},
     ]
     for kwargs in bad:
-        with pytest.raises(ValidationError):
+        (name,) = kwargs
+        with pytest.raises(ValidationError, match=name):
             acme200.members.watch(**kwargs)
+        with pytest.raises(ValidationError, match=name):
+            WatchOptions(**kwargs)
+    assert emu200.requests == []
+
+
+async def test_a_watch_options_value_is_the_keywords_written_once(
+    emu200: SentryEmulator, acme200: Org
+) -> None:
+    store = MemoryStore()
+    options = WatchOptions(interval=5, teams=True, budget=None, store=store, key="k", prefetch=3)
+    by_value = MemberWatch(acme200, options)
+    by_keywords = acme200.members.watch(
+        interval=5, teams=True, budget=None, store=store, key="k", prefetch=3
+    )
+    assert by_value.options == by_keywords.options == options
+    assert (by_value.key, by_value.store, by_value.teams, by_value.budget) == (
+        "k",
+        store,
+        True,
+        None,
+    )
+    assert by_value.interval == 5.0
+    assert by_value.prefetch == 3
+    assert MemberWatch(acme200).options == WatchOptions()  # the defaults
+    assert WatchOptions().budget == 0.2
+    assert WatchOptions().interval == 60.0
+    with pytest.raises(ValidationError, match="not both"):
+        MemberWatch(acme200, options, interval=5)
     assert emu200.requests == []
 
 
@@ -393,7 +430,7 @@ def test_watch_is_composed_above_the_members_resource() -> None:
     import sentry_members_async.api.members as members_module
 
     assert "watch" not in vars(members_module)
-    assert MemberWatch.__module__ == "sentry_members_async.watch"
+    assert MemberWatch.__module__.startswith("sentry_members_async.watch.")
 
 
 async def test_a_long_batch_saves_its_progress_every_hundred_events(acme200: Org) -> None:

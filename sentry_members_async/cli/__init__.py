@@ -1,0 +1,90 @@
+"""The ``sentry-members`` command line (extra ``cli``: click and rich).
+
+A thin layer over the public SDK. Settings follow sentry-cli:
+``SENTRY_AUTH_TOKEN``, ``SENTRY_ORG``, ``SENTRY_URL``, plus
+``SENTRY_SCIM_TOKEN``; each is also a flag.
+
+Exit codes: 0 all done, 1 some items failed (or the API refused the one
+item), 2 usage or configuration error. Errors print one line, never the
+token, and a traceback only with ``--debug``.
+
+One module per command group (``members``, ``watch``, ``teams``, ``scim``,
+``roster`` for plan/apply, ``emulator``, ``demo``), over ``common``
+(settings, options, running a command, errors) and ``output`` (rows,
+tables, progress). This module builds the root group from them and runs it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .._version import __version__
+from .common import Exit, Settings
+from .demo import demo_cmd
+from .emulator import emulator_group
+from .members import members
+from .output import err, silence_stdout
+from .roster import apply_cmd, plan_cmd
+from .scim import scim
+from .teams import teams
+
+__all__ = ["cli", "run"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sentry-members")
+@click.option("--token", envvar="SENTRY_AUTH_TOKEN", help="Auth token (prefer SENTRY_AUTH_TOKEN).")
+@click.option("--org", envvar="SENTRY_ORG", help="Organization slug [SENTRY_ORG].")
+@click.option("--url", envvar="SENTRY_URL", help="Sentry URL [SENTRY_URL], default sentry.io.")
+@click.option("--scim-token", envvar="SENTRY_SCIM_TOKEN", help="SCIM token [SENTRY_SCIM_TOKEN].")
+@click.option(
+    "--allow-insecure-http", is_flag=True, help="Allow plain http:// to a non-loopback --url."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    token: str | None,
+    org: str | None,
+    url: str | None,
+    scim_token: str | None,
+    allow_insecure_http: bool,
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """Manage the members, teams and SCIM users of a Sentry organization."""
+    ctx.obj = Settings(
+        token, org, url, scim_token, debug, quiet=quiet, allow_insecure_http=allow_insecure_http
+    )
+
+
+cli.add_command(members)
+cli.add_command(teams)
+cli.add_command(scim)
+cli.add_command(plan_cmd)
+cli.add_command(apply_cmd)
+cli.add_command(emulator_group)
+cli.add_command(demo_cmd)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    try:
+        cli.main(args=argv, prog_name="sentry-members", standalone_mode=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return silence_stdout()
+    except Exit as stop:
+        return stop.code
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 2
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except SystemExit as exc:  # --help / --version
+        return int(exc.code or 0)
+    return 0

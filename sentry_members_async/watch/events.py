@@ -1,0 +1,281 @@
+"""What the watcher compares and what it hands out: member states, events, the pure diff.
+
+Nothing here does I/O: :func:`diff_members` turns two snapshots into the
+events between them, so the rules (what counts as ``joined``, when a team change
+is reported) can be read, and tested, without a server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from ..models import Member, MemberId, UserId
+
+__all__ = [
+    "EVENT_KINDS",
+    "EventKind",
+    "MemberEvent",
+    "MemberState",
+    "diff_members",
+    "id_key",
+    "initial_events",
+]
+
+EventKind: TypeAlias = Literal[
+    "invited", "joined", "removed", "role_changed", "teams_changed", "invite_expired"
+]
+#: Every event kind, in the order events of one member are emitted.
+EVENT_KINDS: tuple[EventKind, ...] = (
+    "invited",
+    "joined",
+    "role_changed",
+    "teams_changed",
+    "invite_expired",
+    "removed",
+)
+_KIND_ORDER = {kind: i for i, kind in enumerate(EVENT_KINDS)}
+
+
+def _user_id(value: object) -> UserId | None:
+    return None if value is None else UserId(str(value))
+
+
+def _teams_tuple(value: Any) -> tuple[tuple[str, str | None], ...] | None:
+    if value is None:
+        return None
+    return tuple(sorted((str(slug), None if role is None else str(role)) for slug, role in value))
+
+
+@attrs.frozen(kw_only=True)
+class MemberState:
+    """What the watcher knows of one member (kept in the checkpoint)."""
+
+    id: MemberId = attrs.field(converter=MemberId)
+    email: str
+    name: str = ""
+    role: str = "member"
+    pending: bool = False
+    expired: bool = False
+    user_id: UserId | None = attrs.field(default=None, converter=_user_id)
+    #: Who sent the invite (``None`` for SSO just-in-time members and SCIM pushes).
+    inviter: str | None = None
+    sso_linked: bool = False
+    #: ``(team slug, team role)`` pairs, sorted; ``None`` when teams are not watched.
+    teams: tuple[tuple[str, str | None], ...] | None = attrs.field(
+        default=None, converter=_teams_tuple
+    )
+
+    @classmethod
+    def from_member(
+        cls, member: Member, teams: Iterable[tuple[str, str | None]] | None = None
+    ) -> MemberState:
+        return cls(
+            id=member.id,
+            email=member.email,
+            name=member.name,
+            role=member.org_role,
+            pending=member.pending,
+            expired=member.expired,
+            user_id=member.user_id,
+            inviter=member.inviter_name,
+            sso_linked=member.flags.sso_linked,
+            teams=None if teams is None else tuple(teams),
+        )
+
+    @property
+    def team_slugs(self) -> frozenset[str]:
+        return frozenset(slug for slug, _ in self.teams or ())
+
+    def to_json(self) -> dict[str, Any]:
+        data = attrs.asdict(self, recurse=False)
+        if self.teams is not None:
+            data["teams"] = [list(pair) for pair in self.teams]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MemberState:
+        return cls(**data)
+
+
+@attrs.frozen(kw_only=True)
+class MemberEvent:
+    """One change of the org's membership.
+
+    ``member`` is the member now (``None`` for ``removed``); ``before`` what the
+    watcher saw at the previous poll (``None`` when it is new). ``id`` is
+    stable: the same change, handed out again after a restart, has the same id.
+    """
+
+    id: str
+    kind: EventKind
+    org: str
+    member_id: MemberId = attrs.field(converter=MemberId)
+    member: MemberState | None
+    before: MemberState | None
+    observed_at: dt.datetime
+
+    @property
+    def email(self) -> str:
+        state = self.member or self.before
+        return state.email if state is not None else ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "org": self.org,
+            "member_id": str(self.member_id),
+            "email": self.email,
+            "member": self.member.to_json() if self.member is not None else None,
+            "before": self.before.to_json() if self.before is not None else None,
+            "observed_at": self.observed_at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MemberEvent:
+        return cls(
+            id=data["id"],
+            kind=data["kind"],
+            org=data["org"],
+            member_id=data["member_id"],
+            member=MemberState.from_json(data["member"]) if data.get("member") else None,
+            before=MemberState.from_json(data["before"]) if data.get("before") else None,
+            observed_at=dt.datetime.fromisoformat(data["observed_at"]),
+        )
+
+    def describe(self) -> str:
+        """One readable line (what the CLI prints on a terminal)."""
+        who = f"{self.email} (member {self.member_id})"
+        stamp = self.observed_at.strftime("%Y-%m-%d %H:%M:%S")
+        return f"{stamp} {self.org} {self.kind:<14} {who}{self._detail()}"
+
+    def _detail(self) -> str:
+        """What changed, for :meth:`describe` (empty when the kind says it all)."""
+        now, before = self.member, self.before
+        if self.kind == "removed":
+            return " (invite revoked)" if before is not None and before.pending else ""
+        if now is None:
+            return ""
+        if self.kind in ("invited", "joined"):
+            return f" as {now.role}"
+        if before is None:
+            return ""
+        if self.kind == "role_changed":
+            return f": {before.role} -> {now.role}"
+        if self.kind == "teams_changed":
+            added = sorted(now.team_slugs - before.team_slugs)
+            left = sorted(before.team_slugs - now.team_slugs)
+            parts = [f"+{s}" for s in added] + [f"-{s}" for s in left]
+            return f": {' '.join(parts) or 'team roles changed'}"
+        return ""
+
+
+def _event_id(org: str, rev: int, kind: str, member_id: str) -> str:
+    raw = f"{org}\x00{rev}\x00{kind}\x00{member_id}".encode()
+    return hashlib.sha256(raw).hexdigest()[:24]
+
+
+def id_key(member_id: str) -> int:
+    """Sort key of a member id: numeric order (Sentry's ids are integers)."""
+    return int(member_id) if member_id.isdigit() else -1
+
+
+def _new_member_kinds(now: MemberState) -> list[EventKind]:
+    """A member the previous poll did not see.
+
+    An invite that is already accepted and has an inviter was invited *and*
+    joined between the two polls: both events. A member without an inviter
+    (SSO just-in-time, a SCIM push) only joined.
+    """
+    if now.pending:
+        return ["invited", "invite_expired"] if now.expired else ["invited"]
+    return ["invited", "joined"] if now.inviter is not None else ["joined"]
+
+
+def _teams_changed(was: MemberState, now: MemberState) -> bool:
+    """Team changes count for accepted members whose teams are watched (both polls)."""
+    watched = was.teams is not None and now.teams is not None
+    accepted = not was.pending and not now.pending
+    return watched and accepted and was.teams != now.teams
+
+
+def _member_kinds(was: MemberState, now: MemberState) -> list[EventKind]:
+    """What happened to a member both polls saw, in :data:`EVENT_KINDS` order."""
+    kinds: list[EventKind] = []
+    if was.pending and not now.pending:
+        kinds.append("joined")
+    if was.role != now.role:
+        kinds.append("role_changed")
+    if _teams_changed(was, now):
+        kinds.append("teams_changed")
+    if now.pending and now.expired and not was.expired:
+        kinds.append("invite_expired")
+    return kinds
+
+
+def _event(
+    kind: EventKind,
+    mid: MemberId,
+    now: MemberState | None,
+    was: MemberState | None,
+    *,
+    org: str,
+    rev: int,
+    observed_at: dt.datetime,
+) -> MemberEvent:
+    return MemberEvent(
+        id=_event_id(org, rev, kind, mid),
+        kind=kind,
+        org=org,
+        member_id=mid,
+        member=now,
+        before=was,
+        observed_at=observed_at,
+    )
+
+
+def diff_members(
+    before: Mapping[MemberId, MemberState],
+    after: Mapping[MemberId, MemberState],
+    *,
+    org: str,
+    rev: int,
+    observed_at: dt.datetime,
+) -> list[MemberEvent]:
+    """The events that turn ``before`` into ``after`` (pure; ordered by member id, kind).
+
+    ``rev`` is the revision of ``before`` in the checkpoint: it makes event ids
+    stable. A member new since ``before`` who is already accepted and has an
+    inviter was invited *and* joined between the two polls: both events.
+    """
+    changes: list[tuple[EventKind, MemberId, MemberState | None, MemberState | None]] = []
+    for mid, now in after.items():
+        was = before.get(mid)
+        kinds = _new_member_kinds(now) if was is None else _member_kinds(was, now)
+        changes.extend((kind, mid, now, was) for kind in kinds)
+    changes.extend(("removed", mid, None, was) for mid, was in before.items() if mid not in after)
+    changes.sort(key=lambda change: (id_key(change[1]), _KIND_ORDER[change[0]]))
+    return [_event(*change, org=org, rev=rev, observed_at=observed_at) for change in changes]
+
+
+def initial_events(
+    after: Mapping[MemberId, MemberState], *, org: str, observed_at: dt.datetime
+) -> list[MemberEvent]:
+    """``emit_initial=True``: one ``invited`` or ``joined`` per member of the first poll."""
+    return [
+        _event(
+            "invited" if now.pending else "joined",
+            mid,
+            now,
+            None,
+            org=org,
+            rev=0,
+            observed_at=observed_at,
+        )
+        for mid, now in sorted(after.items(), key=lambda item: id_key(item[0]))
+    ]
