@@ -5,11 +5,14 @@ Everything the SDK raises on purpose derives from :class:`SentryError`:
 * :class:`ConfigurationError`: the client is set up wrongly (raised before I/O).
 * :class:`ValidationError`: an argument is invalid (raised before I/O).
 * :class:`APIError` and one subclass per status family: Sentry answered with
-  an error status. Built by :func:`error_from_response` from Sentry's bodies:
-  ``{"detail": ...}``, DRF field errors, SCIM error bodies, the 429 JSON
-  string, and non-JSON bodies such as a proxy's HTML page.
+  an error status. The pipeline builds them
+  (:func:`sentry_members_async.pipeline.error_from_response`) with the helpers
+  here, which read Sentry's bodies: ``{"detail": ...}``, DRF field errors, SCIM
+  error bodies, the 429 JSON string, and non-JSON bodies such as a proxy's HTML
+  page.
 * Transport failures (:class:`~sentry_members_async.transports.base.TransportError`
-  and subclasses) live with the transport types and are re-exported here.
+  and subclasses) live with the transport types, one layer up: this module
+  imports nothing of the SDK, so every layer can raise these.
 
 No exception ever carries the token: requests attached to errors are redacted.
 """
@@ -21,12 +24,7 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
-
-import attrs
-
-if TYPE_CHECKING:
-    from .transports.base import Headers, Response
+from typing import Any, ClassVar
 
 __all__ = [
     "APIError",
@@ -45,9 +43,15 @@ __all__ = [
     "SentryError",
     "ServerError",
     "ValidationError",
-    "error_from_response",
+    "decode_body",
+    "detail_from_body",
+    "field_errors",
+    "is_invite_quota",
     "mask_secrets",
+    "mask_secrets_in_bytes",
     "parse_retry_after",
+    "rate_limit_reset_delay",
+    "requested_wait",
 ]
 
 SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -74,7 +78,11 @@ class APIError(SentryError):
 
     Attributes: ``status``, ``method``, ``path``, ``detail`` (Sentry's message,
     shortened), ``body`` (the decoded JSON body, or the text when it is not
-    JSON), ``headers`` (response headers).
+    JSON), ``headers`` (response headers), ``field_errors`` (DRF field errors
+    of the body, e.g. ``{"email": ["..."]}``; empty when it has none).
+
+    Subclasses add keyword-only attributes (``required_scopes``,
+    ``retry_after``, ...) and pass everything else through unchanged.
     """
 
     status_code: ClassVar[int | None] = None
@@ -87,7 +95,7 @@ class APIError(SentryError):
         detail: str,
         body: Any = None,
         *,
-        headers: Headers | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.status = status
         self.method = method
@@ -101,11 +109,21 @@ class APIError(SentryError):
         text = f"{self.status} {self.method} {self.path}"
         return f"{text}: {self.detail}" if self.detail else text
 
+    @property
+    def field_errors(self) -> dict[str, list[str]]:
+        return field_errors(self.body)
+
     def __reduce__(self) -> Any:  # keep pickling (e.g. multiprocessing) working
+        # Every attribute (a subclass's own, ``attempts``) travels as state.
         return (
             _rebuild_api_error,
             (type(self), self.status, self.method, self.path, self.detail, self.body),
+            dict(self.__dict__),
         )
+
+    def __setstate__(self, state: dict[str, Any] | None) -> None:
+        self.__dict__.update(state or {})
+        self.args = (self._message(),)
 
 
 def _rebuild_api_error(
@@ -118,10 +136,6 @@ class BadRequestError(APIError):
     """400: the request was invalid. ``field_errors`` maps fields to messages."""
 
     status_code = 400
-
-    @property
-    def field_errors(self) -> dict[str, list[str]]:
-        return field_errors(self.body)
 
 
 class AuthenticationError(APIError):
@@ -138,29 +152,15 @@ class PermissionDeniedError(APIError):
 
     status_code = 403
 
-    def __init__(
-        self,
-        status: int,
-        method: str,
-        path: str,
-        detail: str,
-        body: Any = None,
-        *,
-        headers: Headers | None = None,
-        required_scopes: tuple[str, ...] = (),
-    ) -> None:
+    def __init__(self, *args: Any, required_scopes: tuple[str, ...] = (), **kwargs: Any) -> None:
         self.required_scopes = required_scopes
-        super().__init__(status, method, path, detail, body, headers=headers)
+        super().__init__(*args, **kwargs)
 
     def _message(self) -> str:
         text = super()._message()
         if self.required_scopes:
             text += f" (needs one of the scopes: {', '.join(self.required_scopes)})"
         return text
-
-    @property
-    def field_errors(self) -> dict[str, list[str]]:
-        return field_errors(self.body)
 
 
 class InsufficientRoleError(PermissionDeniedError):
@@ -175,23 +175,11 @@ class InsufficientRoleError(PermissionDeniedError):
     """
 
     def __init__(
-        self,
-        status: int,
-        method: str,
-        path: str,
-        detail: str,
-        body: Any = None,
-        *,
-        headers: Headers | None = None,
-        required_scopes: tuple[str, ...] = (),
-        role: str | None = None,
-        member: str | None = None,
+        self, *args: Any, role: str | None = None, member: str | None = None, **kwargs: Any
     ) -> None:
         self.role = role
         self.member = member
-        super().__init__(
-            status, method, path, detail, body, headers=headers, required_scopes=required_scopes
-        )
+        super().__init__(*args, **kwargs)
 
     def _message(self) -> str:
         text = super()._message()
@@ -243,19 +231,9 @@ class RateLimitedError(APIError):
 
     status_code = 429
 
-    def __init__(
-        self,
-        status: int,
-        method: str,
-        path: str,
-        detail: str,
-        body: Any = None,
-        *,
-        headers: Headers | None = None,
-        retry_after: float | None = None,
-    ) -> None:
+    def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
         self.retry_after = retry_after
-        super().__init__(status, method, path, detail, body, headers=headers)
+        super().__init__(*args, **kwargs)
 
     def _message(self) -> str:
         text = super()._message()
@@ -297,19 +275,9 @@ class RedirectError(APIError):
     ``location`` is the target the server named.
     """
 
-    def __init__(
-        self,
-        status: int,
-        method: str,
-        path: str,
-        detail: str,
-        body: Any = None,
-        *,
-        headers: Headers | None = None,
-        location: str = "",
-    ) -> None:
+    def __init__(self, *args: Any, location: str = "", **kwargs: Any) -> None:
         self.location = location
-        super().__init__(status, method, path, detail, body, headers=headers)
+        super().__init__(*args, **kwargs)
 
 
 class ResponseTooLargeError(SentryError):
@@ -340,7 +308,8 @@ class PaginationError(SentryError):
         super().__init__(message)
 
 
-_BY_STATUS: dict[int, type[APIError]] = {
+#: The error class of each status the SDK names (5xx: :class:`ServerError`).
+BY_STATUS: dict[int, type[APIError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     403: PermissionDeniedError,
@@ -391,6 +360,12 @@ def rate_limit_reset_delay(headers: Mapping[str, str], *, now: float | None = No
     return max(0.0, reset - current)
 
 
+def requested_wait(headers: Mapping[str, str]) -> float | None:
+    """The wait a 429 asks for: ``Retry-After``, else until the window's reset, else ``None``."""
+    wait = parse_retry_after(headers.get("Retry-After"))
+    return rate_limit_reset_delay(headers) if wait is None else wait
+
+
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
@@ -423,20 +398,13 @@ def mask_secrets(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
-def _mask_response(response: Response, secrets: tuple[str, ...]) -> Response:
-    """The response with the client's own credentials masked in its body and headers."""
-    body = response.body
-    changed = False
+def mask_secrets_in_bytes(data: bytes, secrets: tuple[str, ...]) -> bytes:
+    """:func:`mask_secrets` for a raw body (returned unchanged, same object, when clean)."""
     for secret in secrets:
         raw = secret.encode()
-        if raw and raw in body:
-            body = body.replace(raw, _MASK.encode())
-            changed = True
-    headers = response.headers
-    if any(secret and secret in value for value in headers.values() for secret in secrets):
-        headers = type(headers)([(k, mask_secrets(v, secrets)) for k, v in headers.items()])
-        changed = True
-    return attrs.evolve(response, body=body, headers=headers) if changed else response
+        if raw and raw in data:
+            data = data.replace(raw, _MASK.encode())
+    return data
 
 
 def field_errors(body: Any) -> dict[str, list[str]]:
@@ -457,71 +425,43 @@ def field_errors(body: Any) -> dict[str, list[str]]:
 def detail_from_body(body: Any) -> str:
     """A short, human message from any error body Sentry (or a proxy) sends."""
     if isinstance(body, str):
-        # A JSON string (the 429 body) or non-JSON text such as an HTML page.
-        if "<" in body and ">" in body:
-            title = re.search(r"<title[^>]*>(.*?)</title>", body, re.I | re.S)
-            body = title.group(1) if title else _TAG.sub(" ", body)
-        return _short(body)
+        return _detail_from_text(body)
     if isinstance(body, list):
         return _short("; ".join(str(item) for item in body))
     if isinstance(body, Mapping):
-        detail = body.get("detail")
-        if isinstance(detail, str):
-            return _short(detail)
-        if isinstance(detail, Mapping):
-            # Nested SCIM error ({"detail": {"schemas": [...], "scimType": ...}})
-            # or an SSO / 2FA requirement ({"detail": {"code": ..., "message": ...}}).
-            for key in ("detail", "message", "scimType", "code"):
-                inner = detail.get(key)
-                if isinstance(inner, str):
-                    return _short(inner)
-            return _short(json.dumps(detail, sort_keys=True))
-        scim_type = body.get("scimType")
-        if isinstance(scim_type, str):
-            # A flat SCIM error without a detail ({"schemas": [...], "scimType": ...}).
-            return _short(scim_type)
-        errors = field_errors(body)
-        if errors:
-            return _short("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-        if body:
-            return _short(json.dumps(body, sort_keys=True, default=str))
+        return _detail_from_mapping(body)
     return ""
 
 
-def error_from_response(
-    response: Response,
-    *,
-    required_scopes: tuple[str, ...] = (),
-    secrets: tuple[str, ...] = (),
-) -> APIError:
-    """The typed error for an error response (4xx or 5xx).
+def _detail_from_text(text: str) -> str:
+    """A JSON string (the 429 body) or non-JSON text such as a proxy's HTML page."""
+    if "<" in text and ">" in text:
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+        text = title.group(1) if title else _TAG.sub(" ", text)
+    return _short(text)
 
-    ``secrets`` (the client's own tokens) are masked wherever the server's text
-    ends up: the body, the detail, the headers and the message.
-    """
-    if secrets:
-        response = _mask_response(response, secrets)
-    body = decode_body(response.body)
-    detail = detail_from_body(body)
-    request = response.request
-    status = response.status
-    method = request.method
-    path = request.url.path
-    headers = response.headers
-    if status == 429 and is_invite_quota(body):
-        return InviteQuotaError(status, method, path, detail, body, headers=headers)
-    if status == 429:
-        retry_after = parse_retry_after(headers.get("Retry-After"))
-        if retry_after is None:
-            retry_after = rate_limit_reset_delay(headers)
-        return RateLimitedError(
-            status, method, path, detail, body, headers=headers, retry_after=retry_after
-        )
-    if status == 403:
-        return PermissionDeniedError(
-            status, method, path, detail, body, headers=headers, required_scopes=required_scopes
-        )
-    cls = _BY_STATUS.get(status)
-    if cls is None:
-        cls = ServerError if status >= 500 else APIError
-    return cls(status, method, path, detail, body, headers=headers)
+
+def _detail_from_mapping(body: Mapping[str, Any]) -> str:
+    detail = body.get("detail")
+    if isinstance(detail, str):
+        return _short(detail)
+    if isinstance(detail, Mapping):
+        return _detail_from_nested(detail)
+    scim_type = body.get("scimType")
+    if isinstance(scim_type, str):
+        # A flat SCIM error without a detail ({"schemas": [...], "scimType": ...}).
+        return _short(scim_type)
+    errors = field_errors(body)
+    if errors:
+        return _short("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+    return _short(json.dumps(body, sort_keys=True, default=str)) if body else ""
+
+
+def _detail_from_nested(detail: Mapping[str, Any]) -> str:
+    """A nested SCIM error (``{"detail": {"schemas": [...], "scimType": ...}}``) or an
+    SSO / 2FA requirement (``{"detail": {"code": ..., "message": ...}}``)."""
+    for key in ("detail", "message", "scimType", "code"):
+        inner = detail.get(key)
+        if isinstance(inner, str):
+            return _short(inner)
+    return _short(json.dumps(detail, sort_keys=True))

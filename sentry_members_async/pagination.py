@@ -20,9 +20,18 @@ paginator.aclose()``, and at the latest when the paginator is dropped.
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import re
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+)
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -40,6 +49,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 _LINK_SPLIT = re.compile(r",\s*(?=<)")
 _PARAM = re.compile(r';\s*([A-Za-z][\w.-]*)\s*=\s*(?:"([^"]*)"|([^;,\s]*))')
@@ -255,36 +265,22 @@ class Paginator(Generic[T]):
     async def _parallel(
         self, fetch_index: Callable[[int], Awaitable[Page[T]]], first: int, window: int
     ) -> AsyncIterator[list[T]]:
-        """Fetch pages ``first, first+1, ...`` concurrently, yield them in order.
-
-        The window opens like TCP's slow start (2, 4, 8, ... up to ``prefetch``
-        pages in flight), so a short list wastes no requests, and a rate-limit
-        budget, on pages past its end; pages already in flight (``eager``) count.
-        """
-        index = first + len(self._tasks)
-        while len(self._tasks) < window:
-            self._tasks.append(asyncio.ensure_future(fetch_index(index)))
-            index += 1
+        """Fetch pages ``first, first+1, ...`` concurrently, yield them in order,
+        until a page says it is the last; pages already in flight (``eager``) come first."""
         current = first
-        while self._tasks:
-            head = self._tasks[0]
-            page: Page[T] = await head
-            self._tasks.popleft()
-            self.pages_fetched += 1
+
+        def last(page: Page[T]) -> bool:
+            nonlocal current
             following = offset_cursor(page.next_cursor)
             if following is not None and following[1] <= current:
                 # Page ``current`` points back at itself or an earlier page.
-                self._cancel_all()
                 raise _cursor_loop(page.next_cursor)
             current += 1
-            if page.next_cursor is None:
-                self._cancel_all()
-                yield page.items
-                return
-            window = min(self.prefetch, window * 2)
-            while len(self._tasks) < window:
-                self._tasks.append(asyncio.ensure_future(fetch_index(index)))
-                index += 1
+            return page.next_cursor is None
+
+        indexes = itertools.count(first + len(self._tasks))
+        fetches = (functools.partial(fetch_index, index) for index in indexes)
+        async for page in self._ahead(fetches, last, window):
             yield page.items
 
     async def _scim_pages(self, fetch: ScimFetch[T]) -> AsyncGenerator[list[T], None]:
@@ -301,22 +297,50 @@ class Paginator(Generic[T]):
             end = page.total_results + 1
             if self.limit is not None:
                 end = min(end, self.limit + 1)
-            starts = iter(range(1 + count, max(end, 1), count))
-            following = next(starts, None)
-            window = min(2, self.prefetch)
-            while following is not None or self._tasks:
-                while following is not None and len(self._tasks) < window:
-                    self._tasks.append(asyncio.ensure_future(fetch(following, count)))
-                    following = next(starts, None)
-                nxt: ScimPage[T] = await self._tasks[0]
-                self._tasks.popleft()
-                self.pages_fetched += 1
-                window = min(self.prefetch, window * 2)
+            starts = range(1 + count, max(end, 1), count)
+            fetches = (functools.partial(fetch, start, count) for start in starts)
+            async for nxt in self._ahead(
+                fetches, lambda page: not page.items, min(2, self.prefetch)
+            ):
                 yield nxt.items
-                if not nxt.items:
-                    return
         finally:
             self._cancel_all()
+
+    async def _ahead(
+        self,
+        fetches: Iterator[Callable[[], Awaitable[P]]],
+        is_last: Callable[[P], bool],
+        window: int,
+    ) -> AsyncIterator[P]:
+        """Run ``fetches`` ahead of the reader and yield their pages in order.
+
+        The window of pages in flight (fetches already started count) opens like
+        TCP's slow start (``window``, then doubling up to ``prefetch``), so a
+        short list wastes no requests, and no rate-limit budget, on pages past
+        its end. The next fetches start before a page is handed over (they run
+        while the reader works), except after the last page, when whatever is
+        still in flight is cancelled.
+        """
+        self._fill(fetches, window)
+        while self._tasks:
+            page: P = await self._tasks[0]
+            self._tasks.popleft()
+            self.pages_fetched += 1
+            if is_last(page):
+                self._cancel_all()
+                yield page
+                return
+            window = min(self.prefetch, window * 2)
+            self._fill(fetches, window)
+            yield page
+
+    def _fill(self, fetches: Iterator[Callable[[], Awaitable[Any]]], window: int) -> None:
+        """Start fetches until ``window`` are in flight (or none are left)."""
+        while len(self._tasks) < window:
+            fetch = next(fetches, None)
+            if fetch is None:
+                return
+            self._tasks.append(asyncio.ensure_future(fetch()))
 
     # -- cleanup -------------------------------------------------------------
 

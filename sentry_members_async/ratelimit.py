@@ -35,7 +35,8 @@ import collections
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from .errors import RateLimitedError, parse_retry_after
@@ -81,12 +82,14 @@ class Limiter(Protocol):
 class NoLimiter:
     """A limiter that never waits (tests, or a server without limits)."""
 
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[None]:
-        yield
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return _NO_WAIT
 
     def observe(self, status: int, headers: Mapping[str, str]) -> None:
         return None
+
+
+_NO_WAIT: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
 
 
 class _FifoSlots:
@@ -160,16 +163,9 @@ class RateLimiter:
         wall_clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        if rate is not None and rate <= 0:
-            raise ValueError("rate must be positive")
-        if not 0.0 < safety <= 1.0:
-            raise ValueError("safety must be within (0, 1]")
-        if not max_pause >= 0:
-            raise ValueError("max_pause must be a number of seconds (>= 0)")
-        self.max_pause = float(max_pause)
+        _check_options(max_concurrency, rate, safety, max_pause)
         hint = _check_rate_limit(rate_limit)
+        self.max_pause = float(max_pause)
         self.max_concurrency = max_concurrency
         self.rate = rate
         self.burst = burst if burst is not None else max(1, math.floor(rate or 1))
@@ -185,7 +181,16 @@ class RateLimiter:
         # local continuous bucket
         self._tokens = float(self.burst)
         self._refilled_at = clock()
-        # server window model
+        self._init_window_model(hint)
+        self._paused_until = 0.0
+        self._rtt = 0.0
+        self._sent_at: collections.deque[float] = collections.deque(maxlen=256)
+        #: Counters for reports: requests let through, 429s seen, seconds paused.
+        self.sent = 0
+        self.rate_limited = 0
+
+    def _init_window_model(self, hint: tuple[int, float] | None) -> None:
+        """The model of the server's window: unknown (probe first) unless ``hint`` gives it."""
         self.limit: int | None = None
         self.window: float | None = None
         self._window_end: float | None = None  # monotonic
@@ -194,19 +199,13 @@ class RateLimiter:
         self._in_flight = 0  # requests let through and not yet answered
         self._stale_reset: float | None = None  # answers for this reset or older are stale
         self._reserve = 0  # budget held back until the window's first answer
-        self._probing = adaptive
+        self._probing = self.adaptive
         self._probe_out = False
+        self._learned = asyncio.Event()
         if hint is not None:
             # Known up front: no probe; the window's end comes with the first answer.
             self.limit, self.window = hint
             self._probing = False
-        self._learned = asyncio.Event()
-        self._paused_until = 0.0
-        self._rtt = 0.0
-        self._sent_at: collections.deque[float] = collections.deque(maxlen=256)
-        #: Counters for reports: requests let through, 429s seen, seconds paused.
-        self.sent = 0
-        self.rate_limited = 0
 
     def __repr__(self) -> str:
         return (
@@ -216,29 +215,22 @@ class RateLimiter:
 
     # -- acquiring ----------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[None]:
-        await self._slots.acquire()
-        probe = False
-        try:
-            probe = await self._take()
-            started = self._clock()
-            self._in_flight += 1
-            try:
-                yield
-            finally:
-                self._in_flight -= 1
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return _Permit(self)
+
+    def _held(self, probe: bool, started: float | None) -> None:
+        """A permit is given back; ``started`` is set when its request ended normally."""
+        if started is not None:
             took = self._clock() - started
             self._rtt = 0.8 * self._rtt + 0.2 * took if self._rtt else took
-        finally:
-            if probe:
-                self._probe_out = False
-                if not self._learned.is_set():
-                    # No answer with headers (failure, or a server without limits):
-                    # let the next caller probe.
-                    self._learned.set()
-                    self._learned = asyncio.Event()
-            self._slots.release()
+        if probe:
+            self._probe_out = False
+            if not self._learned.is_set():
+                # No answer with headers (failure, or a server without limits):
+                # let the next caller probe.
+                self._learned.set()
+                self._learned = asyncio.Event()
+        self._slots.release()
 
     async def _take(self) -> bool:
         """Wait (FIFO) until one request may go; returns whether it is the probe."""
@@ -328,23 +320,29 @@ class RateLimiter:
         wall = self._wall()
         if status == 429:
             self.rate_limited += 1
-            wait = parse_retry_after(headers.get("Retry-After"), now=wall)
-            if wait is None:
-                reset = _float(headers.get("X-Sentry-Rate-Limit-Reset"))
-                wait = max(0.0, reset - wall) if reset is not None else 1.0
-            self._paused_until = max(self._paused_until, now + wait)
+            self._pause(headers, now, wall)
         concurrent = _int(headers.get("X-Sentry-Rate-Limit-ConcurrentLimit"))
-        if concurrent is not None and concurrent > 0 and concurrent < self._slots.size:
+        if concurrent is not None and 0 < concurrent < self._slots.size:
             self._slots.resize(concurrent)
-        if not self.adaptive:
-            return
+        if self.adaptive:
+            self._learn(status, headers, now, wall)
+
+    def _pause(self, headers: Mapping[str, str], now: float, wall: float) -> None:
+        """A 429: every caller waits for ``Retry-After``, else the window's reset, else 1 s."""
+        wait = parse_retry_after(headers.get("Retry-After"), now=wall)
+        if wait is None:
+            reset = _float(headers.get("X-Sentry-Rate-Limit-Reset"))
+            wait = max(0.0, reset - wall) if reset is not None else 1.0
+        self._paused_until = max(self._paused_until, now + wait)
+
+    def _learn(self, status: int, headers: Mapping[str, str], now: float, wall: float) -> None:
+        """The server's window from an answer's rate-limit headers."""
         limit = _int(headers.get("X-Sentry-Rate-Limit-Limit"))
         remaining = _int(headers.get("X-Sentry-Rate-Limit-Remaining"))
         reset = _float(headers.get("X-Sentry-Rate-Limit-Reset"))
         if limit is None or reset is None:
             if self._probing and status < 500:
-                self._probing = False  # no limit announced: only the concurrency cap applies
-                self._learned.set()
+                self._probed()  # no limit announced: only the concurrency cap applies
             return
         self.limit = limit
         if self._stale_reset is not None and reset <= self._stale_reset + 1e-6:
@@ -352,24 +350,7 @@ class RateLimiter:
         used = limit - remaining if remaining is not None else 0
         if self._reset_epoch is None or reset > self._reset_epoch + 1e-6:
             # The first answer, or one from a window our model has not reached yet.
-            if self._reset_epoch is not None:
-                length = reset - self._reset_epoch
-                if self.window is None or length < self.window:
-                    self.window = length
-            if self._reset_epoch is None or self._window_end is None:
-                # First answer, or the first of the window we rolled into: our own
-                # count is exact for us; the server's may add other processes' use.
-                self._spent = max(self._spent, used)
-            else:
-                # The server is in a window our clock has not reached (clock skew):
-                # count what it saw, plus what we sent since that answer left it.
-                recent = sum(1 for t in self._sent_at if t >= now - self._rtt)
-                self._spent = max(used, recent)
-            self._reset_epoch = reset
-            # Not clamped to now: an answer that arrives after its window ended places
-            # that end in the past, and the next windows (when their length is known)
-            # follow from it, aligned with the server's, not shifted to this answer.
-            self._window_end = now + (reset - wall)
+            self._enter_window(reset, used, now, wall)
         elif abs(reset - self._reset_epoch) <= 1e-6:
             # Same window: the server may count more than we sent (another process).
             self._spent = max(self._spent, used)
@@ -385,8 +366,82 @@ class RateLimiter:
             return
         self._reserve = 0
         if self._probing:
-            self._probing = False
-            self._learned.set()
+            self._probed()
+
+    def _enter_window(self, reset: float, used: int, now: float, wall: float) -> None:
+        """An answer from a window the model has not reached: learn its length and end."""
+        if self._reset_epoch is not None:
+            length = reset - self._reset_epoch
+            if self.window is None or length < self.window:
+                self.window = length
+        if self._reset_epoch is None or self._window_end is None:
+            # First answer, or the first of the window we rolled into: our own
+            # count is exact for us; the server's may add other processes' use.
+            self._spent = max(self._spent, used)
+        else:
+            # The server is in a window our clock has not reached (clock skew):
+            # count what it saw, plus what we sent since that answer left it.
+            recent = sum(1 for t in self._sent_at if t >= now - self._rtt)
+            self._spent = max(used, recent)
+        self._reset_epoch = reset
+        # Not clamped to now: an answer that arrives after its window ended places
+        # that end in the past, and the next windows (when their length is known)
+        # follow from it, aligned with the server's, not shifted to this answer.
+        self._window_end = now + (reset - wall)
+
+    def _probed(self) -> None:
+        """The probe's answer came: let everyone through."""
+        self._probing = False
+        self._learned.set()
+
+
+class _Permit:
+    """The right to send one request, held while it is in flight.
+
+    A small class rather than ``@asynccontextmanager``: it is entered once per
+    request, and a generator-based manager costs several times as much.
+    """
+
+    __slots__ = ("_limiter", "_probe", "_started")
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+        self._probe = False
+        self._started = 0.0
+
+    async def __aenter__(self) -> None:
+        limiter = self._limiter
+        await limiter._slots.acquire()
+        try:
+            self._probe = await limiter._take()
+        except BaseException:
+            limiter._held(False, None)
+            raise
+        self._started = limiter._clock()
+        limiter._in_flight += 1
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        limiter = self._limiter
+        limiter._in_flight -= 1
+        limiter._held(self._probe, self._started if exc_type is None else None)
+
+
+def _check_options(
+    max_concurrency: int, rate: float | None, safety: float, max_pause: float
+) -> None:
+    if max_concurrency < 1:
+        raise ValueError("max_concurrency must be at least 1")
+    if rate is not None and rate <= 0:
+        raise ValueError("rate must be positive")
+    if not 0.0 < safety <= 1.0:
+        raise ValueError("safety must be within (0, 1]")
+    if not max_pause >= 0:
+        raise ValueError("max_pause must be a number of seconds (>= 0)")
 
 
 def _check_rate_limit(value: object) -> tuple[int, float] | None:

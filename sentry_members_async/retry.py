@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from .errors import InviteQuotaError, parse_retry_after, rate_limit_reset_delay
+from .errors import InviteQuotaError, requested_wait
 from .transports.base import RequestTimeoutError, TransportError
 
 __all__ = ["IDEMPOTENT_METHODS", "RetryDecision", "RetryPolicy", "is_idempotent"]
@@ -87,34 +87,43 @@ class RetryPolicy:
             return RetryDecision(False, reason="daily invite quota reached: not retried")
         if attempt >= self.max_attempts:
             return RetryDecision(False, reason=f"gave up after {attempt} attempts")
-        reason: str
         if status is not None:
-            if status not in RETRY_STATUSES:
-                return RetryDecision(False, reason=f"{status} is final")
-            reason = f"answered {status}"
-            delay = self.backoff(attempt)
-            if status == 429:
-                wait = parse_retry_after((headers or {}).get("Retry-After"))
-                if wait is None and headers is not None:
-                    wait = rate_limit_reset_delay(headers)
-                if wait is not None:
-                    if wait > self.max_delay:
-                        return RetryDecision(
-                            False, reason=f"server asked to wait {wait:g} s, over max_delay"
-                        )
-                    # a little jitter so paused callers do not return in one burst
-                    delay = wait + self.jitter(0.0, min(0.25, self.base_delay))
+            decision = self._after_answer(attempt, status, headers)
         elif isinstance(error, TransportError):
-            if error.may_have_reached_server and not is_idempotent(method, idempotent):
-                return RetryDecision(
-                    False,
-                    reason=f"{type(error).__name__} on a non-idempotent {method}: not re-sent",
-                )
-            kind = "timeout" if isinstance(error, RequestTimeoutError) else type(error).__name__
-            reason = f"{kind}"
-            delay = self.backoff(attempt)
+            decision = self._after_lost_exchange(method, attempt, error, idempotent)
         else:
             return RetryDecision(False, reason="not a retryable failure")
-        if self.deadline is not None and elapsed + delay > self.deadline:
+        if (
+            decision.retry
+            and self.deadline is not None
+            and elapsed + decision.delay > self.deadline
+        ):
             return RetryDecision(False, reason=f"deadline of {self.deadline:g} s reached")
-        return RetryDecision(True, delay, reason)
+        return decision
+
+    def _after_answer(
+        self, attempt: int, status: int, headers: Mapping[str, str] | None
+    ) -> RetryDecision:
+        """An error status: retried after the server's wait (429) or a backoff step."""
+        if status not in RETRY_STATUSES:
+            return RetryDecision(False, reason=f"{status} is final")
+        reason = f"answered {status}"
+        wait = requested_wait(headers) if status == 429 and headers is not None else None
+        if wait is None:
+            return RetryDecision(True, self.backoff(attempt), reason)
+        if wait > self.max_delay:
+            return RetryDecision(False, reason=f"server asked to wait {wait:g} s, over max_delay")
+        # a little jitter so paused callers do not return in one burst
+        return RetryDecision(True, wait + self.jitter(0.0, min(0.25, self.base_delay)), reason)
+
+    def _after_lost_exchange(
+        self, method: str, attempt: int, error: TransportError, idempotent: bool | None
+    ) -> RetryDecision:
+        """A transport failure: re-sent unless the server may have acted on a
+        non-idempotent request."""
+        if error.may_have_reached_server and not is_idempotent(method, idempotent):
+            return RetryDecision(
+                False, reason=f"{type(error).__name__} on a non-idempotent {method}: not re-sent"
+            )
+        kind = "timeout" if isinstance(error, RequestTimeoutError) else type(error).__name__
+        return RetryDecision(True, self.backoff(attempt), kind)

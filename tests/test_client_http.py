@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 from aiohttp import web
@@ -404,3 +405,70 @@ async def test_a_callers_session_is_never_closed(server: RecordingServer) -> Non
         assert not session.closed
         async with session.get(server.url / "still-open") as resp:
             assert resp.status == 200
+
+
+# -- with_limiter --------------------------------------------------------------
+
+
+class CountingLimiter:
+    """A limiter that counts what goes through it and what it observes."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.observed: list[int] = []
+
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[None]:
+        self.acquired += 1
+        return contextlib.nullcontext()
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        self.observed.append(status)
+
+
+async def test_with_limiter_shares_all_but_the_limiter(server: RecordingServer) -> None:
+    seen: list[str] = []
+    own, other = CountingLimiter(), CountingLimiter()
+    async with SentryClient(
+        TOKEN,
+        base_url=server.url,
+        limiter=own,
+        on_request=lambda request: seen.append(request.url.path),
+    ) as client:
+        view = client.with_limiter(other)
+        assert type(view) is SentryClient
+        assert view.limiter is other
+        assert client.limiter is own
+        assert view.transport is client.transport
+        assert view.stats is client.stats
+        assert view.retry_policy is client.retry_policy
+        await view.request("GET", "/api/0/a/")
+        await client.request("GET", "/api/0/b/")
+        assert (own.acquired, other.acquired) == (1, 1)
+        assert (own.observed, other.observed) == ([200], [200])
+        assert client.stats.requests == 2
+        assert seen == ["/api/0/a/", "/api/0/b/"]
+        assert server.seen[0].headers["Authorization"] == f"Bearer {TOKEN}"
+        # The view does not own the transport: closing it leaves the client working.
+        await view.aclose()
+        assert view.closed
+        assert not client.closed
+        assert not client.transport.closed  # type: ignore[attr-defined]
+        await client.request("GET", "/api/0/c/")
+    assert client.transport.closed  # type: ignore[attr-defined]
+    assert [s.path for s in server.seen] == ["/api/0/a/", "/api/0/b/", "/api/0/c/"]
+
+
+async def test_a_final_failure_is_one_more_debug_line(
+    client: SentryClient, server: RecordingServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="sentry_members_async")
+    server.handler = answer(404, {"detail": "gone"})
+    with pytest.raises(NotFoundError):
+        await client.request("GET", MEMBERS, path_params={"org": "acme"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "sentry_members_async"]
+    assert len(lines) == 2
+    assert lines[0].startswith("GET /api/0/organizations/acme/members/ -> 404 in ")
+    assert lines[1] == (
+        "GET /api/0/organizations/acme/members/ failed after 1 attempt(s): "
+        "NotFoundError (gave up after 1 attempts)"
+    )

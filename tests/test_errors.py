@@ -20,7 +20,8 @@ from sentry_members_async import (
     Response,
     ServerError,
 )
-from sentry_members_async.errors import detail_from_body, error_from_response, parse_retry_after
+from sentry_members_async.errors import detail_from_body, parse_retry_after
+from sentry_members_async.pipeline import error_from_response
 
 REQ = Request("post", URL("https://sentry.io/api/0/organizations/acme/members/"))
 
@@ -138,3 +139,22 @@ def test_api_errors_pickle() -> None:
     again = pickle.loads(pickle.dumps(err))  # noqa: S301 - our own object
     assert type(again) is NotFoundError
     assert str(again) == str(err)
+
+
+def test_api_errors_pickle_with_their_own_attributes() -> None:
+    import pickle
+
+    err = error_from_response(response(429, {"detail": "slow"}, {"Retry-After": "3"}))
+    err.attempts = 4
+    again = pickle.loads(pickle.dumps(err))  # noqa: S301 - our own object
+    assert type(again) is RateLimitedError
+    assert (again.retry_after, again.attempts, str(again)) == (3.0, 4, str(err))
+    assert again.headers == {"Retry-After": "3"}
+    assert again.headers["retry-after"] == "3"
+
+
+def test_every_api_error_has_field_errors() -> None:
+    err = error_from_response(response(409, {"non_field_errors": ["taken"], "detail": "taken"}))
+    assert type(err) is ConflictError
+    assert err.field_errors == {"non_field_errors": ["taken"]}
+    assert error_from_response(response(404, {"detail": "gone"})).field_errors == {}

@@ -7,7 +7,8 @@ import json
 from yarl import URL
 
 from sentry_members_async import InviteQuotaError, RateLimitedError, Request, Response
-from sentry_members_async.errors import detail_from_body, error_from_response
+from sentry_members_async.errors import detail_from_body
+from sentry_members_async.pipeline import error_from_response
 from sentry_members_async.retry import RetryPolicy
 
 REQ = Request("post", URL("https://sentry.io/api/0/organizations/acme/members/"))

@@ -24,7 +24,7 @@ import attrs
 from yarl import URL
 
 from .._json import loads as _loads
-from ..errors import SentryError
+from ..errors import ResponseTooLargeError, SentryError
 
 __all__ = [
     "ConnectError",
@@ -35,6 +35,7 @@ __all__ = [
     "ResponseLostError",
     "Transport",
     "TransportError",
+    "check_body_size",
 ]
 
 #: Header names whose values are never shown in a repr, a log line or a hook payload.
@@ -69,6 +70,9 @@ class Headers(Mapping[str, str]):
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Headers are immutable")
+
+    def __reduce__(self) -> tuple[type[Headers], tuple[list[tuple[str, str]]]]:
+        return (Headers, (list(self.items()),))
 
     def __getitem__(self, key: str) -> str:
         return self._items[key.lower()][1]
@@ -239,6 +243,16 @@ class RequestTimeoutError(TransportError, builtins.TimeoutError):
     ) -> None:
         super().__init__(message, request=request)
         self.may_have_reached_server = may_have_reached_server
+
+
+def check_body_size(request: Request, size: int | None, limit: int | None) -> None:
+    """Raise ``ResponseTooLargeError`` when a body of ``size`` bytes is over ``limit``.
+
+    ``limit`` is the request's ``max_response_size`` (passed in so that a loop
+    reads it once); ``None`` for either means there is nothing to check.
+    """
+    if size is not None and limit is not None and size > limit:
+        raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
 
 
 @runtime_checkable

@@ -1,38 +1,40 @@
 """A transport on httpx (extra ``httpx``), for services that already run it.
 
 ``HttpxTransport(client)`` uses a caller's ``httpx.AsyncClient`` (never closed
-by us); without one it creates its own. Every httpx exception is mapped to the
-SDK's typed transport failures, exactly as the aiohttp transport does.
+by us); without one it creates its own. The skeleton (timeouts, exception
+mapping, the size cap) is shared with the aiohttp transport (:mod:`._skeleton`);
+this module keeps only what is httpx's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+from typing import ClassVar
 
 import httpx
 
-from ..errors import ResponseTooLargeError, SentryError
+from ._skeleton import BaseTransport, ErrorTable, read_capped
 from ._timeout import timeout as _timeout
-from .base import (
-    ConnectError,
-    Headers,
-    Request,
-    RequestTimeoutError,
-    Response,
-    ResponseLostError,
-)
+from .base import Headers, Request, check_body_size
 
 __all__ = ["HttpxTransport"]
 
 
-class HttpxTransport:
+class HttpxTransport(BaseTransport):
     """Sends requests with ``httpx.AsyncClient``.
 
     :param client: an existing client to use; the transport never closes it.
     :param timeout: default total seconds per request (a request's own wins).
     :param max_connections: pool size when the transport creates its client.
     """
+
+    errors: ClassVar[ErrorTable] = (
+        ((httpx.ConnectTimeout, httpx.PoolTimeout), "connect_timeout"),
+        ((httpx.TimeoutException, asyncio.TimeoutError), "timeout"),
+        ((httpx.ConnectError, httpx.UnsupportedProtocol, httpx.InvalidURL), "connect"),
+        ((httpx.HTTPError, OSError, ValueError), "lost"),
+    )
+    library_object: ClassVar[str] = "client"
 
     def __init__(
         self,
@@ -42,20 +44,9 @@ class HttpxTransport:
         connect_timeout: float | None = 10.0,
         max_connections: int = 100,
     ) -> None:
+        super().__init__(owned=client is None, timeout=timeout, connect_timeout=connect_timeout)
         self._client = client
-        self._owns_client = client is None
-        self._timeout = timeout
-        self._connect_timeout = connect_timeout
         self._max_connections = max_connections
-        self._closed = False
-
-    def __repr__(self) -> str:
-        owner = "own" if self._owns_client else "caller's"
-        return f"HttpxTransport({owner} client, closed={self._closed})"
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     def _get_client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -66,50 +57,31 @@ class HttpxTransport:
             )
         return self._client
 
-    async def send(self, request: Request) -> Response:
-        if self._closed:
-            raise ConnectError("the transport is closed", request=request)
+    async def exchange(self, request: Request, timeout: float | None) -> tuple[int, Headers, bytes]:
         client = self._get_client()
-        total = request.timeout if request.timeout is not None else self._timeout
-        timeout = httpx.Timeout(total, connect=self._connect_timeout)
-        started = time.perf_counter()
         # A cancellation point even when httpx never suspends (a mock transport).
         await asyncio.sleep(0)
-        try:
-            # asyncio.wait_for could lose a cancel on Python < 3.12: see _timeout.
-            async with _timeout(total):
-                answer = await client.send(
-                    client.build_request(
-                        request.method,
-                        str(request.url),
-                        headers=list(request.headers.items()),
-                        content=request.body,
-                        timeout=timeout,
-                    ),
-                    stream=True,
-                    follow_redirects=False,
-                )
-                try:
-                    body = await _read(answer, request)
-                finally:
-                    await answer.aclose()
-        except asyncio.CancelledError:
-            raise
-        except SentryError:
-            raise
-        except BaseException as exc:
-            raise _map_exception(exc, request, total) from exc
-        return Response(
-            status=answer.status_code,
-            headers=Headers(answer.headers.multi_items()),
-            body=body,
-            request=request,
-            elapsed=time.perf_counter() - started,
-        )
+        # asyncio.wait_for could lose a cancel on Python < 3.12: see _timeout.
+        async with _timeout(timeout):
+            answer = await client.send(
+                client.build_request(
+                    request.method,
+                    str(request.url),
+                    headers=list(request.headers.items()),
+                    content=request.body,
+                    timeout=httpx.Timeout(timeout, connect=self._connect_timeout),
+                ),
+                stream=True,
+                follow_redirects=False,
+            )
+            try:
+                body = await _read(answer, request)
+            finally:
+                await answer.aclose()
+        return answer.status_code, Headers(answer.headers.multi_items()), body
 
-    async def aclose(self) -> None:
-        self._closed = True
-        if self._owns_client and self._client is not None:
+    async def release(self) -> None:
+        if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
 
@@ -120,32 +92,6 @@ async def _read(answer: httpx.Response, request: Request) -> bytes:
     if limit is None:
         return await answer.aread()
     length = answer.headers.get("Content-Length")
-    if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
-        raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in answer.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _map_exception(exc: BaseException, request: Request, timeout: float | None) -> BaseException:
-    if not isinstance(exc, Exception):
-        return exc
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-        return RequestTimeoutError(
-            f"no connection within the timeout ({text})",
-            request=request,
-            may_have_reached_server=False,
-        )
-    if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError):
-        return RequestTimeoutError(f"no complete answer within {timeout} s", request=request)
-    if isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return ConnectError(f"could not connect ({text})", request=request)
-    if isinstance(exc, httpx.HTTPError | OSError | ValueError):
-        return ResponseLostError(f"the answer was lost ({text})", request=request)
-    return exc
+    if length is not None and length.isascii() and length.isdigit():
+        check_body_size(request, int(length), limit)
+    return await read_capped(answer.aiter_bytes(), request)

@@ -3,27 +3,27 @@
 ``MemoryTransport(handler)`` where ``handler`` is ``async (Request) -> Response``.
 The emulator's ``emu.transport()`` plugs in here; tests can pass any handler.
 A handler may raise :class:`ConnectError`, :class:`ResponseLostError` or
-:class:`RequestTimeoutError` to simulate network failures.
+:class:`RequestTimeoutError` to simulate network failures; anything else it
+raises goes through unchanged. The skeleton (closed check, timeout, timing)
+is the one the socket transports share (:mod:`._skeleton`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
-import attrs
-
-from ..errors import ResponseTooLargeError
+from ._skeleton import BaseTransport, ErrorTable
 from ._timeout import timeout as _timeout
-from .base import ConnectError, Request, RequestTimeoutError, Response
+from .base import Headers, Request, Response, check_body_size
 
 __all__ = ["Handler", "MemoryTransport"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-class MemoryTransport:
+class MemoryTransport(BaseTransport):
     """Calls ``handler(request)`` for each request; applies the request's timeout.
 
     The handler runs in the caller's task, so cancelling the caller always
@@ -31,37 +31,24 @@ class MemoryTransport:
     The request's ``max_response_size`` is checked on the body it returns.
     """
 
+    errors: ClassVar[ErrorTable] = (((asyncio.TimeoutError,), "timeout"),)
+    library_object: ClassVar[str] = "handler"
+
     def __init__(self, handler: Handler, *, timeout: float | None = 30.0) -> None:
+        super().__init__(owned=True, timeout=timeout, connect_timeout=None)
         self._handler = handler
-        self._timeout = timeout
-        self._closed = False
 
     def __repr__(self) -> str:
-        return f"MemoryTransport(handler={self._handler!r}, closed={self._closed})"
+        return f"MemoryTransport(handler={self._handler!r}, closed={self.closed})"
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    async def send(self, request: Request) -> Response:
-        if self._closed:
-            raise ConnectError("the transport is closed", request=request)
-        timeout = request.timeout if request.timeout is not None else self._timeout
-        started = time.perf_counter()
+    async def exchange(self, request: Request, timeout: float | None) -> tuple[int, Headers, bytes]:
         # Yield once, as a socket would: a loop over an instant handler must not
         # starve the event loop (and a cancel lands here at the latest).
         await asyncio.sleep(0)
-        try:
-            async with _timeout(timeout):
-                response = await self._handler(request)
-        except RequestTimeoutError:
-            raise
-        except asyncio.TimeoutError as exc:
-            raise RequestTimeoutError(f"no answer within {timeout:g} s", request=request) from exc
-        limit = request.max_response_size
-        if limit is not None and len(response.body) > limit:
-            raise ResponseTooLargeError(limit, method=request.method, path=request.url.path)
-        return attrs.evolve(response, request=request, elapsed=time.perf_counter() - started)
+        async with _timeout(timeout):
+            response = await self._handler(request)
+        check_body_size(request, len(response.body), request.max_response_size)
+        return response.status, response.headers, response.body
 
-    async def aclose(self) -> None:
-        self._closed = True
+    async def release(self) -> None:
+        return None

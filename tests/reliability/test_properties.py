@@ -31,8 +31,8 @@ from sentry_members_async import (
 )
 from sentry_members_async.api.scim import scim_filter
 from sentry_members_async.converter import converter, decode
-from sentry_members_async.errors import error_from_response
 from sentry_members_async.pagination import Link, parse_link_header
+from sentry_members_async.pipeline import error_from_response
 
 REQ = Request("GET", URL("https://sentry.io/api/0/organizations/acme/members/"))
 json_values = st.recursive(

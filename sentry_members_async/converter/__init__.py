@@ -14,9 +14,6 @@ each model's ``extra`` mapping and written back on ``unstructure``.
 from __future__ import annotations
 
 import datetime as dt
-import sys
-import types
-import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -25,8 +22,8 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
-from .errors import SentryError
-from .models import (
+from ..errors import SentryError
+from ..models import (
     Flags,
     Member,
     MemberId,
@@ -45,6 +42,7 @@ from .models import (
     UserEmail,
     UserId,
 )
+from .generated import generated_structure_fn, json_key
 
 __all__ = ["DecodeError", "SentryConverter", "converter", "decode", "decode_list", "make_converter"]
 
@@ -95,16 +93,6 @@ class DecodeError(SentryError, ValueError):
         super().__init__(message)
         self.endpoint = endpoint
         self.path = path
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def json_key(field: attrs.Attribute[Any]) -> str:
-    key = field.metadata.get("json")
-    return key if isinstance(key, str) else camel(field.name)
 
 
 def _parse_datetime(value: Any, _: Any) -> dt.datetime:
@@ -187,7 +175,7 @@ def _register_model(
     if c.detailed_validation:
         structure = _cattrs_structure_fn(c, cls, extra_name, overrides)
     else:
-        structure = _generated_structure_fn(c, cls, extra_name, generated)
+        structure = generated_structure_fn(c, cls, extra_name, generated)
     required = REQUIRED_KEYS.get(cls, ())
     if required:
         structure = _requiring(cls, required, structure)
@@ -249,168 +237,6 @@ def _requiring(
         return obj
 
     return checked
-
-
-_MISSING = object()
-
-
-def _not_a_mapping(cls: type, data: Any) -> TypeError:
-    return TypeError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
-
-
-def _generated_structure_fn(
-    c: cattrs.Converter,
-    cls: type,
-    extra_name: str | None,
-    generated: dict[type, Callable[[Any, Any], Any]],
-) -> Callable[[Any, Any], Any]:
-    """A structure function written for ``cls`` once, at import (the hot path).
-
-    Same outcome as cattrs' generated function plus the ``extra`` step (the
-    detailed twin still runs cattrs', to name the field path), but with the
-    common cases inlined: a ``str`` field holding a ``str``, a ``bool`` holding
-    a bool, ``None`` for an optional field, nested models called directly.
-    Anything else goes through the hook cattrs would have used, looked up once
-    here. The object is built without ``__init__`` (the models are frozen,
-    slotted, without validators), every field set once.
-    """
-    fields = attrs.fields(attrs.resolve_types(cls))
-    names: dict[str, Any] = {
-        "_cls": cls,
-        "_MISSING": _MISSING,
-        "_Mapping": Mapping,
-        "_not_a_mapping": _not_a_mapping,
-        "_new": object.__new__,
-        "_set": object.__setattr__,
-    }
-    lines = [
-        "def structure(o, _=None):",
-        "    if type(o) is not dict and not isinstance(o, _Mapping):",
-        "        raise _not_a_mapping(_cls, o)",
-        "    get = o.get",
-        "    obj = _new(_cls)",
-    ]
-    known: list[str] = []
-    for i, f in enumerate(fields):
-        if f.name == extra_name:
-            continue
-        key = json_key(f)
-        known.append(key)
-        kind = f.type
-        names[f"_t{i}"] = kind
-        names[f"_h{i}"] = c.get_structure_hook(kind)
-        fast = _fast_expression(kind, i, names, generated)
-        if f.default is attrs.NOTHING:
-            lines.append(f"    v = o[{key!r}]")
-            lines += [f"    {line}" for line in fast]
-        elif _passes_fast_path(kind, f.default):
-            # The default goes through the fast path unchanged: one lookup, no branch.
-            names[f"_d{i}"] = f.default
-            lines.append(f"    v = get({key!r}, _d{i})")
-            lines += [f"    {line}" for line in fast]
-        else:
-            lines.append(f"    v = get({key!r}, _MISSING)")
-            lines.append("    if v is _MISSING:")
-            if isinstance(f.default, attrs.Factory):  # type: ignore[arg-type]
-                if f.default.takes_self:
-                    raise TypeError(f"{cls.__name__}.{f.name}: takes_self factories unsupported")
-                names[f"_d{i}"] = f.default.factory
-                lines.append(f"        v = _d{i}()")
-            else:
-                names[f"_d{i}"] = f.default
-                lines.append(f"        v = _d{i}")
-            lines.append("    else:")
-            lines += [f"        {line}" for line in fast]
-        names[f"_s{i}"] = _slot_setter(cls, f.name)
-        lines.append(f"    _s{i}(obj, v)")
-    if extra_name is not None:
-        names["_known"] = frozenset(known)
-        names["_set_extra"] = _slot_setter(cls, extra_name)
-        lines += [
-            "    unknown = o.keys() - _known",
-            "    _set_extra(obj, {k: o[k] for k in unknown} if unknown else {})",
-        ]
-    lines.append("    return obj")
-    if any(f.validator or f.converter for f in fields) or hasattr(cls, "__attrs_post_init__"):
-        raise TypeError(f"{cls.__name__}: validators and converters are not supported here")
-    code = "\n".join(lines)
-    exec(compile(code, f"<structure {cls.__name__}>", "exec"), names)  # noqa: S102
-    function: Callable[[Any, Any], Any] = names["structure"]
-    generated[cls] = function
-    return function
-
-
-def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
-    """The slot's own setter (a frozen class's ``__setattr__`` refuses; ``__init__`` uses this)."""
-    for klass in cls.__mro__:
-        descriptor = klass.__dict__.get(name)
-        if descriptor is not None and hasattr(descriptor, "__set__"):
-            setter: Callable[[Any, Any], None] = descriptor.__set__
-            return setter
-
-    def setter_(obj: Any, value: Any) -> None:
-        object.__setattr__(obj, name, value)
-
-    return setter_
-
-
-def _passes_fast_path(kind: Any, default: Any) -> bool:
-    """Whether :func:`_fast_expression`'s code leaves ``default`` as it is."""
-    args = typing.get_args(kind)
-    optional = typing.get_origin(kind) in (types.UnionType, typing.Union) and type(None) in args
-    inner = next((a for a in args if a is not type(None)), None) if optional else kind
-    if optional and len(args) == 2 and default is None:
-        return True
-    if inner is str:
-        return type(default) is str
-    if inner is bool:
-        return default is True or default is False
-    return False
-
-
-def _fast_expression(
-    kind: Any, i: int, names: dict[str, Any], generated: dict[type, Callable[[Any, Any], Any]]
-) -> list[str]:
-    """Statements turning ``v`` (present) into the field's value, fast cases first."""
-    slow = f"v = _h{i}(v, _t{i})"
-    args = typing.get_args(kind)
-    optional = typing.get_origin(kind) in (types.UnionType, typing.Union) and type(None) in args
-    inner = next((a for a in args if a is not type(None)), None) if optional else kind
-    if optional and len(args) != 2:
-        return [slow]
-    if optional and inner not in (str, bool, MemberId, UserId, TeamId, dt.datetime):
-        # ``None`` stays ``None`` (as in cattrs' optional hook); anything else as ``inner``.
-        return ["if v is not None:"] + [
-            f"    {line}" for line in _fast_expression(inner, i, names, generated)
-        ]
-    none = "v is None or " if optional else ""
-    otherwise = "elif v is not None:" if optional else "else:"
-    if inner is str:
-        return [f"if not ({none}type(v) is str):", f"    {slow}"]
-    if inner is bool:
-        return [f"if not ({none}v is True or v is False):", f"    {slow}"]
-    if inner in (MemberId, UserId, TeamId):
-        names[f"_c{i}"] = inner
-        return ["if type(v) is str:", f"    v = _c{i}(v)", otherwise, f"    {slow}"]
-    if inner is dt.datetime and sys.version_info >= (3, 11):
-        # 3.11's fromisoformat reads the "Z" that the hook spells out for 3.10.
-        names["_fromiso"] = dt.datetime.fromisoformat
-        return ["if type(v) is str:", "    v = _fromiso(v)", otherwise, f"    {slow}"]
-    if inner in generated:
-        names[f"_g{i}"] = generated[inner]
-        return [f"v = _g{i}(v)"]
-    if typing.get_origin(kind) is tuple and len(args) == 2 and args[1] is Ellipsis:
-        item = args[0]
-        if item in generated:
-            names[f"_g{i}"] = generated[item]
-            return [
-                "if type(v) is list:",
-                f"    v = tuple([_g{i}(e) for e in v])",
-                "else:",
-                f"    {slow}",
-            ]
-        return ["if type(v) is list and not v:", "    v = ()", "else:", f"    {slow}"]
-    return [slow]
 
 
 class SentryConverter(cattrs.Converter):

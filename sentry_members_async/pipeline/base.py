@@ -1,0 +1,380 @@
+"""``BaseClient``: the configuration and the one request pipeline.
+
+:class:`~sentry_members_async.client.SentryClient` is this class plus
+``.org(slug)``; the resources and the orchestration are typed against
+``BaseClient``, so nothing below the top of the package imports upward.
+
+:meth:`BaseClient.request` runs three stages, each its own method:
+
+1. **attempt** (:meth:`BaseClient._attempt`): send the request once through
+   the limiter and the transport, following redirects (credentials dropped
+   when the origin changes);
+2. **classification** (:meth:`BaseClient._classify`, with
+   :func:`~.classify.error_from_response`): a 2xx answer is the value,
+   anything else the typed :class:`~sentry_members_async.errors.APIError`
+   subclass; a transport failure is already typed;
+3. **retry scheduling** (:meth:`BaseClient._run`): the one retry loop, asking
+   the pure :meth:`RetryPolicy.decide <sentry_members_async.retry.RetryPolicy.decide>`
+   after each failure and waiting before the next attempt.
+
+Stats, log lines and hooks are one :class:`~.observer.PipelineObserver`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+import warnings
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import attrs
+from yarl import URL
+
+from ..errors import (
+    APIError,
+    ConfigurationError,
+    RateLimitedError,
+    SentryError,
+)
+from ..ratelimit import Limiter
+from ..retry import RetryDecision, RetryPolicy
+from ..transports.aiohttp import AiohttpTransport
+from ..transports.base import Request, Response, Transport, TransportError, check_body_size
+from .build import QueryValue, RequestBuilder
+from .classify import error_from_response, mask_exception
+from .config import DEFAULT_MAX_RESPONSE_SIZE, client_config, client_limiter, client_tokens
+from .observer import (
+    ClientStats,
+    PipelineObserver,
+    RequestHook,
+    ResponseHook,
+    RetryEvent,
+    RetryHook,
+)
+from .redirects import MAX_REDIRECTS, REDIRECT_STATUSES, redirected
+
+__all__ = ["BaseClient"]
+
+_Client = TypeVar("_Client", bound="BaseClient")
+
+
+class BaseClient:
+    """A :class:`~sentry_members_async.client.SentryClient` without ``.org()``: the pipeline.
+
+    Its parameters are documented on ``SentryClient``; the resources, bulk,
+    plan/apply and watch are typed against this class.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | URL | None = None,
+        region: str | None = None,
+        scim_token: str | None = None,
+        transport: Transport | None = None,
+        user_agent: str | None = None,
+        timeout: float = 30.0,
+        allow_insecure_http: bool = False,
+        on_request: RequestHook | Iterable[RequestHook] | None = None,
+        on_response: ResponseHook | Iterable[ResponseHook] | None = None,
+        on_retry: RetryHook | Iterable[RetryHook] | None = None,
+        limiter: Limiter | None = None,
+        retry: RetryPolicy | None = None,
+        max_server_pause: float | None = None,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        rate_limit: tuple[int, float] | None = None,
+    ) -> None:
+        tokens = client_tokens(token, scim_token)
+        config = client_config(
+            base_url=base_url,
+            region=region,
+            allow_insecure_http=allow_insecure_http,
+            timeout=timeout,
+            user_agent=user_agent,
+            max_server_pause=max_server_pause,
+            max_response_size=max_response_size,
+        )
+        self.base_url: URL = config.base_url
+        self.timeout = config.timeout
+        self.user_agent = config.user_agent
+        self.max_server_pause = config.max_server_pause
+        self.max_response_size = config.max_response_size
+        #: Shared by every request of this client (pass one to share it between clients).
+        self.limiter: Limiter = client_limiter(
+            limiter, max_server_pause=max_server_pause, rate_limit=rate_limit
+        )
+        self.retry_policy = retry if retry is not None else RetryPolicy()
+        self.stats = ClientStats()
+        self._observer = PipelineObserver(
+            self.stats, on_request=on_request, on_response=on_response, on_retry=on_retry
+        )
+        self.__builder = RequestBuilder(config, tokens)
+        self.__secrets = tokens.secrets()
+        self.__scim = tokens.scim_token is not None
+        self._owns_transport = transport is None
+        self.transport: Transport = (
+            AiohttpTransport(timeout=self.timeout) if transport is None else transport
+        )
+        self._closed = False
+        self._used = False
+
+    def __repr__(self) -> str:
+        scim = "set" if self.__scim else "unset"
+        return (
+            f"{type(self).__name__}(base_url={str(self.base_url)!r}, token=<redacted>, "
+            f"scim_token=<{scim}>, transport={self.transport!r})"
+        )
+
+    def with_limiter(self: _Client, limiter: Limiter) -> _Client:
+        """The same client with another limiter.
+
+        The view shares everything else with this client: token, transport,
+        hooks, retry policy and :attr:`stats`. It does not own the transport:
+        closing the view leaves the transport open, closing this client closes
+        it for both. ``watch`` uses this to pace its polls with a budget of its
+        own while counting in the client's stats.
+        """
+        view = copy.copy(self)
+        view.limiter = limiter
+        view._owns_transport = False
+        return view
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def __aenter__(self: _Client) -> _Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the transport if the client created it. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_transport:
+            await self.transport.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __del__(self) -> None:
+        if (
+            getattr(self, "_used", False)
+            and not getattr(self, "_closed", True)
+            and getattr(self, "_owns_transport", False)
+        ):
+            warnings.warn(
+                "SentryClient was not closed: use 'async with SentryClient(...)' "
+                "or 'await client.aclose()'",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+
+    # -- the pipeline ------------------------------------------------------
+
+    def build_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        path_params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        scim: bool = False,
+        timeout: float | None = None,
+    ) -> Request:
+        """The :class:`Request` that :meth:`request` would send (no I/O)."""
+        return self.__builder.build(
+            method,
+            path,
+            path_params=path_params,
+            params=params,
+            json=json,
+            scim=scim,
+            timeout=timeout,
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        path_params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        scim: bool = False,
+        timeout: float | None = None,
+        required_scopes: tuple[str, ...] = (),
+        idempotent: bool | None = None,
+    ) -> Response:
+        """Send one API call and return its 2xx :class:`Response`.
+
+        ``path`` is a template such as ``"/api/0/organizations/{org}/members/"``
+        whose ``{placeholders}`` are filled from ``path_params``, each quoted as
+        a single segment. Each attempt waits for the client's limiter; failures
+        are retried as the retry policy decides (``idempotent`` overrides the
+        method's idempotency, e.g. for SCIM ``PATCH active=false``). Raises the
+        typed :class:`APIError` subclass for an error status and a
+        :class:`TransportError` subclass when the exchange failed; either
+        carries ``attempts``. ``required_scopes`` is quoted in a 403's message.
+        """
+        if self._closed:
+            raise ConfigurationError("the client is closed")
+        request = self.__builder.build(
+            method,
+            path,
+            path_params=path_params,
+            params=params,
+            json=json,
+            scim=scim,
+            timeout=timeout,
+        )
+        self._used = True
+        return await self._run(request, required_scopes, idempotent)
+
+    # -- retry scheduling --------------------------------------------------
+
+    async def _run(
+        self, request: Request, required_scopes: tuple[str, ...], idempotent: bool | None
+    ) -> Response:
+        """The one retry loop: attempt, classify, and ask the policy after a failure."""
+        started = time.monotonic()
+        attempt = 1
+        while True:
+            outcome = self._classify(await self._attempt(request), required_scopes)
+            if isinstance(outcome, Response):
+                if attempt > 1:
+                    return attrs.evolve(outcome, attempts=attempt)
+                return outcome
+            decision = self._decide(request, outcome, attempt, started, idempotent)
+            if not decision.retry:
+                outcome.attempts = attempt
+                self._observer.on_error(request, outcome, decision.reason)
+                raise outcome
+            await self._observer.on_retry(_retry_event(request, outcome, attempt, decision))
+            await asyncio.sleep(decision.delay)
+            attempt += 1
+
+    def _decide(
+        self,
+        request: Request,
+        failure: SentryError,
+        attempt: int,
+        started: float,
+        idempotent: bool | None,
+    ) -> RetryDecision:
+        """The policy's decision, refused when it would wait past ``max_server_pause``."""
+        answer = failure if isinstance(failure, APIError) else None
+        decision = self.retry_policy.decide(
+            method=request.method,
+            attempt=attempt,
+            elapsed=time.monotonic() - started,
+            status=answer.status if answer else None,
+            headers=answer.headers if answer else None,
+            error=failure,
+            idempotent=idempotent,
+        )
+        if decision.retry and decision.delay > self.max_server_pause:
+            return attrs.evolve(decision, retry=False)
+        return decision
+
+    # -- classification ----------------------------------------------------
+
+    def _classify(
+        self, outcome: Response | TransportError, required_scopes: tuple[str, ...]
+    ) -> Response | SentryError:
+        """A 2xx answer is the value; an error status becomes its typed error; a
+        transport failure is typed already. The client's credentials are masked in
+        whatever text of the server's the failure shows."""
+        if isinstance(outcome, TransportError):
+            mask_exception(outcome, self.__secrets)
+            return outcome
+        if outcome.is_success:
+            return outcome
+        return error_from_response(outcome, required_scopes=required_scopes, secrets=self.__secrets)
+
+    # -- one attempt ---------------------------------------------------------
+
+    async def _attempt(self, request: Request) -> Response | TransportError:
+        """Send once through the limiter and the transport, following redirects.
+
+        A transport failure is returned, for the retry loop to weigh; a refused
+        redirect, an answer over ``max_response_size`` or a limiter's refusal to
+        wait is raised (none of them is retried).
+        """
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                response = await self._send(request)
+                if response.status not in REDIRECT_STATUSES:
+                    return response
+                location = response.headers.get("Location")
+                if not location:
+                    return response
+                request = redirected(request, response, location, self.__secrets)
+        except TransportError as exc:
+            return exc
+        return response
+
+    async def _send(self, request: Request) -> Response:
+        """Send once, under the limiter; the answer carries the redacted request."""
+        observer = self._observer
+        safe_request = None
+        if observer.request_hooks:
+            safe_request = self.__builder.redacted(request)
+            await observer.on_request(safe_request)
+        try:
+            async with self.limiter.acquire():
+                observer.on_sent()
+                response = await self.transport.send(request)
+                self.limiter.observe(response.status, response.headers)
+        except RateLimitedError as exc:
+            if exc.method:
+                raise
+            raise _named(exc, request) from None
+        # A transport of the user's may not enforce the limit itself.
+        check_body_size(request, len(response.body), request.max_response_size)
+        # (a constructor call, not attrs.evolve: this runs once per request)
+        response = Response(
+            response.status,
+            response.headers,
+            response.body,
+            safe_request or self.__builder.redacted(request),
+            response.elapsed,
+            response.attempts,
+        )
+        await observer.on_response(response)
+        return response
+
+
+def _named(exc: RateLimitedError, request: Request) -> RateLimitedError:
+    """A limiter's refusal to wait out a server's pause, naming the request."""
+    return RateLimitedError(
+        429, request.method, request.url.path, exc.detail, retry_after=exc.retry_after
+    )
+
+
+def _retry_event(
+    request: Request, failure: SentryError, attempt: int, decision: RetryDecision
+) -> RetryEvent:
+    status = failure.status if isinstance(failure, APIError) else None
+    return RetryEvent(
+        method=request.method,
+        path=request.url.path,
+        attempt=attempt,
+        delay=decision.delay,
+        reason=decision.reason,
+        status=status,
+        error=None if status is not None else str(failure),
+    )
