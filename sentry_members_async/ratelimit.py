@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -90,6 +91,12 @@ class NoLimiter:
 
 
 _NO_WAIT: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
+
+#: The limiter and the send number of the request this task holds a permit for:
+#: an answer observed inside the permit is placed among the requests sent after it.
+_HELD: contextvars.ContextVar[tuple[RateLimiter, int] | None] = contextvars.ContextVar(
+    "sentry_members_async_permit", default=None
+)
 
 
 class _FifoSlots:
@@ -352,8 +359,9 @@ class RateLimiter:
             # The first answer, or one from a window our model has not reached yet.
             self._enter_window(reset, used, now, wall)
         elif abs(reset - self._reset_epoch) <= 1e-6:
-            # Same window: the server may count more than we sent (another process).
-            self._spent = max(self._spent, used)
+            # Same window: the server may count more than we sent (another process,
+            # or requests sent before the window began that reached it after).
+            self._spent = max(self._spent, self._counted(used))
         else:
             # An answer from the window before ours: its request was counted there, so
             # one request held in reserve (sent just before that window ended) was not.
@@ -377,7 +385,7 @@ class RateLimiter:
         if self._reset_epoch is None or self._window_end is None:
             # First answer, or the first of the window we rolled into: our own
             # count is exact for us; the server's may add other processes' use.
-            self._spent = max(self._spent, used)
+            self._spent = max(self._spent, self._counted(used))
         else:
             # The server is in a window our clock has not reached (clock skew):
             # count what it saw, plus what we sent since that answer left it.
@@ -388,6 +396,20 @@ class RateLimiter:
         # that end in the past, and the next windows (when their length is known)
         # follow from it, aligned with the server's, not shifted to this answer.
         self._window_end = now + (reset - wall)
+
+    def _counted(self, used: int) -> int:
+        """The server's count now: its count at the answered request, plus our later sends.
+
+        The server counted the answered request as its ``used``-th in the window;
+        the requests this limiter let through after it reached the server after
+        it, so they are not in ``used``. Without this, the first answer from a
+        window, if it is for a request that straggled in from the window before,
+        says "1 used" while the rest of the stragglers are already counted.
+        """
+        held = _HELD.get()
+        if held is None or held[0] is not self:
+            return used  # not observed inside one of our permits
+        return used + (self.sent - held[1])
 
     def _probed(self) -> None:
         """The probe's answer came: let everyone through."""
@@ -402,7 +424,7 @@ class _Permit:
     request, and a generator-based manager costs several times as much.
     """
 
-    __slots__ = ("_limiter", "_probe", "_started")
+    __slots__ = ("_limiter", "_probe", "_started", "_token")
 
     def __init__(self, limiter: RateLimiter) -> None:
         self._limiter = limiter
@@ -418,6 +440,7 @@ class _Permit:
             limiter._held(False, None)
             raise
         self._started = limiter._clock()
+        self._token = _HELD.set((limiter, limiter.sent))
         limiter._in_flight += 1
 
     async def __aexit__(
@@ -428,6 +451,7 @@ class _Permit:
     ) -> None:
         limiter = self._limiter
         limiter._in_flight -= 1
+        _HELD.reset(self._token)
         limiter._held(self._probe, self._started if exc_type is None else None)
 
 

@@ -56,3 +56,38 @@ async def test_without_those_answers_the_reserve_holds() -> None:
     await asyncio.gather(*tasks)
     # Nothing says where the other three landed: one request goes, the rest wait for 2.0.
     assert await times_of(lim, fake, 3) == pytest.approx([1.1, 2.0, 2.0])
+
+
+async def test_an_answer_for_a_straggler_counts_the_requests_sent_after_it() -> None:
+    # Five requests leave 100 ms before the window [0, 1) ends and, the process
+    # stalling, reach the server after it: the server counts them as the 1st to
+    # 5th of [1, 2). The first answer back is the first straggler's ("1 used");
+    # the other four are counted too, and so is the one request sent since.
+    fake = FakeTime()
+    fake.now = 0.5
+    lim = limiter(fake, rate_limit=(10, 1.0))
+    async with lim.acquire():  # learn where [0, 1) ends; a 0.1 s round trip
+        fake.now = 0.6
+        lim.observe(200, headers(limit=10, remaining=9, reset_in=1.0 - fake.now, fake=fake))
+    fake.now = 0.9
+    answer = [asyncio.Event() for _ in range(5)]
+
+    async def straggler(position: int) -> None:
+        async with lim.acquire():
+            await answer[position].wait()
+            left = 10 - (position + 1)
+            lim.observe(200, headers(limit=10, remaining=left, reset_in=2.0 - fake.now, fake=fake))
+
+    tasks = [asyncio.create_task(straggler(k)) for k in range(5)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    fake.now = 1.02
+    assert await times_of(lim, fake, 1) == pytest.approx([1.02])  # the window rolled
+    fake.now = 1.05
+    answer[0].set()
+    await tasks[0]
+    # Counted by the server: 5 stragglers + 1; 4 more fit in [1, 2), then 2.0.
+    assert await times_of(lim, fake, 5) == pytest.approx([1.05] * 4 + [2.0])
+    for event in answer[1:]:
+        event.set()
+    await asyncio.gather(*tasks)

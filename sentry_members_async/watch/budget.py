@@ -9,15 +9,13 @@ the client's limiter, so they also count against the whole limit.
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import AsyncIterator, Mapping
 
 from ..errors import ValidationError
-from ..pipeline import BaseClient
 from ..ratelimit import Limiter, RateLimiter
 from ..transports.base import Headers
 
-__all__ = ["BudgetLimiter", "check_budget", "client_with_limiter"]
+__all__ = ["BudgetLimiter", "check_budget"]
 
 _REMAINING = "x-sentry-rate-limit-remaining"
 
@@ -80,17 +78,3 @@ class BudgetLimiter:
         if self.gate is not None:
             own = Headers([(k, v) for k, v in headers.items() if k.lower() != _REMAINING])
             self.gate.observe(status, own)
-
-
-def client_with_limiter(client: BaseClient, limiter: Limiter) -> BaseClient:
-    """The same client (token, transport, hooks, retry policy, stats) with another limiter.
-
-    The one place the watcher reaches into the client: it copies it and clears
-    the private ``_owns_transport`` (the original client closes the transport).
-    TODO(lead): once ``BaseClient.with_limiter(limiter)`` is in pipeline.py, this
-    body becomes ``return client.with_limiter(limiter)`` (or callers use it).
-    """
-    view = copy.copy(client)
-    view.limiter = limiter
-    view._owns_transport = False
-    return view

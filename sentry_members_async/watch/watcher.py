@@ -18,7 +18,7 @@ import attrs
 from ..api.org import OrgAPI
 from ..errors import ConfigurationError
 from ..models import MemberId
-from .budget import BudgetLimiter, client_with_limiter
+from .budget import BudgetLimiter
 from .checkpoint import CURSOR_EVERY, Checkpoint
 from .events import MemberEvent, MemberState, diff_members, initial_events
 from .options import WatchOptions
@@ -75,7 +75,7 @@ class MemberWatch:
         self.limiter = BudgetLimiter(client.limiter, self.options.budget)
         self._client = client
         self._reader = SnapshotReader(
-            OrgAPI(client_with_limiter(client, self.limiter), org.slug),
+            OrgAPI(client.with_limiter(self.limiter), org.slug),
             teams=self.options.teams,
             prefetch=self.options.prefetch,
         )
