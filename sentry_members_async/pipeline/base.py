@@ -103,10 +103,20 @@ class BaseClient:
         self.user_agent = config.user_agent
         self.max_server_pause = config.max_server_pause
         self.max_response_size = config.max_response_size
-        #: Shared by every request of this client (pass one to share it between clients).
+        #: Shared by every request of this client made with its auth token (pass one
+        #: to share it between clients).
         self.limiter: Limiter = client_limiter(
             limiter, max_server_pause=max_server_pause, rate_limit=rate_limit
         )
+        #: The SCIM token's: Sentry counts each caller apart (a user token as its
+        #: user, an integration's token as its organization; ``get_rate_limit_key``
+        #: in src/sentry/ratelimits/utils.py), so a distinct SCIM token gets a
+        #: default limiter of its own. A ``limiter=`` you pass paces both.
+        self.scim_limiter: Limiter = self.limiter
+        if limiter is None and tokens.scim_token not in (None, tokens.token):
+            self.scim_limiter = client_limiter(
+                None, max_server_pause=max_server_pause, rate_limit=rate_limit
+            )
         self.retry_policy = retry if retry is not None else RetryPolicy()
         self.stats = ClientStats()
         self._observer = PipelineObserver(
@@ -139,7 +149,7 @@ class BaseClient:
         own while counting in the client's stats.
         """
         view = copy.copy(self)
-        view.limiter = limiter
+        view.limiter = view.scim_limiter = limiter
         view._owns_transport = False
         return view
 
@@ -242,18 +252,23 @@ class BaseClient:
             timeout=timeout,
         )
         self._used = True
-        return await self._run(request, required_scopes, idempotent)
+        limiter = self.scim_limiter if scim else self.limiter
+        return await self._run(request, limiter, required_scopes, idempotent)
 
     # -- retry scheduling --------------------------------------------------
 
     async def _run(
-        self, request: Request, required_scopes: tuple[str, ...], idempotent: bool | None
+        self,
+        request: Request,
+        limiter: Limiter,
+        required_scopes: tuple[str, ...],
+        idempotent: bool | None,
     ) -> Response:
         """The one retry loop: attempt, classify, and ask the policy after a failure."""
         started = time.monotonic()
         attempt = 1
         while True:
-            outcome = self._classify(await self._attempt(request), required_scopes)
+            outcome = self._classify(await self._attempt(request, limiter), required_scopes)
             if isinstance(outcome, Response):
                 if attempt > 1:
                     return attrs.evolve(outcome, attempts=attempt)
@@ -307,7 +322,7 @@ class BaseClient:
 
     # -- one attempt ---------------------------------------------------------
 
-    async def _attempt(self, request: Request) -> Response | TransportError:
+    async def _attempt(self, request: Request, limiter: Limiter) -> Response | TransportError:
         """Send once through the limiter and the transport, following redirects.
 
         A transport failure is returned, for the retry loop to weigh; a refused
@@ -316,7 +331,7 @@ class BaseClient:
         """
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                response = await self._send(request)
+                response = await self._send(request, limiter)
                 if response.status not in REDIRECT_STATUSES:
                     return response
                 location = response.headers.get("Location")
@@ -327,18 +342,18 @@ class BaseClient:
             return exc
         return response
 
-    async def _send(self, request: Request) -> Response:
-        """Send once, under the limiter; the answer carries the redacted request."""
+    async def _send(self, request: Request, limiter: Limiter) -> Response:
+        """Send once, under the token's limiter; the answer carries the redacted request."""
         observer = self._observer
         safe_request = None
         if observer.request_hooks:
             safe_request = self.__builder.redacted(request)
             await observer.on_request(safe_request)
         try:
-            async with self.limiter.acquire():
+            async with limiter.acquire():
                 observer.on_sent()
                 response = await self.transport.send(request)
-                self.limiter.observe(response.status, response.headers)
+                limiter.observe(response.status, response.headers)
         except RateLimitedError as exc:
             if exc.method:
                 raise

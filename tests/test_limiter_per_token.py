@@ -1,0 +1,70 @@
+"""A limiter per token: Sentry counts the user token and the SCIM token apart.
+
+``get_rate_limit_key`` (getsentry/sentry src/sentry/ratelimits/utils.py): a user
+token counts as its user, an internal integration's token (SCIM's) as its
+organization, each with windows of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sentry_members_async import NoLimiter, RateLimiter, SentryClient
+from sentry_members_async.testing import RateLimit, SentryEmulator
+
+LOCAL = "http://127.0.0.1:1"
+
+
+def test_a_distinct_scim_token_gets_a_limiter_of_its_own() -> None:
+    client = SentryClient(
+        "user-token", scim_token="scim-token", base_url=LOCAL, rate_limit=(40, 1.0)
+    )
+    assert isinstance(client.scim_limiter, RateLimiter)
+    assert client.scim_limiter is not client.limiter
+    assert (client.scim_limiter.limit, client.scim_limiter.window) == (40, 1.0)
+
+
+def test_one_token_or_a_given_limiter_means_one_limiter() -> None:
+    same = SentryClient("t", scim_token="t", base_url=LOCAL)
+    assert same.scim_limiter is same.limiter
+    no_scim = SentryClient("t", base_url=LOCAL)
+    assert no_scim.scim_limiter is no_scim.limiter
+    mine = NoLimiter()
+    given = SentryClient("t", scim_token="s", base_url=LOCAL, limiter=mine)
+    assert given.limiter is mine
+    assert given.scim_limiter is mine
+    paced = RateLimiter()
+    view = SentryClient("t", scim_token="s", base_url=LOCAL).with_limiter(paced)
+    assert (view.limiter, view.scim_limiter) == (paced, paced)
+
+
+async def test_each_token_spends_its_own_window() -> None:
+    emu = SentryEmulator(rate_limit=RateLimit(limit=3, window=60.0), retry_after=False)
+    emu.add_org("acme", scim=True)
+    emu.add_members("acme", 5, pending_ratio=0.0)
+    user = emu.add_token("acme")
+    scim = emu.add_token("acme", kind="scim")
+    async with (
+        emu.serve() as url,
+        SentryClient(user, scim_token=scim, base_url=url, max_server_pause=5) as client,
+    ):
+        acme = client.org("acme")
+        members = await asyncio.gather(
+            *(acme.members.list(page_size=2, limit=2).collect() for _ in range(3))
+        )
+        users = await asyncio.gather(
+            *(acme.scim.users.list(page_size=2, limit=2).collect() for _ in range(3))
+        )
+    # Six requests, three a token: each token's window of 3 holds its three; one
+    # shared limiter would have held the fourth for the next minute (and refused).
+    assert [len(page) for page in members + users] == [2] * 6
+    assert emu.stats()["rate_limited"] == 0
+    assert isinstance(client.limiter, RateLimiter)
+    assert isinstance(client.scim_limiter, RateLimiter)
+    assert (client.limiter.sent, client.scim_limiter.sent) == (3, 3)
+    paths = sorted(r.path for r in emu.requests)
+    assert (
+        paths
+        == ["/api/0/organizations/acme/members/"] * 3
+        + ["/api/0/organizations/acme/scim/v2/Users"] * 3
+    )
