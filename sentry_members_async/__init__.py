@@ -6,7 +6,7 @@ from .api.members import AcceptanceResult, InviteStatus
 from .api.scim import ScimSchema
 from .bulk import BulkAPI
 from .changes import BulkAborted, BulkCancelled, BulkReport, Outcome, OutcomeKind
-from .client import ClientStats, RetryEvent, SentryClient
+from .client import SentryClient
 from .converter import DecodeError
 from .errors import (
     APIError,
@@ -50,6 +50,7 @@ from .models import (
 )
 from .org import Org, OrgMembers
 from .pagination import Paginator
+from .pipeline import BaseClient, ClientStats, RetryEvent
 from .ratelimit import Limiter, NoLimiter, RateLimiter
 from .reconcile import (
     AddToTeam,
@@ -108,6 +109,7 @@ __all__ = [
     "AiohttpTransport",
     "AuthenticationError",
     "BadRequestError",
+    "BaseClient",
     "BudgetLimiter",
     "BulkAPI",
     "BulkAborted",

@@ -10,32 +10,9 @@ top, is what lets every other layer import only downward.
 from __future__ import annotations
 
 from .org import Org
-from .pipeline import (
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_RESPONSE_SIZE,
-    DEFAULT_MAX_SERVER_PAUSE,
-    BaseClient,
-    ClientStats,
-    QueryValue,
-    RequestHook,
-    ResponseHook,
-    RetryEvent,
-    RetryHook,
-)
+from .pipeline import BaseClient
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "DEFAULT_MAX_RESPONSE_SIZE",
-    "DEFAULT_MAX_SERVER_PAUSE",
-    "BaseClient",
-    "ClientStats",
-    "QueryValue",
-    "RequestHook",
-    "ResponseHook",
-    "RetryEvent",
-    "RetryHook",
-    "SentryClient",
-]
+__all__ = ["SentryClient"]
 
 
 class SentryClient(BaseClient):

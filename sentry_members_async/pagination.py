@@ -32,11 +32,11 @@ from collections.abc import (
     Generator,
     Iterator,
 )
-from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ._closing import AsyncClosing
 from .errors import PaginationError, ValidationError
 
 __all__ = [
@@ -124,7 +124,7 @@ CursorFetch = Callable[[str | None], Awaitable[Page[T]]]
 ScimFetch = Callable[[int, int], Awaitable[ScimPage[T]]]
 
 
-class Paginator(Generic[T]):
+class Paginator(AsyncClosing, Generic[T]):
     """Async iterator over the items of a paginated list.
 
     Built by the resource APIs (``acme.members.list(...)``); not usually
@@ -371,17 +371,6 @@ class Paginator(Generic[T]):
             aclose = getattr(items, "aclose", None)
             if aclose is not None:
                 await aclose()
-
-    async def __aenter__(self) -> Paginator[T]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __del__(self) -> None:
         tasks = getattr(self, "_tasks", None)

@@ -27,12 +27,12 @@ import copy
 import time
 import warnings
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Any, TypeVar
 
 import attrs
 from yarl import URL
 
+from .._closing import AsyncClosing
 from ..errors import (
     APIError,
     ConfigurationError,
@@ -61,7 +61,7 @@ __all__ = ["BaseClient"]
 _Client = TypeVar("_Client", bound="BaseClient")
 
 
-class BaseClient:
+class BaseClient(AsyncClosing):
     """A :class:`~sentry_members_async.client.SentryClient` without ``.org()``: the pipeline.
 
     Its parameters are documented on ``SentryClient``; the resources, bulk,
@@ -154,17 +154,6 @@ class BaseClient:
         return view
 
     # -- lifecycle ---------------------------------------------------------
-
-    async def __aenter__(self: _Client) -> _Client:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the transport if the client created it. Idempotent."""

@@ -11,10 +11,10 @@ import datetime as dt
 import logging
 import math
 from collections import deque
-from types import TracebackType
 
 import attrs
 
+from .._closing import AsyncClosing
 from ..api.org import OrgAPI
 from ..errors import ConfigurationError
 from ..models import MemberId
@@ -57,7 +57,7 @@ def _default_key(org: OrgAPI, teams: bool) -> str:
     return f"watch:{where}:{org.slug}:{'teams' if teams else 'members'}"
 
 
-class MemberWatch:
+class MemberWatch(AsyncClosing):
     """An async iterator of :class:`MemberEvent` for one organization.
 
     Made by ``acme.members.watch(...)`` (keywords: :class:`WatchOptions`); use
@@ -117,17 +117,6 @@ class MemberWatch:
         return self.stats.interval
 
     # -- context and iteration --------------------------------------------------
-
-    async def __aenter__(self) -> MemberWatch:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __aiter__(self) -> MemberWatch:
         return self
