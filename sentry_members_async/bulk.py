@@ -163,7 +163,9 @@ class BulkAPI:
         client's SCIM token), which Sentry does not count against the invite
         quota: ``created``, or ``already_member``/``already_invited`` on
         Sentry's 409, exactly once after a lost answer. SCIM cannot make owners;
-        a row's teams are joined afterwards through the members API.
+        a row's teams are joined afterwards through the members API. A row then
+        uses both tokens, one after the other, and each token has a rate limit
+        of its own: with a distinct SCIM token the default concurrency doubles.
         """
         if via not in ("invite", "scim"):
             raise ValidationError("via must be 'invite' or 'scim'")
@@ -179,6 +181,9 @@ class BulkAPI:
                 yield as_invite_row(row)
 
         total = len(rows) if isinstance(rows, Sized) else None
+        client = self._org.client
+        if concurrency is None and via == "scim" and client.scim_limiter is not client.limiter:
+            concurrency = 2 * self.concurrency
         return await self._run(
             items(), prepare, progress, concurrency, total=total, serial_invites=quota_aware
         )
