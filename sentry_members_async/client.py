@@ -10,9 +10,10 @@ top, is what lets every other layer import only downward.
 from __future__ import annotations
 
 from .org import Org
-from .pipeline import BaseClient
+from .pipeline import BaseClient, ClientStats, RetryEvent
 
-__all__ = ["SentryClient"]
+# ClientStats and RetryEvent were documented here before the pipeline moved out.
+__all__ = ["ClientStats", "RetryEvent", "SentryClient"]
 
 
 class SentryClient(BaseClient):

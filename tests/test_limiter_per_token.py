@@ -17,7 +17,7 @@ LOCAL = "http://127.0.0.1:1"
 
 def test_a_distinct_scim_token_gets_a_limiter_of_its_own() -> None:
     client = SentryClient(
-        "user-token", scim_token="scim-token", base_url=LOCAL, rate_limit=(40, 1.0)
+        "sntryu_user", scim_token="sntrys_scim", base_url=LOCAL, rate_limit=(40, 1.0)
     )
     assert isinstance(client.scim_limiter, RateLimiter)
     assert client.scim_limiter is not client.limiter
@@ -25,16 +25,21 @@ def test_a_distinct_scim_token_gets_a_limiter_of_its_own() -> None:
 
 
 def test_one_token_or_a_given_limiter_means_one_limiter() -> None:
-    same = SentryClient("t", scim_token="t", base_url=LOCAL)
+    same = SentryClient("sntryu_t", scim_token="sntryu_t", base_url=LOCAL)
     assert same.scim_limiter is same.limiter
+    # an integration's token may share the organization's window with SCIM's
+    integration = SentryClient("sntrys_org", scim_token="sntrys_scim", base_url=LOCAL)
+    assert integration.scim_limiter is integration.limiter
+    unprefixed = SentryClient("0123abcd", scim_token="4567ef", base_url=LOCAL)
+    assert unprefixed.scim_limiter is unprefixed.limiter
     no_scim = SentryClient("t", base_url=LOCAL)
     assert no_scim.scim_limiter is no_scim.limiter
     mine = NoLimiter()
-    given = SentryClient("t", scim_token="s", base_url=LOCAL, limiter=mine)
+    given = SentryClient("sntryu_t", scim_token="s", base_url=LOCAL, limiter=mine)
     assert given.limiter is mine
     assert given.scim_limiter is mine
     paced = RateLimiter()
-    view = SentryClient("t", scim_token="s", base_url=LOCAL).with_limiter(paced)
+    view = SentryClient("sntryu_t", scim_token="s", base_url=LOCAL).with_limiter(paced)
     assert (view.limiter, view.scim_limiter) == (paced, paced)
 
 

@@ -108,12 +108,14 @@ class BaseClient(AsyncClosing):
         self.limiter: Limiter = client_limiter(
             limiter, max_server_pause=max_server_pause, rate_limit=rate_limit
         )
-        #: The SCIM token's: Sentry counts each caller apart (a user token as its
-        #: user, an integration's token as its organization; ``get_rate_limit_key``
-        #: in src/sentry/ratelimits/utils.py), so a distinct SCIM token gets a
-        #: default limiter of its own. A ``limiter=`` you pass paces both.
+        #: The SCIM token's. Sentry counts a user's token as that user and an
+        #: integration's token (SCIM's) as its organization (``get_rate_limit_key``
+        #: in src/sentry/ratelimits/utils.py): with a user token (``sntryu_``) the
+        #: SCIM token gets a default limiter of its own; with any other auth token
+        #: (an integration's may share the organization's window) one limiter
+        #: paces both, as does a ``limiter=`` you pass.
         self.scim_limiter: Limiter = self.limiter
-        if limiter is None and tokens.scim_token not in (None, tokens.token):
+        if limiter is None and tokens.counted_apart():
             self.scim_limiter = client_limiter(
                 None, max_server_pause=max_server_pause, rate_limit=rate_limit
             )

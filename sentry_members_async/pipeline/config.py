@@ -43,12 +43,26 @@ DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
 _REGION = re.compile(r"[a-z]{2,10}")
 
 
+#: The prefix of a user auth token (Sentry's ``AuthTokenType.USER``).
+USER_TOKEN_PREFIX = "sntryu_"  # noqa: S105 - a prefix, not a secret
+
+
 @attrs.frozen
 class Tokens:
     """The auth token and the optional SCIM token (never shown in a ``repr``)."""
 
     token: str = attrs.field(repr=False)
     scim_token: str | None = attrs.field(repr=False)
+
+    def counted_apart(self) -> bool:
+        """Whether Sentry counts the two tokens as two callers: a user's token
+        (``sntryu_``, counted as the user) and a distinct SCIM token (counted as
+        the organization). Older, unprefixed tokens say nothing: ``False``."""
+        return (
+            self.scim_token is not None
+            and self.scim_token != self.token
+            and self.token.startswith(USER_TOKEN_PREFIX)
+        )
 
     def secrets(self) -> tuple[str, ...]:
         """The credentials to mask in any server text the client shows."""

@@ -11,12 +11,13 @@ import datetime as dt
 import logging
 import math
 from collections import deque
+from typing import Any
 
 import attrs
 
 from .._closing import AsyncClosing
 from ..api.org import OrgAPI
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ValidationError
 from ..models import MemberId
 from .budget import BudgetLimiter
 from .checkpoint import CURSOR_EVERY, Checkpoint
@@ -68,8 +69,12 @@ class MemberWatch(AsyncClosing):
                 print(event.kind, event.email)
     """
 
-    def __init__(self, org: OrgAPI, options: WatchOptions | None = None) -> None:
-        self.options = options if options is not None else WatchOptions()
+    def __init__(self, org: OrgAPI, options: WatchOptions | None = None, **keywords: Any) -> None:
+        # ``keywords`` are WatchOptions' (``MemberWatch(org, interval=30)``, as before
+        # the settings became a value); checked there.
+        if options is not None and keywords:
+            raise ValidationError("give a WatchOptions or its keywords, not both")
+        self.options = options if options is not None else WatchOptions(**keywords)
         client = org.client
         self.org = org.slug
         self.limiter = BudgetLimiter(client.limiter, self.options.budget)

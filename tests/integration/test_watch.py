@@ -366,6 +366,11 @@ async def test_a_watch_options_value_is_the_keywords_written_once(
     assert by_value.interval == 5.0
     assert by_value.prefetch == 3
     assert MemberWatch(acme200).options == WatchOptions()  # the defaults
+    assert MemberWatch(acme200, interval=5, prefetch=3).options == WatchOptions(
+        interval=5, prefetch=3
+    )
+    with pytest.raises(ValidationError, match="not both"):
+        MemberWatch(acme200, options, interval=5)
     assert WatchOptions().budget == 0.2
     assert WatchOptions().interval == 60.0
     assert emu200.requests == []
