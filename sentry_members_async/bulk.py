@@ -13,8 +13,10 @@ never abort the batch; a configuration error (401, bad token) stops it at once
 and raises :class:`BulkAborted` carrying the report so far. Cancelling the run
 stops pulling input, lets the requests already sent finish (so the report
 matches the server) and raises :class:`BulkCancelled` (a
-``CancelledError``) carrying the report; a second cancel stops at once and
-marks what was in flight as failed.
+``CancelledError``) carrying the report; what was not sent yet (an invite
+waiting at the quota gate) is not sent and ends ``failed`` ("cancelled before
+it was sent"). A second cancel stops at once and marks what was in flight as
+failed.
 
 Exactly once: invites are looked up by e-mail when an answer was lost, never
 re-sent blindly; the other operations are idempotent on Sentry and are

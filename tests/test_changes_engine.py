@@ -170,3 +170,51 @@ async def test_serial_invites_go_one_at_a_time(serial: bool, at_once: int) -> No
     release.set()
     report = await run
     assert [o.kind for o in report] == [K.CREATED] * 3
+
+
+async def test_cancel_does_not_send_the_invites_waiting_at_the_quota_gate() -> None:
+    release = asyncio.Event()
+    steps = [
+        InviteStep(str(i), Done(K.CREATED, MemberId(str(i + 1))), release=release) for i in range(3)
+    ]
+    run = asyncio.ensure_future(execute(ORG, steps, as_is, concurrency=3))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert [s.entered for s in steps] == [["0"], [], []]  # the first sent, two wait their turn
+    run.cancel()
+    await asyncio.sleep(0)
+    release.set()  # the first invite's answer comes
+    with pytest.raises(BulkCancelled) as info:
+        await run
+    report = info.value.report
+    assert report.cancelled
+    assert [s.entered for s in steps] == [["0"], [], []]  # the waiting two were never sent
+    assert [(o.kind, o.member_id) for o in report] == [
+        (K.CREATED, MemberId("1")),
+        (K.FAILED, None),
+        (K.FAILED, None),
+    ]
+    assert [str(o.error) for o in report][1:] == ["cancelled before it was sent"] * 2
+    assert report.failed() == steps[1:]  # to run them again
+
+
+async def test_cancel_while_an_item_is_looked_up_does_not_send_its_change() -> None:
+    looked_up = asyncio.Event()
+    step = Step("x")
+
+    async def prepare(row: str) -> Operation | Done:
+        await looked_up.wait()  # the lookup request is in flight
+        return step
+
+    run = asyncio.ensure_future(execute(ORG, ["a"], prepare, concurrency=1))
+    await asyncio.sleep(0)
+    run.cancel()
+    await asyncio.sleep(0)
+    looked_up.set()  # the lookup's answer comes: the change is not sent
+    with pytest.raises(BulkCancelled) as info:
+        await run
+    report = info.value.report
+    assert step.entered == []
+    assert [(o.kind, str(o.error), o.row) for o in report] == [
+        (K.FAILED, "cancelled before it was sent", "a")
+    ]

@@ -11,8 +11,10 @@ Item errors never abort the run; a configuration error (401, bad token) stops
 it at once and raises :class:`BulkAborted` carrying the report so far.
 Cancelling the run stops pulling input, lets the requests already sent finish
 (so the report matches the server) and raises :class:`BulkCancelled` (a
-``CancelledError``) carrying the report; a second cancel stops at once and
-marks what was in flight as failed.
+``CancelledError``) carrying the report; a change not yet sent (an invite
+waiting its turn at the quota gate, an item still being looked up) is not
+sent: it ends ``failed`` with "cancelled before it was sent", its row kept to
+run again. A second cancel stops at once and marks what was in flight as failed.
 """
 
 from __future__ import annotations
@@ -64,17 +66,25 @@ QUOTA_PROBE = 100
 _FATAL = (AuthenticationError, ConfigurationError)
 
 
+def _not_sent() -> Done:
+    """A change the run was cancelled before it sent: failed, its row kept to run again."""
+    return Done(OutcomeKind.FAILED, error=SentryError("cancelled before it was sent"))
+
+
 class _QuotaGate:
     """Invites one at a time while a daily quota may be in force, then in parallel.
 
     The first :class:`InviteQuotaError` defers its invite and every later one
     (``deferred``, with that error); nothing more is sent through the gate.
+    Once the run is cancelled (``closed``), an invite still waiting its turn
+    is not sent.
     """
 
     def __init__(self, *, serial: bool, on_reached: Callable[[InviteQuotaError], None]) -> None:
         self.serial = serial
         self.created = 0
         self.quota: InviteQuotaError | None = None
+        self.closed = False
         self._on_reached = on_reached
         self._lock = asyncio.Lock()
 
@@ -100,6 +110,8 @@ class _QuotaGate:
             async with self._turn():
                 if self.reached():  # reached while this invite waited its turn
                     return self._deferred()
+                if self.closed:  # the run was cancelled while it waited
+                    return _not_sent()
                 done = await invite()
         except InviteQuotaError as exc:
             if self.quota is None:
@@ -139,6 +151,8 @@ class _Run(Generic[RowT]):
         step = await self.prepare(row)
         if isinstance(step, Done):
             return step
+        if self.gate.closed:  # cancelled while the item was looked up: not sent
+            return _not_sent()
         if step.quota_counted:
             return await self.gate.send(lambda: step.run(self.ctx))
         return await step.run(self.ctx)
@@ -174,6 +188,7 @@ class _Run(Generic[RowT]):
     async def cancel(self, workers: Sequence[asyncio.Future[None]]) -> None:
         """Stop pulling input; let what was sent finish, unless cancelled again."""
         self.stop = True
+        self.gate.closed = True
         self.writer.cancel()
         try:
             # Requests already sent finish, so the report matches the server.
