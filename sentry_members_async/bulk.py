@@ -165,7 +165,10 @@ class BulkAPI:
         client's SCIM token), which Sentry does not count against the invite
         quota: ``created``, or ``already_member``/``already_invited`` on
         Sentry's 409, exactly once after a lost answer. SCIM cannot make owners;
-        a row's teams are joined afterwards through the members API. A row then
+        a row's teams (with their team roles) are joined afterwards through the
+        members API, also after a 409: a row run again joins the teams it
+        missed and ends ``updated`` (``requested`` when Sentry made an access
+        request instead), or ``already_*`` when nothing was left to do. A row then
         uses both tokens, one after the other, and each token has a rate limit
         of its own: with a distinct SCIM token the default concurrency doubles.
         """

@@ -88,7 +88,12 @@ class Invite:
 class ScimInvite:
     """Provision ``email`` through SCIM ``POST Users`` (not counted by the invite quota).
 
-    The teams are joined through the members API once the user was created.
+    The teams (with their team roles) are joined through the members API
+    afterwards, also when Sentry answers ``409`` (the user is already there):
+    a row whose join failed once joins what it missed when it is run again.
+    ``created``; else ``updated`` when a team was joined or its role set,
+    ``requested`` when Sentry made an access request, or what the ``409``
+    found (``already_member``, ``already_invited``).
     """
 
     quota_counted: ClassVar[bool] = False
@@ -104,9 +109,16 @@ class ScimInvite:
         member_id, status = await ctx.org.scim.users.provision(
             self.email, role=None if self.role == "member" else self.role
         )
+        joined = {
+            await ctx.org.members.join_team(member_id, slug, role=role)
+            for slug, role in self.teams.items()
+        }
         if status == "created":
-            for slug in self.teams:
-                await ctx.org.members.add_to_team(member_id, slug)
+            return Done(OutcomeKind.CREATED, member_id)
+        if joined & {"added", "updated"}:
+            return Done(OutcomeKind.UPDATED, member_id)
+        if "requested" in joined:
+            return Done(OutcomeKind.REQUESTED, member_id)
         return Done(OutcomeKind(status), member_id)
 
 
