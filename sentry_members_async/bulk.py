@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sized
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+import attrs
+
 from .api._common import check_email, check_org_role, check_slug, check_slugs, check_team_role
 from .changes import (
     QUOTA_PROBE,
@@ -101,6 +103,26 @@ def _invite_change(
     if row.role == "owner":
         raise ValidationError("role: SCIM cannot provision owners; invite them instead")
     return ScimInvite(row.email, row.role, teams)
+
+
+@attrs.frozen
+class _Unreadable(InviteRow):
+    """An input item that is no invite row: it ends ``failed`` with ``error``, nothing sent."""
+
+    error: ValidationError | None = None
+
+
+def _invite_rows(rows: Iterable[InviteRow | Mapping[str, Any] | str]) -> Iterator[InviteRow]:
+    """The invite rows of ``rows``; an item that is no row stands as :class:`_Unreadable`.
+
+    The error is not raised here: a generator that raises is over, and the
+    items after it (and the report of those before) would be lost.
+    """
+    for row in rows:
+        try:
+            yield as_invite_row(row)
+        except ValidationError as exc:
+            yield _Unreadable("", error=exc)
 
 
 class BulkAPI:
@@ -178,19 +200,22 @@ class BulkAPI:
             raise ValidationError("rows must be a list of rows or e-mail addresses, not one string")
         known = {team.slug async for team in self._org.teams.list(detailed=False)}
 
-        async def prepare(row: InviteRow) -> Operation:
+        async def prepare(row: InviteRow) -> Operation | Done:
+            if isinstance(row, _Unreadable):
+                return Done(OutcomeKind.FAILED, error=row.error)
             return _invite_change(row, known, via, send_invite)
-
-        def items() -> Iterator[InviteRow]:
-            for row in rows:
-                yield as_invite_row(row)
 
         total = len(rows) if isinstance(rows, Sized) else None
         client = self._org.client
         if concurrency is None and via == "scim" and client.scim_limiter is not client.limiter:
             concurrency = 2 * self.concurrency
         return await self._run(
-            items(), prepare, progress, concurrency, total=total, serial_invites=quota_aware
+            _invite_rows(rows),
+            prepare,
+            progress,
+            concurrency,
+            total=total,
+            serial_invites=quota_aware,
         )
 
     async def set_roles(

@@ -297,3 +297,19 @@ async def test_fault_matrix_invites_each_person_exactly_once(fault: object) -> N
     assert len(invited) == 500
     assert set(invited.values()) == {1}
     assert len(emails(emu, pending=True)) == 500
+
+
+async def test_an_item_that_is_no_row_fails_alone_and_the_run_goes_on(
+    emu: SentryEmulator, acme: Org
+) -> None:
+    rows = iter([InviteRow("a1@example.com"), 42, "a2@example.com"])  # a stream, as a generator
+    report = await acme.bulk.invite(rows, concurrency=1)  # type: ignore[arg-type]
+    assert [o.kind for o in report] == [K.CREATED, K.FAILED, K.CREATED]
+    assert isinstance(report[1].error, ValidationError)
+    assert str(report[1].error) == (
+        "an invite row is an InviteRow, a mapping with 'email' (and optionally 'role', "
+        "'teams', 'team_roles') or an e-mail address, not int"
+    )
+    assert {"a1@example.com", "a2@example.com"} <= set(emails(emu, pending=True))
+    posts = [r.json()["email"] for r in emu.find("POST", "/api/0/organizations/acme/members/")]
+    assert posts == ["a1@example.com", "a2@example.com"]  # the bad item sent nothing
