@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
-from .api._common import check_email, check_org_role, check_slug, check_slugs, check_team_role
+from .api._common import check_email, check_org_role, check_slug, check_team_role
 from .changes import (
     QUOTA_PROBE,
     AddToTeam,
@@ -96,7 +96,6 @@ def _invite_change(
     if problems:
         field, message = problems[0]
         raise ValidationError(f"{field}: {message}")
-    check_slugs(row.teams)  # a team listed twice is refused, as by ``invite()``
     teams = {**dict.fromkeys(row.teams), **row.team_roles}
     if via == "invite":
         return Invite(row.email, row.role, teams, send_invite)

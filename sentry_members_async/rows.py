@@ -52,33 +52,39 @@ Problem: TypeAlias = tuple[str, str]
 # -- the teams column -------------------------------------------------------------
 
 
+def _team_pairs(value: Any, *, roles: bool = True) -> list[tuple[str, str | None]]:
+    """``(slug, team role or None)`` per team given, in order; a team given twice stays twice."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, Mapping):
+        return list(value.items())
+    if not isinstance(value, str):
+        return [(slug, None) for slug in value]
+    pairs: list[tuple[str, str | None]] = []
+    for part in value.replace(",", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        slug, _, role = part.partition(":") if roles else (part, "", "")
+        pairs.append((slug.strip(), role.strip() or None))
+    return pairs
+
+
 def team_column(value: Any, *, roles: bool = True) -> dict[str, str | None]:
     """The one parser of a ``teams`` value: slugs, each with a team role or ``None``.
 
     ``"backend:admin;web"`` or ``"backend:admin, web"`` gives ``{"backend":
     "admin", "web": None}``; a mapping is copied; any other iterable gives its
     slugs. With ``roles=False`` a ``:`` is not read as a role (the part stays
-    one slug, which the slug check then refuses).
+    one slug, which the slug check then refuses). The readers refuse a team
+    listed twice (:func:`_duplicate_team_problems`); here the last one wins.
     """
-    if value is None or value == "":
-        return {}
-    if isinstance(value, Mapping):
-        return dict(value)
-    if not isinstance(value, str):
-        return dict.fromkeys(value)
-    result: dict[str, str | None] = {}
-    for part in value.replace(",", ";").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        slug, _, role = part.partition(":") if roles else (part, "", "")
-        result[slug.strip()] = role.strip() or None
-    return result
+    return dict(_team_pairs(value, roles=roles))
 
 
 def _teams(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
-        return tuple(team_column(value, roles=False))
+        return tuple(slug for slug, _ in _team_pairs(value, roles=False))
     return tuple(value) if value else ()
 
 
@@ -193,6 +199,12 @@ def _team_problems(
     return problems
 
 
+def _duplicate_team_problems(slugs: Iterable[str]) -> list[Problem]:
+    """The one rule for a team listed twice (in ``teams``, with or without a role): refused."""
+    listed = list(slugs)
+    return [("teams", "teams lists a team twice")] if len(set(listed)) != len(listed) else []
+
+
 def _role_problems(role: str) -> list[Problem]:
     if role in ORG_ROLE_NAMES:
         return []
@@ -206,14 +218,17 @@ def invite_row_problems(row: InviteRow, known_teams: set[str] | None) -> list[Pr
         *_email_problems(row.email),
         *_role_problems(row.role),
         *_team_problems(teams, known_teams, "team_roles"),
+        *_duplicate_team_problems(row.teams),
     ]
 
 
-def _member_problems(member: DesiredMember) -> list[Problem]:
+def _member_problems(member: DesiredMember, data: Mapping[str, Any]) -> list[Problem]:
+    """Every problem of one roster row (``data``: its fields, as read)."""
     return [
         *_email_problems(member.email),
         *_role_problems(member.role),
         *_team_problems(member.teams or {}, None, "teams"),
+        *_duplicate_team_problems(slug for slug, _ in _team_pairs(data.get("teams"))),
     ]
 
 
@@ -246,7 +261,12 @@ def read_records(
     else:
         records = source
     for offset, record in enumerate(records):
-        yield first_line + offset, {str(k).strip(): v for k, v in record.items() if k is not None}
+        yield first_line + offset, _record(record)
+
+
+def _record(record: Mapping[Any, Any]) -> dict[str, Any]:
+    """A row's fields with their names stripped (a CSV header may pad them)."""
+    return {str(k).strip(): v for k, v in record.items() if k is not None}
 
 
 def _email(data: Mapping[str, Any]) -> str:
@@ -260,7 +280,7 @@ def _role(data: Mapping[str, Any]) -> str:
 def _collect(
     source: Source,
     build: Callable[[dict[str, Any]], RowT],
-    problems: Callable[[RowT], list[Problem]],
+    problems: Callable[[RowT, dict[str, Any]], list[Problem]],
     email: Callable[[RowT], str],
 ) -> RowBatch[RowT]:
     """Build and check every row; keep the good ones and every problem of the others.
@@ -273,7 +293,7 @@ def _collect(
     with _opened(source) as records:
         for line, data in read_records(records):
             row = build(data)
-            found = problems(row)
+            found = problems(row, data)
             key = email(row).lower()
             if not found and key in seen:
                 found.append(("email", f"{email(row)} is listed twice (first on row {seen[key]})"))
@@ -286,10 +306,14 @@ def _collect(
 
 
 def _invite_row(data: Mapping[str, Any]) -> InviteRow:
-    teams = team_column(data.get("teams"))
-    roles = {slug: role for slug, role in teams.items() if role is not None}
+    """The one builder of an invite row from its fields (a CSV line, a dict)."""
+    pairs = _team_pairs(data.get("teams"))
+    roles = {slug: role for slug, role in pairs if role is not None}
     return InviteRow(
-        _email(data), _role(data), tuple(teams), {**roles, **_team_roles(data.get("team_roles"))}
+        _email(data),
+        _role(data),
+        tuple(slug for slug, _ in pairs),  # a team given twice stays twice: refused
+        {**roles, **_team_roles(data.get("team_roles"))},
     )
 
 
@@ -306,7 +330,10 @@ def load_invite_rows(
     """
     teams = set(known_teams) if known_teams is not None else None
     return _collect(
-        source, _invite_row, lambda row: invite_row_problems(row, teams), lambda row: row.email
+        source,
+        _invite_row,
+        lambda row, _: invite_row_problems(row, teams),
+        lambda row: row.email,
     )
 
 
@@ -328,7 +355,11 @@ def load_roster(source: Source) -> list[DesiredMember]:
 
 
 def as_invite_row(row: InviteRow | Mapping[str, Any] | str) -> InviteRow:
-    """An invite row from an :class:`InviteRow`, a mapping of its fields, or an e-mail address."""
+    """An invite row from an :class:`InviteRow`, a mapping of its fields, or an e-mail address.
+
+    A mapping is read as :func:`load_invite_rows` reads a row (the same
+    builder): ``teams`` may give team roles (``"backend:admin;web"``).
+    """
     if isinstance(row, InviteRow):
         return row
     if isinstance(row, str):
@@ -338,9 +369,4 @@ def as_invite_row(row: InviteRow | Mapping[str, Any] | str) -> InviteRow:
             f"an invite row is an InviteRow, a mapping with 'email' (and optionally 'role', "
             f"'teams', 'team_roles') or an e-mail address, not {type(row).__name__}"
         )
-    return InviteRow(
-        str(row.get("email") or ""),
-        str(row.get("role") or "member"),
-        row.get("teams"),
-        row.get("team_roles"),
-    )
+    return _invite_row(_record(row))  # read as load_invite_rows reads it

@@ -13,7 +13,7 @@ from sentry_members_async import (
     load_invite_rows,
     load_roster,
 )
-from sentry_members_async.rows import RosterError, RowError, team_column
+from sentry_members_async.rows import RosterError, RowError, as_invite_row, team_column
 
 
 def test_a_roster_with_three_bad_rows_reports_all_three_with_their_lines() -> None:
@@ -98,3 +98,24 @@ def test_an_invite_row_built_in_code_keeps_a_colon_in_its_slug() -> None:
     batch = load_invite_rows([{"email": "ann@example.com", "teams": ["team-01:admin"]}])
     assert [(e.line, e.field) for e in batch.errors] == [(1, "teams")]
     assert InviteRow("ann@example.com", teams="a:admin;b").teams == ("a:admin", "b")
+
+
+def test_a_dict_row_reads_the_same_in_load_invite_rows_and_in_bulk() -> None:
+    data = {" email ": " ann@example.com ", "role": "Admin", "teams": "team-01:admin; team-02"}
+    batch = load_invite_rows([data])
+    assert batch.errors == []
+    expected = InviteRow("ann@example.com", "admin", ("team-01", "team-02"), {"team-01": "admin"})
+    assert batch.rows == [expected]
+    assert as_invite_row(data) == expected  # bulk.invite's per-row path
+
+
+@pytest.mark.parametrize("teams", ["team-01,team-01", "team-01:admin;team-01", ["a", "a"]])
+def test_a_team_listed_twice_is_refused_in_every_reader(teams: object) -> None:
+    batch = load_invite_rows([{"email": "ann@example.com", "teams": teams}])
+    assert batch.rows == []
+    assert [(e.line, e.field, e.message) for e in batch.errors] == [
+        (1, "teams", "teams lists a team twice")
+    ]
+    with pytest.raises(RosterError) as info:
+        load_roster([{"email": "ann@example.com", "teams": teams}])
+    assert str(info.value) == "roster row 1: teams: teams lists a team twice"

@@ -313,3 +313,27 @@ async def test_an_item_that_is_no_row_fails_alone_and_the_run_goes_on(
     assert {"a1@example.com", "a2@example.com"} <= set(emails(emu, pending=True))
     posts = [r.json()["email"] for r in emu.find("POST", "/api/0/organizations/acme/members/")]
     assert posts == ["a1@example.com", "a2@example.com"]  # the bad item sent nothing
+
+
+async def test_a_dict_row_reads_as_load_invite_rows_reads_it(
+    emu: SentryEmulator, acme: Org
+) -> None:
+    rows = [
+        {"email": "d1@example.com", "teams": "team-01:admin"},
+        {"email": "d2@example.com", "teams": "team-01,team-01"},
+    ]
+    assert [e.message for e in load_invite_rows(rows).errors] == ["teams lists a team twice"]
+    report = await acme.bulk.invite(rows, concurrency=1)
+    assert [o.kind for o in report] == [K.CREATED, K.FAILED]
+    assert isinstance(report[1].error, ValidationError)
+    assert str(report[1].error) == "teams: teams lists a team twice"
+    posts = [r.json() for r in emu.find("POST", "/api/0/organizations/acme/members/")]
+    assert posts == [  # the team role was read from the teams column; the refused row: nothing
+        {
+            "email": "d1@example.com",
+            "orgRole": "member",
+            "teamRoles": [{"teamSlug": "team-01", "role": "admin"}],
+        }
+    ]
+    (invited,) = [m for m in emu.members("acme") if m["email"] == "d1@example.com"]
+    assert invited["teams"] == {"team-01": None}  # Sentry applies no team role on invite
