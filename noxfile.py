@@ -6,6 +6,8 @@ prerequisite. Run ``nox -s tests lint typecheck`` before pushing.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -55,6 +57,23 @@ def lint(session: nox.Session) -> None:
     # import-linter reads its contracts from pyproject.toml and analyses the
     # package's source; the package itself need not be installed.
     session.run("lint-imports", env={"PYTHONPATH": "."})
+    too_long = _modules_over(MAX_MODULE_LINES)
+    if too_long:
+        session.error(f"modules over {MAX_MODULE_LINES} lines: {', '.join(too_long)}")
+
+
+#: No module of the package is longer than this: split it by meaning.
+MAX_MODULE_LINES = 500
+
+
+def _modules_over(limit: int) -> list[str]:
+    """The package's modules longer than ``limit`` lines, with their length."""
+    found = []
+    for path in sorted(Path("sentry_members_async").rglob("*.py")):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > limit:
+            found.append(f"{path} ({lines})")
+    return found
 
 
 @nox.session

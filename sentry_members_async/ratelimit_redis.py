@@ -27,7 +27,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .errors import parse_retry_after
-from .ratelimit import DEFAULT_MAX_PAUSE, RateLimiter, _FifoSlots, _float, _int, pause_too_long
+from .ratelimit import DEFAULT_MAX_PAUSE, RateLimiter, pause_too_long
+from .ratelimit.slots import FifoSlots, header_float, header_int
 
 __all__ = ["RedisLimiter"]
 
@@ -150,7 +151,7 @@ class RedisLimiter:
             self._owns_redis = False
         self.key = key
         self._margin_ms = int(straggler_margin * 1000)
-        self._slots = _FifoSlots(max_concurrency)
+        self._slots = FifoSlots(max_concurrency)
         self._lock = asyncio.Lock()
         self._take: Any = self._redis.register_script(_TAKE)
         self._observe: Any = self._redis.register_script(_OBSERVE)
@@ -213,15 +214,15 @@ class RedisLimiter:
         """Share what this answer says with every process (fire and forget)."""
         if status == 429:
             self.rate_limited += 1
-        concurrent = _int(headers.get("X-Sentry-Rate-Limit-ConcurrentLimit"))
+        concurrent = header_int(headers.get("X-Sentry-Rate-Limit-ConcurrentLimit"))
         if concurrent is not None and 0 < concurrent < self._slots.size:
             self._slots.resize(concurrent)
         if self.fallback is not None:
             self.fallback.observe(status, headers)
             return
-        limit = _int(headers.get("X-Sentry-Rate-Limit-Limit"))
-        remaining = _int(headers.get("X-Sentry-Rate-Limit-Remaining"))
-        reset = _float(headers.get("X-Sentry-Rate-Limit-Reset"))
+        limit = header_int(headers.get("X-Sentry-Rate-Limit-Limit"))
+        remaining = header_int(headers.get("X-Sentry-Rate-Limit-Remaining"))
+        reset = header_float(headers.get("X-Sentry-Rate-Limit-Reset"))
         wait: float | None = None
         if status == 429:
             wait = parse_retry_after(headers.get("Retry-After"))

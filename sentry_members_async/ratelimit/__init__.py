@@ -40,7 +40,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-from .errors import RateLimitedError, parse_retry_after
+from ..errors import RateLimitedError, parse_retry_after
+from .slots import FifoSlots, header_float, header_int
 
 __all__ = ["DEFAULT_MAX_PAUSE", "Limiter", "NoLimiter", "RateLimiter", "pause_too_long"]
 
@@ -99,46 +100,6 @@ _HELD: contextvars.ContextVar[tuple[RateLimiter, int] | None] = contextvars.Cont
 )
 
 
-class _FifoSlots:
-    """A FIFO semaphore whose size can change."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.used = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    async def acquire(self) -> None:
-        if self.used < self.size and not self._waiters:
-            self.used += 1
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self.release()  # we were handed a slot as we got cancelled: give it back
-            else:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(future)
-            raise
-
-    def release(self) -> None:
-        self.used -= 1
-        self._wake()
-
-    def resize(self, size: int) -> None:
-        self.size = size
-        self._wake()
-
-    def _wake(self) -> None:
-        while self._waiters and self.used < self.size:
-            future = self._waiters.popleft()
-            if not future.done():
-                self.used += 1
-                future.set_result(None)
-
-
 class RateLimiter:
     """Token bucket refilled on the server's windows, plus a concurrency cap.
 
@@ -183,7 +144,7 @@ class RateLimiter:
         self._clock = clock
         self._wall = wall_clock
         self._sleep = sleep
-        self._slots = _FifoSlots(max_concurrency)
+        self._slots = FifoSlots(max_concurrency)
         self._lock = asyncio.Lock()
         # local continuous bucket
         self._tokens = float(self.burst)
@@ -328,7 +289,7 @@ class RateLimiter:
         if status == 429:
             self.rate_limited += 1
             self._pause(headers, now, wall)
-        concurrent = _int(headers.get("X-Sentry-Rate-Limit-ConcurrentLimit"))
+        concurrent = header_int(headers.get("X-Sentry-Rate-Limit-ConcurrentLimit"))
         if concurrent is not None and 0 < concurrent < self._slots.size:
             self._slots.resize(concurrent)
         if self.adaptive:
@@ -338,15 +299,15 @@ class RateLimiter:
         """A 429: every caller waits for ``Retry-After``, else the window's reset, else 1 s."""
         wait = parse_retry_after(headers.get("Retry-After"), now=wall)
         if wait is None:
-            reset = _float(headers.get("X-Sentry-Rate-Limit-Reset"))
+            reset = header_float(headers.get("X-Sentry-Rate-Limit-Reset"))
             wait = max(0.0, reset - wall) if reset is not None else 1.0
         self._paused_until = max(self._paused_until, now + wait)
 
     def _learn(self, status: int, headers: Mapping[str, str], now: float, wall: float) -> None:
         """The server's window from an answer's rate-limit headers."""
-        limit = _int(headers.get("X-Sentry-Rate-Limit-Limit"))
-        remaining = _int(headers.get("X-Sentry-Rate-Limit-Remaining"))
-        reset = _float(headers.get("X-Sentry-Rate-Limit-Reset"))
+        limit = header_int(headers.get("X-Sentry-Rate-Limit-Limit"))
+        remaining = header_int(headers.get("X-Sentry-Rate-Limit-Remaining"))
+        reset = header_float(headers.get("X-Sentry-Rate-Limit-Reset"))
         if limit is None or reset is None:
             if self._probing and status < 500:
                 self._probed()  # no limit announced: only the concurrency cap applies
@@ -485,18 +446,3 @@ def _check_rate_limit(value: object) -> tuple[int, float] | None:
     ):
         raise ValueError("rate_limit's window must be a positive number of seconds")
     return requests, float(window)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _float(value: str | None) -> float | None:
-    try:
-        result = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return result if result is None or math.isfinite(result) else None
