@@ -713,11 +713,24 @@ async def test_bulk_invite_accepts_plain_email_strings(
     assert InviteRow("a@example.com") == InviteRow(email="a@example.com", role="member")
 
 
-@pytest.mark.parametrize("rows", ["a@example.com", [42], [("a@example.com", "member")]])
-async def test_bulk_invite_refuses_rows_it_cannot_read(
-    emulated: tuple[SentryEmulator, SentryClient], rows: Any
+async def test_bulk_invite_refuses_one_string_for_its_rows(
+    emulated: tuple[SentryEmulator, SentryClient],
 ) -> None:
     emu, c = emulated
-    with pytest.raises(ValidationError, match=r"string|invite row"):
-        await bounded(c.org("acme").bulk.invite(rows))
+    with pytest.raises(ValidationError, match="not one string"):
+        await bounded(c.org("acme").bulk.invite("a@example.com"))
+    assert [r for r in emu.requests if r.method == "POST"] == []
+
+
+@pytest.mark.parametrize("item", [42, ("a@example.com", "member")], ids=["int", "tuple"])
+async def test_bulk_invite_fails_an_item_it_cannot_read_and_sends_nothing_for_it(
+    emulated: tuple[SentryEmulator, SentryClient], item: Any
+) -> None:
+    # An item that is no row fails at its index (its ValidationError); a stream
+    # goes on, and the report of what was already sent is kept.
+    emu, c = emulated
+    report = await bounded(c.org("acme").bulk.invite([item]))
+    assert [o.kind for o in report] == [OutcomeKind.FAILED]
+    assert isinstance(report[0].error, ValidationError)
+    assert f"not {type(item).__name__}" in str(report[0].error)
     assert [r for r in emu.requests if r.method == "POST"] == []
