@@ -23,7 +23,7 @@ from _common import ideal_seconds, pick, summary
 from sentry_members_async import InviteRow, OutcomeKind, SentryClient
 from sentry_members_async.testing import RateLimit, SentryEmulator
 
-N = pick(2_000, 300)
+N = pick(2_000, 150)
 SCIM_N = pick(2_000, 300)
 LATENCY = 0.4
 LIMIT = RateLimit(limit=10, window=1.0)

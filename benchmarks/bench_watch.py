@@ -10,7 +10,7 @@ is timed, as it costs what every poll costs.
 The figure to keep in mind is the requests: a budget turns them into time
 (requests / (budget x 40/s)), which is the interval the watcher stretches to.
 
-``BENCH_QUICK=1`` (``benchmarks/run.py --quick``): 10,000 members, for a smoke run.
+``BENCH_QUICK=1`` (``benchmarks/run.py --quick``): 5,000 members, for a smoke run.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from _common import QUICK, summary
 from sentry_members_async import FileStore, SentryClient
 from sentry_members_async.testing import RateLimit, SentryEmulator
 
-MEMBERS = 10_000 if QUICK else 100_000
+MEMBERS = 5_000 if QUICK else 100_000
 TEAMS = 20
 LIMIT = RateLimit.saas()
 
