@@ -7,6 +7,7 @@ base gives them the ``async with`` that calls it.
 
 from __future__ import annotations
 
+import abc
 from types import TracebackType
 from typing import TypeVar
 
@@ -15,12 +16,12 @@ __all__ = ["AsyncClosing"]
 _Self = TypeVar("_Self", bound="AsyncClosing")
 
 
-class AsyncClosing:
+class AsyncClosing(abc.ABC):
     """``async with x:`` yields ``x`` and awaits ``x.aclose()`` on the way out."""
 
+    @abc.abstractmethod
     async def aclose(self) -> None:
         """Release what the object holds (each subclass says what). Idempotent."""
-        raise NotImplementedError
 
     async def __aenter__(self: _Self) -> _Self:
         return self

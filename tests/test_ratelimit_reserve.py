@@ -6,11 +6,15 @@ import asyncio
 
 import pytest
 
+from sentry_members_async.ratelimit import RateLimiter
+
 from .test_ratelimit import FakeTime, headers, limiter, times_of
 
+Late = tuple[RateLimiter, asyncio.Event, list[asyncio.Task[None]]]
 
-async def test_answers_from_the_window_that_ended_release_the_reserve() -> None:
-    fake = FakeTime()
+
+def four_late_requests(fake: FakeTime) -> Late:
+    """A limiter told (4, 1.0) with four requests sent at 0.7, in flight until the event."""
     fake.now = 0.7  # late in the server's window [0, 1)
     lim = limiter(fake, rate_limit=(4, 1.0))
     gate = asyncio.Event()
@@ -19,7 +23,12 @@ async def test_answers_from_the_window_that_ended_release_the_reserve() -> None:
         async with lim.acquire():
             await gate.wait()
 
-    tasks = [asyncio.create_task(one()) for _ in range(4)]
+    return lim, gate, [asyncio.create_task(one()) for _ in range(4)]
+
+
+async def test_answers_from_the_window_that_ended_release_the_reserve() -> None:
+    fake = FakeTime()
+    lim, gate, tasks = four_late_requests(fake)
     for _ in range(5):
         await asyncio.sleep(0)
     fake.now = 1.1  # the answers come back in the next window; the server counted all 4 in [0, 1)
@@ -39,15 +48,7 @@ async def test_answers_from_the_window_that_ended_release_the_reserve() -> None:
 
 async def test_without_those_answers_the_reserve_holds() -> None:
     fake = FakeTime()
-    fake.now = 0.7
-    lim = limiter(fake, rate_limit=(4, 1.0))
-    gate = asyncio.Event()
-
-    async def one() -> None:
-        async with lim.acquire():
-            await gate.wait()
-
-    tasks = [asyncio.create_task(one()) for _ in range(4)]
+    lim, gate, tasks = four_late_requests(fake)
     for _ in range(5):
         await asyncio.sleep(0)
     fake.now = 1.1
