@@ -34,6 +34,15 @@ def test_headers_are_case_insensitive_and_immutable() -> None:
     assert "Content-Type" not in headers.drop("CONTENT-TYPE")
 
 
+def test_headers_get_ignores_case_and_takes_a_default() -> None:
+    headers = Headers({"Retry-After": "3", "Empty": ""})
+    assert headers.get("retry-after") == "3"
+    assert headers.get("RETRY-AFTER", "0") == "3"
+    assert headers.get("Empty", "x") == ""  # a present empty value is not the default
+    assert headers.get("X-Missing") is None
+    assert headers.get("X-Missing", "default") == "default"
+
+
 def test_repeated_headers_fold() -> None:
     assert Headers([("Link", "<a>"), ("link", "<b>")])["LINK"] == "<a>, <b>"
 

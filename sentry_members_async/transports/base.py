@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
 import attrs
 from yarl import URL
@@ -41,6 +41,7 @@ __all__ = [
 #: Header names whose values are never shown in a repr, a log line or a hook payload.
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _MASK = "<redacted>"
+_T = TypeVar("_T")
 
 
 class Headers(Mapping[str, str]):
@@ -76,6 +77,16 @@ class Headers(Mapping[str, str]):
 
     def __getitem__(self, key: str) -> str:
         return self._items[key.lower()][1]
+
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+    @overload
+    def get(self, key: str, /, default: str | _T) -> str | _T: ...
+    def get(self, key: str, /, default: object = None) -> object:
+        # Mapping.get goes through __getitem__ and a KeyError: the limiter reads
+        # four headers of every answer.
+        item = self._items.get(key.lower())
+        return default if item is None else item[1]
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._items
