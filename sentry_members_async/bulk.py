@@ -53,6 +53,7 @@ from .changes import (
     execute,
 )
 from .errors import ValidationError
+from .ratelimit import DEFAULT_MAX_CONCURRENCY
 from .rows import (
     InviteRow,
     MemberKey,
@@ -191,7 +192,8 @@ class BulkAPI:
         missed and ends ``updated`` (``requested`` when Sentry made an access
         request instead), or ``already_*`` when nothing was left to do. A row then
         uses both tokens, one after the other, and each token has a rate limit
-        of its own: with a distinct SCIM token the default concurrency doubles.
+        of its own: with a distinct SCIM token the default is 50 rows in flight,
+        25 a token (sentry.io's concurrent limit per token).
         """
         if via not in ("invite", "scim"):
             raise ValidationError("via must be 'invite' or 'scim'")
@@ -207,7 +209,11 @@ class BulkAPI:
         total = len(rows) if isinstance(rows, Sized) else None
         client = self._org.client
         if concurrency is None and via == "scim" and client.scim_limiter is not client.limiter:
-            concurrency = 2 * self.concurrency
+            # A row's POST (SCIM token) and its team add (user token) wait on two
+            # limiters: with as many rows in flight as both tokens may have
+            # requests, one stage keeps its token busy while the other waits for
+            # its window (bench_bulk: 94 % of the two-token bound at 32 rows, 97 % at 50).
+            concurrency = 2 * DEFAULT_MAX_CONCURRENCY
         return await self._run(
             _invite_rows(rows),
             prepare,

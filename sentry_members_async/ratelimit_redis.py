@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .errors import parse_retry_after
-from .ratelimit import DEFAULT_MAX_PAUSE, RateLimiter, pause_too_long
+from .ratelimit import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_PAUSE, RateLimiter, pause_too_long
 from .ratelimit.slots import FifoSlots, header_float, header_int
 
 __all__ = ["RedisLimiter"]
@@ -133,7 +133,7 @@ class RedisLimiter:
         redis: aioredis.Redis | str,
         key: str,
         *,
-        max_concurrency: int = 25,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         straggler_margin: float = 0.1,
         socket_timeout: float = 2.0,
         max_pause: float = DEFAULT_MAX_PAUSE,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sentry_members_async import NoLimiter, RateLimiter, SentryClient
+from sentry_members_async import NoLimiter, OutcomeKind, RateLimiter, SentryClient
 from sentry_members_async.testing import RateLimit, SentryEmulator
 
 LOCAL = "http://127.0.0.1:1"
@@ -73,3 +73,23 @@ async def test_each_token_spends_its_own_window() -> None:
         == ["/api/0/organizations/acme/members/"] * 3
         + ["/api/0/organizations/acme/scim/v2/Users"] * 3
     )
+
+
+async def test_bulk_via_scim_keeps_both_tokens_busy() -> None:
+    """With a limiter per token, bulk.invite(via="scim") keeps 50 rows in flight by
+    default (25 a token, sentry.io's concurrent cap): each stage (SCIM POST, team
+    add) can fill its token while the other waits."""
+    emu = SentryEmulator(latency=0.05, rate_limit=RateLimit(limit=1000, window=1.0, concurrent=25))
+    emu.add_org("acme", scim=True)
+    emu.add_team("acme", "team-01")
+    user = emu.add_token("acme")
+    scim = emu.add_token("acme", kind="scim")
+    rows = [{"email": f"p{i:03d}@example.com", "teams": ["team-01"]} for i in range(200)]
+    async with emu.serve() as url, SentryClient(user, scim_token=scim, base_url=url) as client:
+        report = await client.org("acme").bulk.invite(rows, via="scim")
+    assert report.counts() == {OutcomeKind.CREATED: 200}
+    # More than the 32 of two 16-row pools, never more than two tokens' 25 each.
+    assert 32 < emu.stats()["peak_concurrency"] <= 50
+    assert emu.stats()["rate_limited"] == 0
+    # one team listing, then a POST Users and a team add a row, nothing twice
+    assert len(emu.requests) == 1 + 200 + 200

@@ -43,10 +43,19 @@ from typing import Protocol, runtime_checkable
 from ..errors import RateLimitedError, parse_retry_after
 from .slots import FifoSlots, header_float, header_int
 
-__all__ = ["DEFAULT_MAX_PAUSE", "Limiter", "NoLimiter", "RateLimiter", "pause_too_long"]
+__all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_PAUSE",
+    "Limiter",
+    "NoLimiter",
+    "RateLimiter",
+    "pause_too_long",
+]
 
 #: Longest server-imposed pause a limiter waits out by default (seconds).
 DEFAULT_MAX_PAUSE = 300.0
+#: Requests in flight at most, per token: sentry.io's concurrent limit.
+DEFAULT_MAX_CONCURRENCY = 25
 
 
 def pause_too_long(wait: float, max_pause: float) -> RateLimitedError:
@@ -120,7 +129,7 @@ class RateLimiter:
     def __init__(
         self,
         *,
-        max_concurrency: int = 25,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         rate: float | None = None,
         burst: int | None = None,
         adaptive: bool = True,
