@@ -248,11 +248,11 @@ def test_progress_without_a_terminal(
     assert listed.returncode == 0, listed.stderr
     *during, last = listed.stderr.splitlines()
     # A line every 10 s while it lasts (none on a quick run), one at the end; no "/None".
-    assert all(re.fullmatch(r"members: \d+ done, \d+/s, 429s waited out: 0", x) for x in during)
-    assert re.fullmatch(r"members: 1500 done, in \d+\.\d s, 429s waited out: 0", last), last
+    assert all(re.fullmatch(r"members: \d+ done, \d+/s, 429 answers: 0", x) for x in during)
+    assert re.fullmatch(r"members: 1500 done, in \d+\.\d s, 429 answers: 0", last), last
     invited = cli(env, "members", "invite", "x1@example.com", "x2@example.com", cwd=tmp_path)
     assert invited.returncode == 0, invited.stderr
     progress = [x for x in invited.stderr.splitlines() if x.startswith("inviting: ")]
-    assert re.fullmatch(r"inviting: 2/2 done, in \d+\.\d s, 429s waited out: 0", progress[-1])
+    assert re.fullmatch(r"inviting: 2/2 done, in \d+\.\d s, 429 answers: 0", progress[-1])
     quiet = cli(env, "--quiet", "members", "list", "--format", "csv", "-o", str(tmp_path / "q.csv"))
     assert (quiet.returncode, quiet.stderr) == (0, "")

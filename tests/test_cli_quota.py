@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -47,6 +48,9 @@ def test_quota_defers_rows_to_a_file_and_scim_provisions_them(tmp_path: pathlib.
         assert done.returncode == 75, done.stderr
         assert "the daily invite quota was reached: 20 rows were not sent" in done.stderr
         assert "deferred-invites.csv" in done.stderr
+        # the quota's one answer 429 is reported, counted from this work's start
+        progress = [x for x in done.stderr.splitlines() if x.startswith("inviting: ")]
+        assert re.fullmatch(r"inviting: 120/120 done, in \d+\.\d s, 429 answers: 1", progress[-1])
         with (tmp_path / "deferred-invites.csv").open(newline="") as handle:
             deferred = list(csv.DictReader(handle))
         assert len(deferred) == 20

@@ -187,6 +187,12 @@ class Reporter:
         self.started = time.monotonic()
         self._last = self.started
         self.done = 0
+        self._limited_before = client.stats.rate_limited
+
+    @property
+    def limited(self) -> int:
+        """Answers 429 since this work began (a daily quota's included: not waited out)."""
+        return self.client.stats.rate_limited - self._limited_before
 
     def __enter__(self) -> Reporter:
         if self.tty:
@@ -197,7 +203,7 @@ class Reporter:
                 TextColumn("{task.fields[rate]}/s"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
-                TextColumn("429s: {task.fields[limited]}"),
+                TextColumn("429 answers: {task.fields[limited]}"),
                 console=err,
                 transient=False,
             )
@@ -212,7 +218,7 @@ class Reporter:
         if self.quiet:
             return
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        limited = self.client.stats.rate_limited
+        limited = self.limited
         if self._progress is not None:
             self._progress.update(
                 self._task,
@@ -229,9 +235,8 @@ class Reporter:
 
     def _line(self, how: str) -> None:
         of = f"/{self.total}" if self.total is not None else ""
-        limited = self.client.stats.rate_limited
         err.print(
-            f"{self.label}: {self.done}{of} done, {how}, 429s waited out: {limited}",
+            f"{self.label}: {self.done}{of} done, {how}, 429 answers: {self.limited}",
             markup=False,
         )
 
