@@ -163,7 +163,7 @@ class BulkAPI:
         concurrency: int | None = None,
     ) -> BulkReport[InviteRow]:
         """Invite every row: ``created``, ``already_member``, ``already_invited``,
-        ``deferred`` or ``failed``.
+        ``updated``, ``requested``, ``deferred`` or ``failed``.
 
         A row is an :class:`InviteRow`, a mapping with its fields, or a plain
         e-mail address (invited with the ``member`` role).
@@ -173,6 +173,10 @@ class BulkAPI:
         sent. An address listed twice is invited once: the later row reports
         ``already_invited`` (Sentry refuses the second invite), so memory stays
         flat for any input; :func:`load_invite_rows` flags duplicates up front.
+        Sentry refuses the invite of someone already there, teams and all, so
+        such a row's teams are joined through the members API: ``updated`` when
+        one was joined or its team role set (``requested`` when Sentry made an
+        access request instead), else ``already_member``/``already_invited``.
 
         The daily invite quota (sentry.io: 100 invites per user or token and 100
         per organization per 24 h): at the first :class:`InviteQuotaError` no
@@ -188,9 +192,7 @@ class BulkAPI:
         quota: ``created``, or ``already_member``/``already_invited`` on
         Sentry's 409, exactly once after a lost answer. SCIM cannot make owners;
         a row's teams (with their team roles) are joined afterwards through the
-        members API, also after a 409: a row run again joins the teams it
-        missed and ends ``updated`` (``requested`` when Sentry made an access
-        request instead), or ``already_*`` when nothing was left to do. A row then
+        members API, also after a 409 (as above). A row then
         uses both tokens, one after the other, and each token has a rate limit
         of its own: with a distinct SCIM token the default is 50 rows in flight,
         25 a token (sentry.io's concurrent limit per token).
