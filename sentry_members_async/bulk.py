@@ -170,13 +170,13 @@ class BulkAPI:
 
         Rows are checked as they stream (e-mail, role, team slugs against the
         org's teams); a bad row fails with a :class:`ValidationError` and is not
-        sent. An address listed twice is invited once: the later row reports
-        ``already_invited`` (Sentry refuses the second invite), so memory stays
-        flat for any input; :func:`load_invite_rows` flags duplicates up front.
-        Sentry refuses the invite of someone already there, teams and all, so
-        such a row's teams are joined through the members API: ``updated`` when
-        one was joined or its team role set (``requested`` when Sentry made an
-        access request instead), else ``already_member``/``already_invited``.
+        sent. Sentry refuses the invite of someone already there, teams and all,
+        so such a row's teams are joined through the members API: ``updated``
+        when one was joined or its team role set (``requested`` when Sentry made
+        an access request instead), else ``already_member``/``already_invited``.
+        An address listed twice is invited once (the later row is such a row),
+        so memory stays flat for any input; :func:`load_invite_rows` flags
+        duplicates up front.
 
         The daily invite quota (sentry.io: 100 invites per user or token and 100
         per organization per 24 h): at the first :class:`InviteQuotaError` no
