@@ -9,6 +9,7 @@ finishes; twice: what was in flight is marked failed) and the invite-quota gate.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar, cast
 
 import attrs
@@ -115,6 +116,25 @@ async def test_a_configuration_error_stops_the_run() -> None:
     assert report.aborted is denied
     assert [o.kind for o in report] == [K.UPDATED, K.FAILED]
     assert steps[2].ran == []  # never pulled
+
+
+async def test_input_that_raises_stops_the_run_and_keeps_the_report() -> None:
+    release = asyncio.Event()
+    steps = [Step("a"), Step("b", release=release)]
+
+    def items() -> Iterator[Step]:
+        yield from steps
+        release.set()  # "b" is in flight when the input fails
+        raise ValueError("row 3 of the sheet is unreadable")
+
+    with pytest.raises(BulkAborted) as info:
+        await execute(ORG, items(), as_is, concurrency=2)
+    report = info.value.report
+    assert [o.kind for o in report] == [K.UPDATED, K.UPDATED]  # "b" was let finish
+    assert steps[1].ran == ["b"]
+    assert report.aborted is info.value.error
+    assert "reading the items failed" in str(info.value)
+    assert isinstance(info.value.error.__cause__, ValueError)
 
 
 @pytest.mark.parametrize("twice", [False, True], ids=["once", "twice"])

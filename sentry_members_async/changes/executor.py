@@ -7,8 +7,9 @@ already (``not_found``, ``unchanged``); the executor runs the change, sends
 invites through the daily quota gate, and records the outcome at the item's
 index.
 
-Item errors never abort the run; a configuration error (401, bad token) stops
-it at once and raises :class:`BulkAborted` carrying the report so far.
+Item errors never abort the run; a configuration error (401, bad token), or an
+input iterable that raises, stops it at once and raises :class:`BulkAborted`
+carrying the report so far (what was sent finishes first).
 Cancelling the run stops pulling input, lets the requests already sent finish
 (so the report matches the server) and raises :class:`BulkCancelled` (a
 ``CancelledError``) carrying the report; a change not yet sent (an invite
@@ -64,6 +65,13 @@ Prepare: TypeAlias = Callable[[RowT], Awaitable["Operation | Done"]]
 QUOTA_PROBE = 100
 
 _FATAL = (AuthenticationError, ConfigurationError)
+
+
+def _input_failed(exc: Exception) -> SentryError:
+    """What stops a run whose input raised: the items before it keep their outcomes."""
+    error = SentryError(f"reading the items failed at the next item: {exc!r}")
+    error.__cause__ = exc
+    return error
 
 
 def _not_sent() -> Done:
@@ -169,6 +177,10 @@ class _Run(Generic[RowT]):
             try:
                 index, row = next(self.source)
             except StopIteration:
+                return
+            except Exception as exc:  # the caller's iterable failed
+                self.writer.abort(_input_failed(exc))
+                self.stop = True
                 return
             self.in_flight[index] = row
             try:

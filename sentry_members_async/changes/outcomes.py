@@ -200,7 +200,9 @@ class ReportWriter(Generic[RowT]):
 
 
 class BulkAborted(SentryError):
-    """A configuration error (401, bad token) stopped the run; ``report`` has what was done."""
+    """A configuration error (401, bad token), or input that raised while it was
+    read, stopped the run; ``report`` has what was done (``error.__cause__`` is the
+    input's exception)."""
 
     def __init__(self, report: BulkReport[Any], error: SentryError) -> None:
         super().__init__(f"bulk run stopped: {error}")

@@ -9,6 +9,8 @@ joins the row's teams (a join is idempotent: ``204`` when already on the team,
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sentry_members_async import BadRequestError, InviteRow, OutcomeKind, SentryClient
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.faults import Status
@@ -89,5 +91,5 @@ async def test_invite_rows_for_people_already_there_join_their_teams() -> None:
     # joins: 3 in the first run (web; backend and web), 4 in the second (the
     # invite created in the first run is now "already invited" too). Sentry
     # answers 201 when it adds (the member to web, x to web), 204 when already on.
-    statuses = sorted(r.status for r in emu.find("POST", TEAMS))
-    assert statuses == [201, 201, 204, 204, 204, 204, 204]
+    statuses = Counter(r.status for r in emu.find("POST", TEAMS))
+    assert statuses == {201: 2, 204: 5}
