@@ -133,8 +133,26 @@ async def test_input_that_raises_stops_the_run_and_keeps_the_report() -> None:
     assert [o.kind for o in report] == [K.UPDATED, K.UPDATED]  # "b" was let finish
     assert steps[1].ran == ["b"]
     assert report.aborted is info.value.error
-    assert "reading the items failed" in str(info.value)
+    assert "reading the items failed after item 2: ValueError(" in str(info.value)
     assert isinstance(info.value.error.__cause__, ValueError)
+
+
+async def test_the_first_reason_to_stop_stands() -> None:
+    release = asyncio.Event()
+    denied = AuthenticationError(401, "GET", "/x/", "Invalid token")
+    step = Step("a", raises=denied, release=release)
+
+    def items() -> Iterator[Step]:
+        yield step
+        release.set()  # "a" gets its 401 after the input has failed
+        raise ValueError("unreadable")
+
+    with pytest.raises(BulkAborted) as info:
+        await execute(ORG, items(), as_is, concurrency=2)
+    assert isinstance(info.value.error.__cause__, ValueError)
+    assert info.value.report.aborted is info.value.error
+    assert [o.kind for o in info.value.report] == [K.FAILED]
+    assert info.value.report[0].error is denied
 
 
 @pytest.mark.parametrize("twice", [False, True], ids=["once", "twice"])

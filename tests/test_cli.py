@@ -187,3 +187,15 @@ def test_demo_runs_small(tmp_path: pathlib.Path) -> None:
     assert "created │    30" in done.stdout
     assert "All done." in done.stdout
     assert (tmp_path / "members.csv").read_text().count("\n") == 401
+
+
+def test_progress_counts_the_429s_of_its_own_work() -> None:
+    from sentry_members_async import SentryClient
+    from sentry_members_async.cli.output import Reporter
+
+    client = SentryClient("t", base_url="http://127.0.0.1:1")
+    client.stats.rate_limited = 3  # answered before this work began
+    reporter = Reporter("inviting", 10, client, quiet=True)
+    assert reporter.limited == 0
+    client.stats.rate_limited += 2
+    assert reporter.limited == 2

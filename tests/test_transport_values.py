@@ -41,6 +41,7 @@ def test_headers_get_ignores_case_and_takes_a_default() -> None:
     assert headers.get("Empty", "x") == ""  # a present empty value is not the default
     assert headers.get("X-Missing") is None
     assert headers.get("X-Missing", "default") == "default"
+    assert headers.get(1, "default") == "default"  # type: ignore[call-overload]  # as `1 in headers`
 
 
 def test_repeated_headers_fold() -> None:

@@ -67,9 +67,9 @@ QUOTA_PROBE = 100
 _FATAL = (AuthenticationError, ConfigurationError)
 
 
-def _input_failed(exc: Exception) -> SentryError:
+def _input_failed(exc: Exception, pulled: int) -> SentryError:
     """What stops a run whose input raised: the items before it keep their outcomes."""
-    error = SentryError(f"reading the items failed at the next item: {exc!r}")
+    error = SentryError(f"reading the items failed after item {pulled}: {exc!r}")
     error.__cause__ = exc
     return error
 
@@ -154,6 +154,7 @@ class _Run(Generic[RowT]):
         self.stop = False
         self.done = 0
         self.in_flight: dict[int, RowT] = {}
+        self.pulled = 0  # items taken from the input so far
 
     async def _one(self, row: RowT) -> Done:
         step = await self.prepare(row)
@@ -179,9 +180,10 @@ class _Run(Generic[RowT]):
             except StopIteration:
                 return
             except Exception as exc:  # the caller's iterable failed
-                self.writer.abort(_input_failed(exc))
+                self.writer.abort(_input_failed(exc, self.pulled))
                 self.stop = True
                 return
+            self.pulled = index + 1
             self.in_flight[index] = row
             try:
                 done = await self._one(row)

@@ -190,7 +190,8 @@ class ReportWriter(Generic[RowT]):
             report._deferred[index] = (done.error, row)
 
     def abort(self, error: SentryError) -> None:
-        self.report.aborted = error
+        if self.report.aborted is None:  # the first reason stands
+            self.report.aborted = error
 
     def cancel(self) -> None:
         self.report.cancelled = True

@@ -60,25 +60,6 @@ def _fmt_team(team: str, role: str | None) -> str:
     return f"{team} ({role})" if role else team
 
 
-async def _join_teams(
-    ctx: RunContext, member_id: MemberId, teams: Mapping[str, str | None], status: str
-) -> Done:
-    """Join ``teams`` (slug to team role) for a person an invite found already there.
-
-    ``updated`` when a team was joined or its role set, ``requested`` when Sentry
-    made an access request instead, else ``status`` (``already_member``,
-    ``already_invited``).
-    """
-    joined = {
-        await ctx.org.members.join_team(member_id, slug, role=role) for slug, role in teams.items()
-    }
-    if joined & {"added", "updated"}:
-        return Done(OutcomeKind.UPDATED, member_id)
-    if "requested" in joined:
-        return Done(OutcomeKind.REQUESTED, member_id)
-    return Done(OutcomeKind(status), member_id)
-
-
 @attrs.frozen
 class Invite:
     """Invite ``email`` with ``role``, joining ``teams`` (slug to team role, or ``None``)."""
@@ -100,11 +81,7 @@ class Invite:
         member, status = await ctx.org.members.invite_status(
             self.email, role=self.role, team_roles=self.teams, send_invite=self.send_invite
         )
-        if status == "created":
-            return Done(OutcomeKind.CREATED, member.id)
-        # Sentry refuses the invite of someone already there, teams and all:
-        # the row's teams are joined as asked.
-        return await _join_teams(ctx, member.id, self.teams, status)
+        return Done(OutcomeKind(status), member.id)
 
 
 @attrs.frozen
@@ -132,9 +109,17 @@ class ScimInvite:
         member_id, status = await ctx.org.scim.users.provision(
             self.email, role=None if self.role == "member" else self.role
         )
-        # SCIM sets no teams: they are joined after a creation and after a 409 alike.
-        done = await _join_teams(ctx, member_id, self.teams, status)
-        return Done(OutcomeKind.CREATED, member_id) if status == "created" else done
+        joined = {
+            await ctx.org.members.join_team(member_id, slug, role=role)
+            for slug, role in self.teams.items()
+        }
+        if status == "created":
+            return Done(OutcomeKind.CREATED, member_id)
+        if joined & {"added", "updated"}:
+            return Done(OutcomeKind.UPDATED, member_id)
+        if "requested" in joined:
+            return Done(OutcomeKind.REQUESTED, member_id)
+        return Done(OutcomeKind(status), member_id)
 
 
 @attrs.frozen

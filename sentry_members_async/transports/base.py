@@ -85,7 +85,7 @@ class Headers(Mapping[str, str]):
     def get(self, key: str, /, default: object = None) -> object:
         # Mapping.get goes through __getitem__ and a KeyError: the limiter reads
         # four headers of every answer.
-        item = self._items.get(key.lower())
+        item = self._items.get(key.lower()) if isinstance(key, str) else None
         return default if item is None else item[1]
 
     def __contains__(self, key: object) -> bool:

@@ -9,8 +9,6 @@ joins the row's teams (a join is idempotent: ``204`` when already on the team,
 
 from __future__ import annotations
 
-from collections import Counter
-
 from sentry_members_async import BadRequestError, InviteRow, OutcomeKind, SentryClient
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.faults import Status
@@ -57,39 +55,3 @@ async def test_scim_row_run_again_joins_the_teams_it_missed() -> None:
     posts = [r.status for r in emu.find("POST", "/api/0/organizations/acme/scim/v2/Users")]
     assert posts == [201, 409, 409]
     assert emu.invites_created("acme") == {"x@example.com": 1}
-
-
-async def test_invite_rows_for_people_already_there_join_their_teams() -> None:
-    """Sentry answers 400 to the invite of a member or an invitee, teams and all
-    (``OrganizationMemberRequestSerializer.validate_email``; Sentry's
-    ``test_invalid_email`` in test_organization_member_index.py); the row's teams
-    are then joined through the members API."""
-    emu = SentryEmulator(seed=3, rate_limit=None)
-    emu.add_org("acme")
-    emu.add_team("acme", "backend")
-    emu.add_team("acme", "web")
-    token = emu.add_token("acme")
-    emu.add_members("acme", 1, pending_ratio=0.0)
-    (joined,) = [m for m in emu.members("acme") if m["role"] == "member"]
-    async with emu.serve() as url, SentryClient(token, base_url=url) as client:
-        acme = client.org("acme")
-        await acme.members.invite("x@example.com", teams=["backend"])
-        rows = [
-            InviteRow(joined["email"], teams=("web",)),
-            InviteRow("x@example.com", teams=("backend", "web"), team_roles={"web": "admin"}),
-            InviteRow("new@example.com", teams=("web",)),
-        ]
-        first = await acme.bulk.invite(rows)
-        assert [o.kind for o in first] == [K.UPDATED, K.UPDATED, K.CREATED]
-        again = await acme.bulk.invite(rows)  # nothing left to do
-        assert [o.kind for o in again] == [K.ALREADY_MEMBER, K.ALREADY_INVITED, K.ALREADY_INVITED]
-    assert state(emu) == (True, {"backend": None, "web": "admin"})
-    (member,) = [m for m in emu.members("acme") if m["email"] == joined["email"]]
-    assert member["teams"] == {"web": None}
-    # the invites Sentry refused were each sent once a run; nobody was invited twice
-    assert emu.invites_created("acme") == {"x@example.com": 1, "new@example.com": 1}
-    # joins: 3 in the first run (web; backend and web), 4 in the second (the
-    # invite created in the first run is now "already invited" too). Sentry
-    # answers 201 when it adds (the member to web, x to web), 204 when already on.
-    statuses = Counter(r.status for r in emu.find("POST", TEAMS))
-    assert statuses == {201: 2, 204: 5}
