@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, bench, conformance, docs.
+"""Sessions: tests, lint, typecheck, bench, conformance, docs, live.
 
 Each session installs what it needs itself: ``pip install nox`` is the only
 prerequisite. Run ``nox -s tests lint typecheck`` before pushing.
@@ -102,3 +102,29 @@ def docs(session: nox.Session) -> None:
     """The documentation site (mkdocs-material, API reference by mkdocstrings) in strict mode."""
     session.install("-e", ".[cli,httpx,redis]", *DOCS_DEPS)
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
+def live(session: nox.Session) -> None:
+    """The SDK and the emulator against a real Sentry 23.7.1 (tools/live/harness.py).
+
+    Starts the server (installing it into a cache directory the first time,
+    about 3.5 minutes; then seconds), runs ``tests/live`` (the public API on the
+    real server) and ``tests/differential`` (the same raw requests to the real
+    server and to the emulator's 23.7 profile), and stops what it started.
+    """
+    session.install("-e", ".[cli,httpx,redis]", *TEST_DEPS)
+    harness = "tools/live/harness.py"
+    # Exits 3 with "live-sentry: cannot run: <what is missing>" when it cannot.
+    session.run("python", harness, "up")
+    state = session.run(
+        "python", "-c", "import sys; sys.path.insert(0, 'tools/live'); import harness;"
+        " print(harness.state_file(harness.cache_dir()))", silent=True,
+    )
+    try:
+        session.run(
+            "pytest", "-q", "-p", "no:cacheprovider", *(session.posargs or ["tests/live", "tests/differential"]),
+            env={"SMA_LIVE_STATE": str(state).strip()},
+        )
+    finally:
+        session.run("python", harness, "down")
