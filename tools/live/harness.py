@@ -19,6 +19,7 @@ Only the standard library: nox runs this with its own interpreter.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -158,21 +159,51 @@ def start_postgres(base: Path) -> None:
         data.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(data, "postgres", "postgres")
-        run(as_postgres([pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]),
-            stdout=subprocess.DEVNULL)
+        run(
+            as_postgres([pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]),
+            stdout=subprocess.DEVNULL,
+        )
     if port_open(PG_PORT):
         return
     options = (
         f"-p {PG_PORT} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     )
-    run(as_postgres([pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l",
-                     str(data / "server.log"), "-w", "start"]), stdout=subprocess.DEVNULL)
+    run(
+        as_postgres(
+            [
+                pg_bin("pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(data / "server.log"),
+                "-w",
+                "start",
+            ]
+        ),
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def psql(sql: str, db: str = "postgres") -> str:
-    out = run([pg_bin("psql"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", db,
-               "-tAc", sql], capture_output=True)
+    out = run(
+        [
+            pg_bin("psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(PG_PORT),
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-tAc",
+            sql,
+        ],
+        capture_output=True,
+    )
     return out.stdout.strip()
 
 
@@ -181,9 +212,27 @@ def start_redis(base: Path) -> None:
         return
     where = base / f"redis{SUFFIX}"
     where.mkdir(parents=True, exist_ok=True)
-    run([redis_bin(), "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--daemonize", "yes",
-         "--save", "", "--appendonly", "no", "--dir", str(where),
-         "--pidfile", str(where / "redis.pid"), "--logfile", str(where / "log")])
+    run(
+        [
+            redis_bin(),
+            "--port",
+            str(REDIS_PORT),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "yes",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(where),
+            "--pidfile",
+            str(where / "redis.pid"),
+            "--logfile",
+            str(where / "log"),
+        ]
+    )
     wait_for(lambda: port_open(REDIS_PORT), 10, "redis")
 
 
@@ -203,14 +252,16 @@ def configure(base: Path, sentry: Path) -> Path:
     files = base / "files"
     files.mkdir(exist_ok=True)
     (conf / "config.yml").write_text(
-        (HERE / "config.yml").read_text()
+        (HERE / "config.yml")
+        .read_text()
         .replace("@REDIS_PORT@", str(REDIS_PORT))
         .replace("@FILES@", str(files))
         .replace("@URL@", f"http://127.0.0.1:{WEB_PORT}")
     )
     generated = (conf / "sentry.conf.py").read_text().split("# --- sentry-members-live ---")[0]
     overrides = (
-        (HERE / "sentry_conf_overrides.py").read_text()
+        (HERE / "sentry_conf_overrides.py")
+        .read_text()
         .replace("@PG_PORT@", str(PG_PORT))
         .replace("@DB@", DB)
         .replace("@REDIS_PORT@", str(REDIS_PORT))
@@ -346,8 +397,11 @@ def down(args: argparse.Namespace, quiet: bool = False) -> int:
     data = pg_dir(base)
     others = list(base.glob("state*.json"))
     if (data / "postmaster.pid").exists() and not others:
-        subprocess.run(as_postgres([pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            as_postgres([pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
     if not quiet:
         log("stopped")
     return 0
@@ -369,11 +423,8 @@ def stop_pid(pid: int) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.1)
-    with_kill = signal.SIGKILL
-    try:
-        os.killpg(pid, with_kill)
-    except ProcessLookupError:
-        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,7 +59,9 @@ OrganizationMember.objects.create(organization=other, user_id=outsider.id, role=
 members = []
 for i in range(199):
     u = user("member%03d@example.com" % i, "Member %03d" % i)
-    members.append(OrganizationMember.objects.create(organization=acme, user_id=u.id, role="member"))
+    members.append(
+        OrganizationMember.objects.create(organization=acme, user_id=u.id, role="member")
+    )
 for m in members[:20]:
     OrganizationMemberTeam.objects.create(team=backend, organizationmember=m, is_active=True)
 manager = user("manager@example.com", "Mona Manager")

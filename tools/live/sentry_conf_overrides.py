@@ -24,7 +24,7 @@ SENTRY_PROJECT = None  # else the server's own SDK reports its errors to itself
 # False: the rate-limit middleware sends X-Sentry-Rate-Limit-* headers (with
 # the default True it returns early and sends none, as self-hosted installs do).
 SENTRY_SELF_HOSTED = False
-SENTRY_FEATURES.update(  # noqa: F821 - defined by the generated file above
+SENTRY_FEATURES.update(  # defined by the generated file above
     {
         "organizations:invite-members": True,
         "organizations:invite-members-rate-limits": True,
