@@ -26,6 +26,7 @@ ORDER = [
     "limit",
     "emulator",
     "redis",
+    "real",
 ]
 
 
