@@ -38,9 +38,10 @@ SENTRY_VERSION = "23.7.1"
 #: its own database (copied from one template), Redis, configuration and port;
 #: they share the virtualenv and the PostgreSQL cluster.
 INSTANCE = int(os.environ.get("SMA_LIVE_INSTANCE", "0"))
-PG_PORT = int(os.environ.get("SMA_LIVE_PG_PORT", "55439"))
-REDIS_PORT = int(os.environ.get("SMA_LIVE_REDIS_PORT", str(56389 + INSTANCE)))
-WEB_PORT = int(os.environ.get("SMA_LIVE_PORT", str(59023 + INSTANCE)))
+# Below Linux's ephemeral range (32768-60999): an outgoing connection cannot hold them.
+PG_PORT = int(os.environ.get("SMA_LIVE_PG_PORT", "25439"))
+REDIS_PORT = int(os.environ.get("SMA_LIVE_REDIS_PORT", str(26389 + INSTANCE)))
+WEB_PORT = int(os.environ.get("SMA_LIVE_PORT", str(29023 + INSTANCE)))
 SUFFIX = f"-{INSTANCE}" if INSTANCE else ""
 DB = f"sentry{SUFFIX.replace('-', '_')}"
 TEMPLATE_DB = "sentry_seeded"
@@ -163,8 +164,12 @@ def start_postgres(base: Path) -> None:
             as_postgres([pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]),
             stdout=subprocess.DEVNULL,
         )
-    if port_open(PG_PORT):
-        return
+    pidfile = data / "postmaster.pid"
+    if pidfile.exists():
+        lines = pidfile.read_text().splitlines()
+        if len(lines) > 3 and lines[3].strip() == str(PG_PORT) and port_open(PG_PORT):
+            return
+        stop_postgres(data)  # left running on another port, or dead with a stale pid file
     options = (
         f"-p {PG_PORT} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -184,6 +189,15 @@ def start_postgres(base: Path) -> None:
             ]
         ),
         stdout=subprocess.DEVNULL,
+    )
+
+
+def stop_postgres(data: Path) -> None:
+    subprocess.run(
+        as_postgres([pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -210,6 +224,9 @@ def psql(sql: str, db: str = "postgres") -> str:
 def start_redis(base: Path) -> None:
     if port_open(REDIS_PORT):
         return
+    for port in (REDIS_PORT, WEB_PORT):
+        if not port_free(port):
+            raise Missing(f"port {port} is taken on 127.0.0.1: choose another SMA_LIVE_INSTANCE")
     where = base / f"redis{SUFFIX}"
     where.mkdir(parents=True, exist_ok=True)
     run(
@@ -266,8 +283,27 @@ def configure(base: Path, sentry: Path) -> Path:
         .replace("@DB@", DB)
         .replace("@REDIS_PORT@", str(REDIS_PORT))
     )
-    (conf / "sentry.conf.py").write_text(generated + "# --- sentry-members-live ---\n" + overrides)
+    (conf / "sentry.conf.py").write_text(
+        generated + "# --- sentry-members-live ---\n" + overrides + variant()
+    )
     return conf
+
+
+def variant() -> str:
+    """Settings of this instance from the environment, for the answers tests need.
+
+    ``SMA_LIVE_RATELIMIT=N``: the generic rate limiter on, N requests per
+    window (it then answers 429s: text/html, no Retry-After).
+    ``SMA_LIVE_SELF_HOSTED=1``: Sentry's default for self-hosted installs (no
+    ``X-Sentry-Rate-Limit-*`` headers at all).
+    """
+    lines = []
+    limit = os.environ.get("SMA_LIVE_RATELIMIT")
+    if limit:
+        lines += ["SENTRY_RATELIMITER_ENABLED = True", f"SENTRY_RATELIMITER_DEFAULT = {int(limit)}"]
+    if os.environ.get("SMA_LIVE_SELF_HOSTED") == "1":
+        lines += ["SENTRY_SELF_HOSTED = True"]
+    return "".join(f"{line}\n" for line in lines)
 
 
 def sentry_env(conf: Path) -> dict[str, str]:
@@ -310,6 +346,15 @@ def port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def wait_for(ready: object, seconds: float, what: str) -> None:
@@ -355,12 +400,12 @@ def up(args: argparse.Namespace) -> int:
         sentry = install(base)
         redis_bin()
         pg_bin("initdb")
+        down(args, quiet=True)
+        start_postgres(base)
+        start_redis(base)
     except Missing as exc:
         log(f"cannot run: {exc}")
         return 3
-    down(args, quiet=True)
-    start_postgres(base)
-    start_redis(base)
     flush_redis()
     configure(base, sentry)
     database_ready(base)
@@ -397,11 +442,7 @@ def down(args: argparse.Namespace, quiet: bool = False) -> int:
     data = pg_dir(base)
     others = list(base.glob("state*.json"))
     if (data / "postmaster.pid").exists() and not others:
-        subprocess.run(
-            as_postgres([pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-            check=False,
-            stdout=subprocess.DEVNULL,
-        )
+        stop_postgres(data)
     if not quiet:
         log("stopped")
     return 0
