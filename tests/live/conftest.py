@@ -10,15 +10,20 @@ asserts on what the server holds or received afterwards (``real.sql``,
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
+from sentry_members_async import Org, RetryEvent, SentryClient
+
 from .realserver import RealSentry, load
 
-_TALLY = {"checks": 0, "held": 0}
+T = TypeVar("T")
+
+_TALLY = {"checks": 0, "held": 0, "raised": 0}
 
 
 @dataclass
@@ -35,6 +40,29 @@ class Checks:
     def true(self, condition: bool, what: str) -> None:
         self.eq(bool(condition), True, what)
 
+    async def ok(self, call: Awaitable[T], what: str) -> T | None:
+        """Awaits ``call``: one check that it raised nothing; its result, or None."""
+        try:
+            result = await call
+        except Exception as exc:  # the check records it; the test goes on
+            self.eq(f"{type(exc).__name__}: {exc}", "no exception", what)
+            return None
+        self.eq("no exception", "no exception", what)
+        return result
+
+    async def raises(self, kind: type[BaseException], call: Awaitable[Any], what: str) -> Any:
+        """Awaits ``call``: one check that it raised ``kind``; the exception, or None."""
+        try:
+            await call
+        except kind as exc:
+            self.eq(kind.__name__, kind.__name__, what)
+            return exc
+        except Exception as exc:
+            self.eq(type(exc).__name__, kind.__name__, what)
+            return None
+        self.eq("no exception", kind.__name__, what)
+        return None
+
 
 @pytest.fixture
 def check() -> Iterator[Checks]:
@@ -44,9 +72,51 @@ def check() -> Iterator[Checks]:
         pytest.fail("checks that did not hold:\n" + "\n".join(checks.failures))
 
 
+class ChecksDidNotHold(AssertionError):
+    """A test's checks that did not hold, listed (raised once its body has run)."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    # After the body: the client's retries are one more check, then every check that
+    # did not hold fails the test itself (not its teardown).
+    result = yield
+    checks = pyfuncitem.funcargs.get("check")
+    if not isinstance(checks, Checks):
+        return result
+    client = pyfuncitem.funcargs.get("client")
+    watched = pyfuncitem.funcargs.get("watched")
+    if isinstance(client, SentryClient) and isinstance(watched, Watched):
+        reasons = sorted({f"{e.method} {e.reason}" for e in watched.retries})
+        checks.eq((client.stats.retries, reasons), (0, []), "the client retried nothing")
+    if checks.failures:
+        failures, checks.failures[:] = list(checks.failures), []
+        raise ChecksDidNotHold("checks that did not hold:\n" + "\n".join(failures))
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    # A test body that raised (outside a check) stopped before its remaining checks:
+    # it counts as one check that did not hold, so the figure never reads better
+    # than the run was.
+    report = yield
+    raised = call.when == "call" and call.excinfo is not None
+    if raised and "check" in getattr(item, "fixturenames", ()):
+        assert call.excinfo is not None
+        if not call.excinfo.errisinstance((pytest.skip.Exception, ChecksDidNotHold)):
+            _TALLY["checks"] += 1
+            _TALLY["raised"] += 1
+    return report
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _TALLY["checks"]:
         line = f"live: {_TALLY['held']} of {_TALLY['checks']} checks held"
+        if _TALLY["raised"]:
+            line += f" ({_TALLY['raised']} of them a test that raised)"
         terminalreporter.write_line(line)
 
 
@@ -58,3 +128,49 @@ def real() -> RealSentry:
             pytest.fail("SMA_LIVE_STATE names no running server: run `nox -s live`")
         pytest.skip("no real Sentry: `nox -s live` runs these against one")
     return server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_invite_quota(real: RealSentry) -> None:
+    """Every test starts with the whole daily invite quota (100 an org) left."""
+    real.reset_invite_quota()
+
+
+@pytest.fixture
+def uid() -> str:
+    """A suffix for this run's e-mails and slugs, so a re-run without a reset works."""
+    return uuid.uuid4().hex[:8]
+
+
+@dataclass
+class Watched:
+    """What a client of the tests did beyond answering: its retries, as its hook saw them."""
+
+    retries: list[RetryEvent] = field(default_factory=list)
+
+
+@pytest.fixture
+def watched() -> Watched:
+    return Watched()
+
+
+@pytest.fixture
+async def client(real: RealSentry, watched: Watched) -> AsyncIterator[SentryClient]:
+    """The owner's client on the default transport, with the SCIM token.
+
+    On a healthy server on loopback nothing needs a retry: each test using it
+    ends with one check that it retried nothing (``stats.retries``, ``on_retry``;
+    made in ``pytest_pyfunc_call``, after the body).
+    """
+    async with SentryClient(
+        real.tokens["owner"],
+        base_url=real.url,
+        scim_token=real.tokens["scim"],
+        on_retry=watched.retries.append,
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def acme(client: SentryClient, real: RealSentry) -> Org:
+    return client.org(real.org)
