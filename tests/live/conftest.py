@@ -9,6 +9,7 @@ asserts on what the server holds or received afterwards (``real.sql``,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Generator, Iterator
@@ -80,8 +81,15 @@ class ChecksDidNotHold(AssertionError):
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
     # After the body: the client's retries are one more check, then every check that
     # did not hold fails the test itself (not its teardown).
-    result = yield
     checks = pyfuncitem.funcargs.get("check")
+    try:
+        result = yield
+    except BaseException as exc:
+        # The body raised: the checks that did not hold before it are told with it.
+        if isinstance(checks, Checks) and checks.failures and hasattr(exc, "add_note"):
+            exc.add_note("checks that did not hold before:\n" + "\n".join(checks.failures))
+            checks.failures.clear()
+        raise
     if not isinstance(checks, Checks):
         return result
     client = pyfuncitem.funcargs.get("client")
@@ -154,6 +162,32 @@ def watched() -> Watched:
     return Watched()
 
 
+@contextlib.asynccontextmanager
+async def live_client(
+    real: RealSentry, token: str = "owner", **options: Any
+) -> AsyncIterator[SentryClient]:
+    """A client of the real server with one of its tokens, on the default transport.
+
+    ``SMA_LIVE_TRANSPORT=fresh`` is for diagnosis only (never in ``nox -s live``):
+    a new connection per request, to see what the other checks say while
+    kept-alive connections are lost.
+    """
+    session = None
+    if os.environ.get("SMA_LIVE_TRANSPORT") == "fresh":
+        import aiohttp
+
+        from sentry_members_async.transports.aiohttp import AiohttpTransport
+
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+        options["transport"] = AiohttpTransport(session=session)
+    try:
+        async with SentryClient(real.tokens[token], base_url=real.url, **options) as c:
+            yield c
+    finally:
+        if session is not None:
+            await session.close()
+
+
 @pytest.fixture
 async def client(real: RealSentry, watched: Watched) -> AsyncIterator[SentryClient]:
     """The owner's client on the default transport, with the SCIM token.
@@ -162,11 +196,8 @@ async def client(real: RealSentry, watched: Watched) -> AsyncIterator[SentryClie
     ends with one check that it retried nothing (``stats.retries``, ``on_retry``;
     made in ``pytest_pyfunc_call``, after the body).
     """
-    async with SentryClient(
-        real.tokens["owner"],
-        base_url=real.url,
-        scim_token=real.tokens["scim"],
-        on_retry=watched.retries.append,
+    async with live_client(
+        real, scim_token=real.tokens["scim"], on_retry=watched.retries.append
     ) as c:
         yield c
 

@@ -179,6 +179,17 @@ class RealSentry:
         )
         return {r[0] for r in rows}
 
+    def scim_user_count(self) -> int:
+        """The members SCIM ``Users`` lists: approved, and active or still invited
+        (``OrganizationSCIMMemberIndex.get`` in src/sentry/scim/endpoints/members.py)."""
+        return int(
+            self.scalar(
+                "SELECT count(*) FROM sentry_organizationmember"
+                f" WHERE organization_id = {self.org_id()} AND invite_status = 0"
+                " AND (user_id IS NULL OR user_is_active)"
+            )
+        )
+
     def pending_count(self) -> int:
         return int(
             self.scalar(

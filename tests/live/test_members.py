@@ -16,11 +16,10 @@ from sentry_members_async import (
     NotFoundError,
     Org,
     PermissionDeniedError,
-    SentryClient,
 )
 from sentry_members_async.api.members import is_already_member
 
-from .conftest import Checks
+from .conftest import Checks, live_client
 from .realserver import RealSentry
 
 
@@ -259,8 +258,8 @@ async def test_team_membership(
 
 async def test_scopes_and_unknowns(real: RealSentry, check: Checks, uid: str) -> None:
     async with (
-        SentryClient(real.tokens["readonly"], base_url=real.url) as reader,
-        SentryClient(real.tokens["outsider"], base_url=real.url) as outsider,
+        live_client(real, "readonly") as reader,
+        live_client(real, "outsider") as outsider,
     ):
         mine = reader.org(real.org)
         members = await mine.members.list(limit=5).collect()
