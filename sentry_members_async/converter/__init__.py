@@ -42,7 +42,7 @@ from ..models import (
     UserEmail,
     UserId,
 )
-from .generated import generated_structure_fn, json_key
+from .generated import generated_structure_fn, json_key, slot_setter
 
 __all__ = ["DecodeError", "SentryConverter", "converter", "decode", "decode_list", "make_converter"]
 
@@ -68,11 +68,32 @@ MODELS: tuple[type, ...] = (
 
 
 #: JSON keys a payload must carry (beyond the fields without a default). A
-#: member without them would decode with an empty e-mail and name and the
-#: "member" role, and be acted on as such. Sentry's member serializers always
-#: send them (OpenAPI: ``required`` of every member response schema).
+#: member without an e-mail would decode with an empty one and be acted on as
+#: such. Sentry's member serializers always send both (``OrganizationMemberResponse``
+#: in src/sentry/api/serializers/models/organization_member/response.py). ``name``
+#: is not among them: the docs' examples and older payloads may leave it out,
+#: and ``Member.name`` is ``""`` then.
 REQUIRED_KEYS: dict[type, tuple[str, ...]] = {
-    Member: ("id", "email", "name", "orgRole"),
+    Member: ("id", "email"),
+}
+
+#: ``(field, fallback field)``: a payload without the field's key takes the
+#: fallback's value, and one with neither key (or a null fallback) does not
+#: decode. A member's ``orgRole`` falls back to the deprecated ``role``, which
+#: Sentry serializes beside it ("Deprecated, use orgRole instead", base.py of
+#: src/sentry/api/serializers/models/organization_member/) and which older
+#: releases and the public docs' examples send alone.
+FALLBACK_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {
+    Member: (("org_role", "role"),),
+}
+
+#: Optional nested objects that Sentry sends as ``{}`` to mean "none": a pending
+#: invite's details carry ``"user": {}`` (``users_by_id.get(str(item.user_id), {})``
+#: in src/sentry/api/serializers/models/organization_member/expand/roles.py, seen
+#: on 23.7.1 for GET and PUT ``members/{id}/``). A non-empty object is decoded as
+#: usual (a user without ``id`` is still an error).
+EMPTY_MEANS_NONE: dict[type, tuple[str, ...]] = {
+    Member: ("user",),
 }
 
 
@@ -176,9 +197,7 @@ def _register_model(
         structure = _cattrs_structure_fn(c, cls, extra_name, overrides)
     else:
         structure = generated_structure_fn(c, cls, extra_name, generated)
-    required = REQUIRED_KEYS.get(cls, ())
-    if required:
-        structure = _requiring(cls, required, structure)
+    structure = _with_payload_rules(cls, structure)
 
     unstructure_base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
         cls,
@@ -224,16 +243,40 @@ def _cattrs_structure_fn(
     return structure
 
 
-def _requiring(
-    cls: type, required: tuple[str, ...], structure: Callable[[Any, Any], Any]
+def _with_payload_rules(
+    cls: type, structure: Callable[[Any, Any], Any]
 ) -> Callable[[Any, Any], Any]:
-    """``structure`` that also refuses a payload lacking a key Sentry always sends."""
+    """``structure`` with ``cls``'s entries of :data:`REQUIRED_KEYS`,
+    :data:`FALLBACK_FIELDS` and :data:`EMPTY_MEANS_NONE` applied (both converters
+    use it, so the fast path and the detailed twin decide alike)."""
+    required = REQUIRED_KEYS.get(cls, ())
+    empty = EMPTY_MEANS_NONE.get(cls, ())
+    by_name = {f.name: f for f in attrs.fields(cls)}
+    fallbacks = [
+        (json_key(by_name[own]), json_key(by_name[other]), other, slot_setter(cls, own))
+        for own, other in FALLBACK_FIELDS.get(cls, ())
+    ]
+    if not (required or empty or fallbacks):
+        return structure
 
     def checked(data: Any, kind: Any) -> Any:
+        for key in empty:
+            value = data.get(key) if isinstance(data, Mapping) else None
+            if value is not None and not value and isinstance(value, Mapping):
+                data = {**data, key: None}
         obj = structure(data, kind)  # a bad field inside is reported first, with its path
         for key in required:
             if key not in data:
                 raise _MissingField(f"{cls.__name__} lacks the required field {key!r}")
+        for key, other_key, other, set_field in fallbacks:
+            if key not in data:
+                value = getattr(obj, other)
+                if value is None:
+                    raise _MissingField(
+                        f"{cls.__name__} lacks the required field {key!r} "
+                        f"(nor has its deprecated {other_key!r})"
+                    )
+                set_field(obj, value)
         return obj
 
     return checked

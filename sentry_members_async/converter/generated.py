@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import cattrs
 
-__all__ = ["camel", "generated_structure_fn", "json_key"]
+__all__ = ["camel", "generated_structure_fn", "json_key", "slot_setter"]
 
 
 def camel(name: str) -> str:
@@ -82,7 +82,7 @@ def generated_structure_fn(
             lines += _field_lines(c, cls, i, f, names, generated)
     if extra_name is not None:
         names["_known"] = frozenset(known)
-        names["_set_extra"] = _slot_setter(cls, extra_name)
+        names["_set_extra"] = slot_setter(cls, extra_name)
         lines += [
             "    unknown = o.keys() - _known",
             "    _set_extra(obj, {k: o[k] for k in unknown} if unknown else {})",
@@ -108,7 +108,7 @@ def _field_lines(
     kind = f.type
     names[f"_t{i}"] = kind
     names[f"_h{i}"] = c.get_structure_hook(kind)
-    names[f"_s{i}"] = _slot_setter(cls, f.name)
+    names[f"_s{i}"] = slot_setter(cls, f.name)
     fast = _fast_expression(kind, i, names, generated)
     if f.default is attrs.NOTHING:
         lines = [f"v = o[{key!r}]", *fast]
@@ -139,7 +139,7 @@ def _default_expression(cls: type, i: int, f: attrs.Attribute[Any], names: dict[
     return f"v = _d{i}"
 
 
-def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+def slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
     """The slot's own setter (a frozen class's ``__setattr__`` refuses; ``__init__`` uses this)."""
     for klass in cls.__mro__:
         descriptor = klass.__dict__.get(name)

@@ -137,6 +137,22 @@ class Member:
     List endpoints fill the summary fields; ``get`` adds ``teams``,
     ``team_roles`` and the role catalogues; team member lists add
     ``team_role`` and ``team_slug``.
+
+    Payloads of every Sentry release decode, and these differences are smoothed:
+
+    - ``user``: a pending invite's details come with ``"user": {}`` (Sentry
+      23.7's ``OrganizationMemberWithRolesSerializer`` fills it from
+      ``users_by_id.get(..., {})``, src/sentry/api/serializers/models/
+      organization_member/expand/roles.py): an empty object is ``None``. A
+      non-empty user without ``id`` is still a :class:`DecodeError`.
+    - ``org_role``: from ``orgRole``, or from the deprecated ``role`` when
+      ``orgRole`` is absent (older releases and the public docs' examples send
+      only ``role``). A member with neither is a :class:`DecodeError`.
+    - ``name``: ``""`` when the payload has no ``name`` (Sentry's serializer
+      sends the user's name, or the e-mail for an invite, but older docs'
+      examples leave it out). It stays a ``str``; it is never ``None``.
+    - ``groupOrgRoles`` (23.7) and ``orgRolesFromTeams`` (newer): the org roles
+      the member's teams give, kept as sent in ``extra``.
     """
 
     id: MemberId

@@ -1,21 +1,97 @@
 """Each operation's rule, written once in ``MembersAPI`` and used by bulk, apply and the CLI.
 
 Against the emulator over loopback HTTP: the requests sent and what each call says.
+Where Sentry 23.7.1 answers otherwise than the emulator (see
+``/work/shared/reference/real-sentry-23.7.md``), :class:`AsSentry237` puts the
+difference between the client and the emulator, in memory.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
 import pytest
 
-from sentry_members_async import MemberId, NotFoundError, Org, ValidationError
+from sentry_members_async import (
+    MemberId,
+    NotFoundError,
+    Org,
+    SentryClient,
+    ValidationError,
+)
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.faults import ResetAfter, Status
+from sentry_members_async.transports import MemoryTransport
+from sentry_members_async.transports.base import Request, Response
 
 ORG = "/api/0/organizations/acme"
+MEMBER_DETAILS = re.compile(r"/api/0/organizations/acme/members/(\d+|me)/")
+MEMBER_TEAM = re.compile(r"/api/0/organizations/acme/members/(\d+)/teams/([\w-]+)/")
 
 
 def sent(emu: SentryEmulator) -> list[tuple[str, str]]:
     return [(r.method, r.path) for r in emu.requests]
+
+
+class AsSentry237:
+    """The emulator, answering as Sentry 23.7.1 does where the emulator differs.
+
+    - ``POST members/`` creates the member with the deprecated ``role`` key and
+      ignores ``orgRole`` (``OrganizationMember(role=result["role"])``, ``role``
+      defaulting to ``member``: src/sentry/api/endpoints/organization_member/index.py):
+      ``orgRole`` is taken out of the body before the emulator reads it.
+    - A pending invite's details (``GET``/``PUT members/{id}/``) carry ``"user": {}``
+      (``users_by_id.get(str(item.user_id), {})``: src/sentry/api/serializers/models/
+      organization_member/expand/roles.py).
+    - ``PUT members/{id}/teams/{team}/`` answers the *stored* team role, ``null``
+      at the org role's minimum (``OrganizationMemberTeamDetailsSerializer``:
+      ``"teamRole": obj.role``, team_details.py); the emulator answers the role held.
+    """
+
+    def __init__(self, emu: SentryEmulator) -> None:
+        self.emu = emu
+        #: The requests as the client sent them (before any rewriting).
+        self.sent: list[Request] = []
+
+    async def __call__(self, request: Request) -> Response:
+        self.sent.append(request)
+        path = request.url.path
+        if request.method == "POST" and path == f"{ORG}/members/" and request.body:
+            body = json.loads(request.body)
+            body.pop("orgRole", None)
+            request = attrs.evolve(request, body=json.dumps(body).encode())
+        response = await self.emu.handle(request)
+        if response.status != 200 or request.method not in ("GET", "PUT"):
+            return response
+        if MEMBER_DETAILS.fullmatch(path):
+            return _rewrite(response, lambda d: d | {"user": d["user"] or {}})
+        team_path = MEMBER_TEAM.fullmatch(path)
+        if team_path and request.method == "PUT":
+            member_id, slug = int(team_path[1]), team_path[2]
+            row = next(m for m in self.emu.members("acme") if m["id"] == member_id)
+            return _rewrite(response, lambda d: d | {"teamRole": row["teams"][slug]})
+        return response
+
+
+def _rewrite(response: Response, change: Any) -> Response:
+    body = json.dumps(change(response.json())).encode()
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return attrs.evolve(response, body=body, headers=headers)
+
+
+@pytest.fixture
+async def old(emu: SentryEmulator) -> AsyncIterator[tuple[AsSentry237, Org]]:
+    """``acme`` on a server that answers as 23.7.1 (:class:`AsSentry237`)."""
+    server = AsSentry237(emu)
+    token = emu.add_token("acme")
+    async with SentryClient(
+        token, base_url="http://localhost", transport=MemoryTransport(server)
+    ) as client:
+        yield server, client.org("acme")
 
 
 async def test_find_by_id_email_or_me(emu: SentryEmulator, acme: Org) -> None:
@@ -117,3 +193,23 @@ async def test_join_team_that_makes_an_access_request_sets_no_role(
     emu.inject("POST", path, Status(202, {}), calls={1})
     assert await acme.members.join_team(member_id, "team-02", role="admin") == "requested"
     assert sent(emu)[-1] == ("POST", path)
+
+
+# -- a pending invite's "user": {} ----------------------------------------------------------
+
+
+async def test_a_pending_invite_with_an_empty_user_object_can_be_read_and_changed(
+    emu: SentryEmulator, old: tuple[AsSentry237, Org]
+) -> None:
+    _, acme = old
+    invite = next(m for m in emu.members("acme") if m["pending"])
+    invite_id = MemberId(str(invite["id"]))
+    got = await acme.members.get(invite_id)
+    assert (got.id, got.user, got.pending) == (invite_id, None, True)
+    updated = await acme.members.update(invite_id, role="billing")
+    assert (updated.user, updated.org_role) == (None, "billing")
+    again = await acme.members.reinvite(invite_id)
+    assert (again.user, again.pending) == (None, True)
+    found = await acme.members.find(invite_id)
+    assert found is not None
+    assert found.user_id is None
