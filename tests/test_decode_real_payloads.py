@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from sentry_members_async import DecodeError, Member, MemberId, UserId
+from sentry_members_async.api.invites import invite_body
 from sentry_members_async.converter import _explainer, converter, decode, decode_list
 
 FLAGS = {
@@ -248,3 +249,13 @@ def test_id_and_email_are_still_required(missing: str) -> None:
     payload = {k: v for k, v in LIST_ITEM_23_7.items() if k != missing}
     with pytest.raises(DecodeError):
         decode(payload, Member)
+
+
+def test_an_invite_body_carries_the_org_role_in_role_and_org_role() -> None:
+    # POST members/ on 23.7.1 creates the member with "role" (index.py); newer reads "orgRole".
+    assert invite_body("a@example.com", "manager") == {
+        "email": "a@example.com",
+        "role": "manager",
+        "orgRole": "manager",
+    }
+    assert invite_body("a@example.com")["role"] == "member"

@@ -78,6 +78,23 @@ def check_org_role(role: object) -> str:
     return _check_role(role, ORG_ROLE_NAMES, "organization role")
 
 
+def org_role_body(role: object) -> dict[str, str]:
+    """The checked org role as a request body gives it: ``role`` and ``orgRole`` alike.
+
+    Sentry 23.7.1's ``POST members/`` creates the member with the deprecated
+    ``role`` key (``OrganizationMember(role=result["role"])``; ``role`` defaults
+    to ``member``, ``orgRole`` is only validated) in
+    src/sentry/api/endpoints/organization_member/index.py, while newer releases
+    read ``orgRole`` (``role=result["orgRole"]``). ``PUT members/{id}/`` reads
+    ``result.get("orgRole") or result.get("role")`` (details.py; releases before
+    ``orgRole`` read ``role`` only). Both keys validate through
+    ``validate_orgRole`` (``validate_role`` calls it), so one value in both is
+    applied by old and new servers alike and refused by neither.
+    """
+    checked = check_org_role(role)
+    return {"role": checked, "orgRole": checked}
+
+
 def check_team_role(role: object) -> str:
     return _check_role(role, TEAM_ROLE_NAMES, "team role")
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Literal, TypeAlias
 
 from ..errors import BadRequestError, ValidationError
-from ._common import check_email, check_org_role, check_slugs, team_roles_body
+from ._common import check_email, check_slugs, org_role_body, team_roles_body
 
 __all__ = ["InviteStatus", "invite_body", "is_already_member"]
 
@@ -25,8 +25,11 @@ def invite_body(
     team_roles: Mapping[str, str | None] | None = None,
     send_invite: bool = True,
 ) -> dict[str, object]:
-    """The checked ``POST members/`` body (one place for invite, bulk and apply)."""
-    body: dict[str, object] = {"email": check_email(email), "orgRole": check_org_role(role)}
+    """The checked ``POST members/`` body (one place for invite, bulk and apply).
+
+    The org role goes in both ``role`` and ``orgRole`` (:func:`org_role_body`).
+    """
+    body: dict[str, object] = {"email": check_email(email), **org_role_body(role)}
     wanted: dict[str, str | None] = dict.fromkeys(check_slugs(teams))
     for entry in team_roles_body(team_roles or {}):
         wanted[str(entry["teamSlug"])] = entry["role"]

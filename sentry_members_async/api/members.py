@@ -28,6 +28,7 @@ from ._common import (
     check_team_role,
     cursor_page,
     decode_one,
+    org_role_body,
     post_once,
     team_roles_body,
 )
@@ -344,7 +345,7 @@ class MembersAPI:
         """
         body: dict[str, object] = {}
         if role is not None:
-            body["orgRole"] = check_org_role(role)
+            body.update(org_role_body(role))  # both keys: see org_role_body
         if team_roles is not None:
             body["teamRoles"] = team_roles_body(team_roles)
         if not body:

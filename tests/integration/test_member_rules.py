@@ -17,6 +17,7 @@ import attrs
 import pytest
 
 from sentry_members_async import (
+    InviteRow,
     MemberId,
     NotFoundError,
     Org,
@@ -130,6 +131,7 @@ async def test_invite_status_is_typed_and_says_what_it_found(
     assert status == "created"
     assert emu.requests[-1].json() == {
         "email": "new@example.com",
+        "role": "manager",
         "orgRole": "manager",
         "teamRoles": [{"teamSlug": "team-01", "role": None}],
         "sendInvite": False,
@@ -213,3 +215,58 @@ async def test_a_pending_invite_with_an_empty_user_object_can_be_read_and_change
     found = await acme.members.find(invite_id)
     assert found is not None
     assert found.user_id is None
+
+
+# -- the org role in both keys -----------------------------------------------------------
+
+
+async def test_every_invite_sends_the_org_role_as_role_and_org_role(
+    emu: SentryEmulator, acme: Org
+) -> None:
+    await acme.members.invite("one@example.com", role="manager")
+    await acme.members.invite_status("two@example.com", role="billing", send_invite=False)
+    report = await acme.bulk.invite([InviteRow("three@example.com", role="manager")])
+    assert [o.kind.value for o in report] == ["created"]
+    posts = {r.json()["email"]: r.json() for r in emu.find("POST", f"{ORG}/members/")}
+    assert posts == {
+        "one@example.com": {"email": "one@example.com", "role": "manager", "orgRole": "manager"},
+        "two@example.com": {
+            "email": "two@example.com",
+            "role": "billing",
+            "orgRole": "billing",
+            "sendInvite": False,
+        },
+        "three@example.com": {
+            "email": "three@example.com",
+            "role": "manager",
+            "orgRole": "manager",
+        },
+    }
+    roles = {m["email"]: m["role"] for m in emu.members("acme")}
+    assert [roles[e] for e in posts] == ["manager", "billing", "manager"]
+
+
+async def test_an_invite_gets_its_role_on_a_server_that_reads_only_role(
+    emu: SentryEmulator, old: tuple[AsSentry237, Org]
+) -> None:
+    server, acme = old
+    invited = await acme.members.invite("lead@example.com", role="manager")
+    assert server.sent[-1].body is not None
+    assert json.loads(server.sent[-1].body) == {
+        "email": "lead@example.com",
+        "role": "manager",
+        "orgRole": "manager",
+    }
+    assert invited.org_role == "manager"
+    (row,) = [m for m in emu.members("acme") if m["email"] == "lead@example.com"]
+    assert row["role"] == "manager"  # not 23.7's default "member"
+
+
+async def test_update_sends_role_and_org_role_on_put(emu: SentryEmulator, acme: Org) -> None:
+    # details.py reads result.get("orgRole") or result.get("role"); releases before
+    # orgRole read "role" only: one value in both keys is applied by either.
+    target = next(m for m in emu.members("acme") if m["role"] == "member" and not m["pending"])
+    member = await acme.members.update(MemberId(str(target["id"])), role="manager")
+    assert emu.requests[-1].json() == {"role": "manager", "orgRole": "manager"}
+    assert member.org_role == "manager"
+    assert {m["id"]: m["role"] for m in emu.members("acme")}[target["id"]] == "manager"
