@@ -18,6 +18,7 @@ import pytest
 from sentry_members_async import DecodeError, Member, MemberId, UserId
 from sentry_members_async.api.invites import invite_body
 from sentry_members_async.converter import _explainer, converter, decode, decode_list
+from sentry_members_async.models import MINIMUM_TEAM_ROLE, effective_team_role
 
 FLAGS = {
     "idp:provisioned": False,
@@ -177,6 +178,7 @@ def test_a_pending_invites_details_with_an_empty_user_object_decode() -> None:
     assert invite.pending is True
     assert (invite.id, invite.org_role, invite.role) == (MemberId("57"), "manager", "manager")
     assert invite.teams == ("backend",)
+    assert invite.team_role_on("backend") == "admin"  # stored null: a manager's minimum
     assert invite.invite_link is not None
     assert set(invite.extra) == {"roles"}
     again = both(converter.unstructure(invite))
@@ -249,6 +251,25 @@ def test_id_and_email_are_still_required(missing: str) -> None:
     payload = {k: v for k, v in LIST_ITEM_23_7.items() if k != missing}
     with pytest.raises(DecodeError):
         decode(payload, Member)
+
+
+def test_the_team_role_held_is_the_stored_one_raised_to_the_org_roles_minimum() -> None:
+    assert effective_team_role(None, "admin") == "admin"
+    assert effective_team_role("contributor", "admin") == "admin"
+    assert effective_team_role("admin", "contributor") == "admin"
+    assert effective_team_role(None, "contributor") == "contributor"
+    assert effective_team_role("superhero", "admin") == "superhero"  # unknown: as it is
+    assert MINIMUM_TEAM_ROLE["manager"] == MINIMUM_TEAM_ROLE["owner"] == "admin"
+    assert MINIMUM_TEAM_ROLE["member"] == MINIMUM_TEAM_ROLE["billing"] == "contributor"
+    member = both(INVITE_DETAILS_23_7 | {"orgRole": "member", "role": "member"})
+    assert member.minimum_team_role == "contributor"
+    assert member.team_role_on("backend") == "contributor"
+    assert member.team_role_on("frontend") is None  # not on it
+    # The catalogue of the payload wins over the built-in table.
+    odd = INVITE_DETAILS_23_7 | {"orgRole": "member", "orgRoleList": [org_role("member", "admin")]}
+    assert both(odd).team_role_on("backend") == "admin"
+    # Without a catalogue (list payloads) the table decides.
+    assert both(LIST_ITEM_23_7 | {"orgRole": "owner"}).minimum_team_role == "admin"
 
 
 def test_an_invite_body_carries_the_org_role_in_role_and_org_role() -> None:

@@ -15,7 +15,7 @@ from ..errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from ..models import Member, MemberId, MemberRef, Team, TeamMembership
+from ..models import Member, MemberId, MemberRef, Team, TeamMembership, effective_team_role
 from ..pagination import Page, Paginator
 from ..transports.base import Response
 from ._common import (
@@ -59,7 +59,7 @@ TEAM_SCOPES = ("org:read", "org:write", "org:admin", "member:read", "member:writ
 TeamAddResult: TypeAlias = Literal["added", "requested", "unchanged"]
 
 #: What :meth:`MembersAPI.join_team` did: as :data:`TeamAddResult`, or ``"updated"``
-#: (already on the team, and Sentry answered the team role set with a different one).
+#: (already on the team, and the team role it holds there changed).
 TeamJoinResult: TypeAlias = Literal["added", "requested", "unchanged", "updated"]
 
 RoleFilter: TypeAlias = "str | Sequence[str] | None"
@@ -413,17 +413,33 @@ class MembersAPI:
         """Put a member on a team, and give them ``role`` there when one is given.
 
         ``"added"``, ``"requested"`` (Sentry made an access request instead;
-        no role is set), ``"unchanged"`` (already on it, role as asked) or
-        ``"updated"`` (already on it, and the team role answered differs).
+        no role is set), ``"unchanged"`` (already on it, and the role held there
+        is the same after the call) or ``"updated"`` (already on it, and the
+        role held there changed).
+
+        What the member holds, not what was asked, decides: Sentry raises a
+        team role to the org role's minimum (a manager or owner stays a team
+        admin when set to ``contributor``) and answers the stored value, which
+        is ``null`` at the minimum (``_change_team_member_role`` in
+        src/sentry/api/endpoints/organization_member/team_details.py). So for a
+        member already on the team the details are read first (one ``GET
+        members/{id}/``) and both sides are compared as held
+        (:meth:`Member.team_role_on`, :func:`effective_team_role`). An org
+        without Sentry's ``organizations:team-roles`` feature ignores the role
+        asked: ``"unchanged"`` then.
         """
         wanted = None if role is None else check_team_role(role)
         added = await self.add_to_team(member_id, team)
         if added == "requested" or wanted is None:
             return added
+        if added == "added":
+            await self.set_team_role(member_id, team, wanted)
+            return added
+        member = await self.get(member_id)
+        before = member.team_role_on(team)
         membership = await self.set_team_role(member_id, team, wanted)
-        if added == "unchanged" and membership.team_role != wanted:
-            return "updated"
-        return added
+        after = effective_team_role(membership.team_role, member.minimum_team_role)
+        return "unchanged" if after == before else "updated"
 
     async def remove_from_team(self, member_id: MemberRef, team: str) -> Team:
         """Remove a member from a team (Sentry answers 200 with the team, also if absent)."""
@@ -431,7 +447,13 @@ class MembersAPI:
         return decode_one(response, Team)
 
     async def set_team_role(self, member_id: MemberRef, team: str, role: str) -> TeamMembership:
-        """Set a member's role on a team (``contributor`` or ``admin``)."""
+        """Set a member's role on a team (``contributor`` or ``admin``).
+
+        The answer's ``team_role`` is what Sentry stored: ``None`` when the org
+        role's minimum team role already gives as much (a manager set to
+        ``contributor`` stays a team admin); :func:`effective_team_role` with
+        :attr:`Member.minimum_team_role` gives the role held.
+        """
         body = {"teamRole": check_team_role(role)}
         response = await self._team_request("PUT", member_id, team, json=body)
         return decode_one(response, TeamMembership)

@@ -2,6 +2,7 @@
 
 from .ids import Me, MemberId, MemberRef, TeamId, UserId
 from .members import (
+    MINIMUM_TEAM_ROLE,
     ORG_ROLE_NAMES,
     TEAM_ROLE_NAMES,
     Flags,
@@ -11,11 +12,13 @@ from .members import (
     TeamRoleAssignment,
     User,
     UserEmail,
+    effective_team_role,
 )
 from .scim import ScimEmail, ScimGroup, ScimGroupMember, ScimName, ScimUser
 from .teams import Team, TeamMembership
 
 __all__ = [
+    "MINIMUM_TEAM_ROLE",
     "ORG_ROLE_NAMES",
     "TEAM_ROLE_NAMES",
     "Flags",
@@ -37,4 +40,5 @@ __all__ = [
     "User",
     "UserEmail",
     "UserId",
+    "effective_team_role",
 ]

@@ -16,6 +16,7 @@ import attrs
 from .ids import MemberId, UserId
 
 __all__ = [
+    "MINIMUM_TEAM_ROLE",
     "ORG_ROLE_NAMES",
     "TEAM_ROLE_NAMES",
     "Flags",
@@ -25,16 +26,47 @@ __all__ = [
     "TeamRoleAssignment",
     "User",
     "UserEmail",
+    "effective_team_role",
     "json_name",
 ]
 
 #: Sentry's organization roles, lowest to highest (``admin`` is retired for new
 #: assignments when the org has team roles).
 ORG_ROLE_NAMES = ("billing", "member", "admin", "manager", "owner")
-#: Sentry's team roles.
+#: Sentry's team roles, lowest to highest.
 TEAM_ROLE_NAMES = ("contributor", "admin")
+#: The team role an organization role holds on every team at least (Sentry's
+#: ``OrganizationRole.get_minimum_team_role``, src/sentry/roles/manager.py, from
+#: ``SENTRY_TEAM_ROLES`` in src/sentry/conf/server.py: Team Admin
+#: ``is_minimum_role_for`` the ``admin`` org role, so for every role above it too).
+#: A member's details carry the same in ``orgRoleList[].minimumTeamRole``, which
+#: :attr:`Member.minimum_team_role` prefers.
+MINIMUM_TEAM_ROLE: Mapping[str, str] = {
+    "billing": "contributor",
+    "member": "contributor",
+    "admin": "admin",
+    "manager": "admin",
+    "owner": "admin",
+}
 
 _EMPTY: Mapping[str, Any] = {}
+
+
+def effective_team_role(stored: str | None, minimum: str) -> str:
+    """The team role a member holds: the stored one, raised to the org role's minimum.
+
+    Sentry stores ``None`` instead of a team role that the org role's minimum
+    team role already gives (``_change_team_member_role`` in
+    src/sentry/api/endpoints/organization_member/team_details.py), and answers
+    ``PUT .../teams/{team}/`` with that stored value: ``{"teamRole": null}`` for
+    a manager set to ``contributor``, who stays a team admin. A role this
+    package does not know is taken as it is (it cannot be ranked).
+    """
+    if stored is None:
+        return minimum
+    if stored not in TEAM_ROLE_NAMES or minimum not in TEAM_ROLE_NAMES:
+        return stored
+    return max(stored, minimum, key=TEAM_ROLE_NAMES.index)
 
 
 def json_name(name: str, **kwargs: Any) -> Any:
@@ -185,3 +217,23 @@ class Member:
     def user_id(self) -> UserId | None:
         """The account's id (not the member id), once the invite is accepted."""
         return self.user.id if self.user is not None else None
+
+    @property
+    def minimum_team_role(self) -> str:
+        """The team role ``org_role`` gives on every team (``orgRoleList`` first)."""
+        for entry in self.org_role_list:
+            if entry.id == self.org_role and entry.minimum_team_role:
+                return entry.minimum_team_role
+        return MINIMUM_TEAM_ROLE.get(self.org_role, TEAM_ROLE_NAMES[0])
+
+    def team_role_on(self, team_slug: str) -> str | None:
+        """The role this member holds on ``team_slug``, from a details payload (``get``).
+
+        The stored ``teamRoles`` entry raised to :attr:`minimum_team_role`
+        (:func:`effective_team_role`); ``None`` when the payload does not list
+        the member on that team (list payloads carry no ``teamRoles``).
+        """
+        for entry in self.team_roles:
+            if entry.team_slug == team_slug:
+                return effective_team_role(entry.role, self.minimum_team_role)
+        return None

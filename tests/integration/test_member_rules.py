@@ -270,3 +270,52 @@ async def test_update_sends_role_and_org_role_on_put(emu: SentryEmulator, acme: 
     assert emu.requests[-1].json() == {"role": "manager", "orgRole": "manager"}
     assert member.org_role == "manager"
     assert {m["id"]: m["role"] for m in emu.members("acme")}[target["id"]] == "manager"
+
+
+# -- join_team: the outcome is what the member holds after the call ---------------------
+
+
+def _on_team(emu: SentryEmulator, role: str, team: str, stored: str | None) -> MemberId:
+    member = next(
+        m
+        for m in emu.members("acme")
+        if not m["pending"] and m["role"] == role and m["teams"].get(team, "-") == stored
+    )
+    return MemberId(str(member["id"]))
+
+
+def _stored(emu: SentryEmulator, member_id: MemberId, team: str) -> str | None:
+    row = next(m for m in emu.members("acme") if str(m["id"]) == member_id)
+    stored: str | None = row["teams"][team]
+    return stored
+
+
+@pytest.mark.parametrize("server", ["emulator", "23.7"])
+async def test_join_team_reports_a_changed_team_role_as_updated(
+    emu: SentryEmulator, acme: Org, old: tuple[AsSentry237, Org], server: str
+) -> None:
+    org = acme if server == "emulator" else old[1]
+    member_id = _on_team(emu, "member", "team-02", None)  # a contributor there
+    path = f"{ORG}/members/{member_id}/teams/team-02/"
+    assert await org.members.join_team(member_id, "team-02", role="admin") == "updated"
+    assert _stored(emu, member_id, "team-02") == "admin"
+    assert sent(emu)[-3:] == [("POST", path), ("GET", f"{ORG}/members/{member_id}/"), ("PUT", path)]
+    assert await org.members.join_team(member_id, "team-02", role="admin") == "unchanged"
+    assert await org.members.join_team(member_id, "team-02", role="contributor") == "updated"
+    assert _stored(emu, member_id, "team-02") is None
+
+
+@pytest.mark.parametrize("server", ["emulator", "23.7"])
+async def test_join_team_reports_unchanged_when_the_org_roles_floor_keeps_the_role(
+    emu: SentryEmulator, acme: Org, old: tuple[AsSentry237, Org], server: str
+) -> None:
+    org = acme if server == "emulator" else old[1]
+    member_id = _on_team(emu, "member", "team-03", None)
+    await acme.members.update(member_id, role="manager")  # team admin on every team now
+    # Sentry keeps a manager at Team Admin (the minimum team role of "manager",
+    # src/sentry/roles/manager.py): asking for contributor changes nothing.
+    assert await org.members.join_team(member_id, "team-03", role="contributor") == "unchanged"
+    assert await org.members.join_team(member_id, "team-03", role="admin") == "unchanged"
+    assert _stored(emu, member_id, "team-03") is None
+    details = await acme.members.get(member_id)
+    assert details.team_role_on("team-03") == "admin"
