@@ -23,6 +23,9 @@ Exactly once: invites are looked up by e-mail when an answer was lost, never
 re-sent blindly; the other operations are idempotent on Sentry and are
 retried, and a ``404`` after a retry of a removal means the first attempt
 removed it (each rule lives in the resource method, :mod:`.api.members`).
+A member the identity provider provisioned is not removed by the members API
+(Sentry's 403): ``remove`` says so and how (:mod:`.changes.idp`), or removes
+them through SCIM when asked (``idp_fallback="scim"``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from .changes import (
     ChangeRole,
     Deprovision,
     Done,
+    IdpFallback,
+    IdpManagedError,
     Invite,
     Operation,
     Outcome,
@@ -51,6 +56,8 @@ from .changes import (
     RemoveFromTeam,
     RemoveMember,
     ScimInvite,
+    Via,
+    check_idp_fallback,
     execute,
 )
 from .errors import ValidationError
@@ -76,6 +83,8 @@ __all__ = [
     "BulkAPI",
     "BulkCancelled",
     "BulkReport",
+    "IdpFallback",
+    "IdpManagedError",
     "InviteRow",
     "Outcome",
     "OutcomeKind",
@@ -84,6 +93,7 @@ __all__ = [
     "RowError",
     "RowBatch",
     "TeamRow",
+    "Via",
     "load_invite_rows",
 ]
 
@@ -306,17 +316,36 @@ class BulkAPI:
         self,
         members: Iterable[MemberKey],
         *,
+        idp_fallback: IdpFallback | None = None,
         progress: Progress | None = None,
         concurrency: int | None = None,
     ) -> BulkReport[MemberKey]:
-        """Remove members or revoke invites: ``removed``, ``not_found`` or ``failed``."""
+        """Remove members or revoke invites: ``removed``, ``not_found`` or ``failed``.
+
+        Each goes through the members API (``DELETE members/{id}/``). Sentry
+        refuses that for a member its identity provider provisioned (flag
+        ``idp:provisioned``, a 403): by default the item ends ``failed`` with an
+        :class:`IdpManagedError` whose message says how to remove them through
+        SCIM. ``idp_fallback="scim"`` removes such members with SCIM ``DELETE
+        Users/{id}`` (the client's SCIM token, scope ``member:admin``), once,
+        after that 403 and for no other refusal. ``outcome.via`` says which API
+        removed each member (``"rest"`` or ``"scim"``; ``report.removed_via()``
+        counts them).
+
+        The fallback is off by default: the 403 is Sentry saying the identity
+        provider owns this membership. Removing them through SCIM acts as the
+        identity provider does, with its token, and while the IdP still assigns
+        the person it may provision them again; so it is asked for, never
+        implied by a SCIM token being configured.
+        """
         resource = self._org.members
+        fallback = check_idp_fallback(idp_fallback)
 
         async def prepare(key: MemberKey) -> Operation | Done:
             member_id = await resource.find_id(key)
             if member_id is None:
                 return Done(OutcomeKind.NOT_FOUND)
-            return RemoveMember(member_id, str(key))
+            return RemoveMember(member_id, str(key), idp_fallback=fallback)
 
         return await self._run(members, prepare, progress, concurrency)
 
@@ -334,7 +363,8 @@ class BulkAPI:
         (a person who came in by SSO just-in-time provisioning, never pushed by
         the IdP: the integration guide's "fall back to DELETE" case) falls back
         to the REST ``DELETE``; a ``404`` there means the member is gone.
-        Outcomes: ``removed``, ``not_found`` or ``failed``.
+        Outcomes: ``removed``, ``not_found`` or ``failed``; ``outcome.via``
+        says which API removed each member (``"scim"`` or ``"rest"``).
         """
         members = self._org.members
 

@@ -23,8 +23,17 @@ from sentry_members_async import (
     MemberId,
     NotFoundError,
     OutcomeKind,
+    PermissionDeniedError,
 )
-from sentry_members_async.changes import Done, Operation, RunContext, execute
+from sentry_members_async.changes import (
+    IDP_MANAGED_DETAIL,
+    Done,
+    IdpManagedError,
+    Operation,
+    RunContext,
+    execute,
+    is_idp_managed,
+)
 
 if TYPE_CHECKING:
     from sentry_members_async.api.org import OrgAPI
@@ -256,3 +265,45 @@ async def test_cancel_while_an_item_is_looked_up_does_not_send_its_change() -> N
     assert [(o.kind, str(o.error), o.row) for o in report] == [
         (K.FAILED, "cancelled before it was sent", "a")
     ]
+
+
+async def test_which_api_removed_each_member_is_kept_in_the_report() -> None:
+    refused = PermissionDeniedError(403, "DELETE", "/m/3/", IDP_MANAGED_DETAIL)
+    steps = [
+        Step("a", Done(K.REMOVED, MemberId("1"), via="scim")),
+        Step("b", Done(K.REMOVED, MemberId("2"), via="rest")),
+        Step("c", Done(K.FAILED, MemberId("3"), refused, via="rest")),
+        Step("d", Done(K.NOT_FOUND)),
+    ]
+    report = await execute(ORG, steps, as_is, concurrency=2)
+    assert [(o.kind, o.via) for o in report] == [
+        (K.REMOVED, "scim"),
+        (K.REMOVED, "rest"),
+        (K.FAILED, "rest"),
+        (K.NOT_FOUND, None),
+    ]
+    assert report[2].error is refused
+    assert report.removed_via() == {"scim": 1, "rest": 1}  # removed ones only
+
+
+def test_only_the_identity_provider_refusal_is_idp_managed() -> None:
+    def denied(detail: str, status: int = 403) -> PermissionDeniedError:
+        return PermissionDeniedError(
+            status, "DELETE", "/api/0/organizations/acme/members/7/", detail
+        )
+
+    assert is_idp_managed(denied(IDP_MANAGED_DETAIL))
+    assert is_idp_managed(denied(IDP_MANAGED_DETAIL.rstrip(".")))  # with or without the stop
+    for other in (
+        "You cannot remove the only remaining owner of the organization.",
+        "This member is managed by an active partnership and cannot be modified until the "
+        "end of the partnership.",
+        "You do not have permission to perform this action.",
+        "This team is managed through your organization's identity provider.",
+    ):
+        assert not is_idp_managed(denied(other))
+    assert not is_idp_managed(NotFoundError(404, "DELETE", "/x/", IDP_MANAGED_DETAIL))
+    made = IdpManagedError.from_denied(denied(IDP_MANAGED_DETAIL), member="a@example.com")
+    assert (made.status, made.detail, made.member) == (403, IDP_MANAGED_DETAIL, "a@example.com")
+    assert "acme.bulk.deprovision" in str(made)
+    assert "sentry-members scim users deactivate" in str(made)

@@ -8,6 +8,13 @@ resource method it calls (``api/``), written once.
 """
 
 from .executor import QUOTA_PROBE, Prepare, execute
+from .idp import (
+    IDP_MANAGED_DETAIL,
+    IdpFallback,
+    IdpManagedError,
+    check_idp_fallback,
+    is_idp_managed,
+)
 from .outcomes import (
     BulkAborted,
     BulkCancelled,
@@ -17,6 +24,7 @@ from .outcomes import (
     OutcomeKind,
     Progress,
     ReportWriter,
+    Via,
 )
 from .values import (
     AddToTeam,
@@ -33,6 +41,7 @@ from .values import (
 )
 
 __all__ = [
+    "IDP_MANAGED_DETAIL",
     "QUOTA_PROBE",
     "AddToTeam",
     "BulkAborted",
@@ -42,6 +51,8 @@ __all__ = [
     "ChangeRole",
     "Deprovision",
     "Done",
+    "IdpFallback",
+    "IdpManagedError",
     "Invite",
     "Operation",
     "Outcome",
@@ -54,5 +65,8 @@ __all__ = [
     "RunContext",
     "ScimInvite",
     "SetTeamRole",
+    "Via",
+    "check_idp_fallback",
     "execute",
+    "is_idp_managed",
 ]

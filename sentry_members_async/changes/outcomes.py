@@ -12,7 +12,7 @@ import asyncio
 import enum
 from array import array
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeAlias, TypeVar, overload
+from typing import Any, Generic, Literal, TypeAlias, TypeVar, overload
 
 import attrs
 
@@ -28,11 +28,16 @@ __all__ = [
     "OutcomeKind",
     "Progress",
     "ReportWriter",
+    "Via",
 ]
 
 RowT = TypeVar("RowT")
 #: ``progress(done, total)``, called after each item (``total`` is ``None`` for a stream).
 Progress: TypeAlias = Callable[[int, "int | None"], "Awaitable[None] | None"]
+#: Which API made a removal: ``"rest"`` (the members API) or ``"scim"`` (SCIM Users).
+Via: TypeAlias = Literal["rest", "scim"]
+_VIAS: tuple[Via | None, ...] = (None, "rest", "scim")
+_VIA_CODE = {via: i for i, via in enumerate(_VIAS)}
 
 
 class OutcomeKind(str, enum.Enum):
@@ -66,11 +71,13 @@ _KEEPS_ROW = (OutcomeKind.FAILED, OutcomeKind.DEFERRED)
 
 @attrs.frozen
 class Done:
-    """What an operation did to one item: the kind, the member, and an error if it has one."""
+    """What an operation did to one item: the kind, the member, an error if it has one,
+    and for a removal the API that made it (``via``)."""
 
     kind: OutcomeKind
     member_id: MemberId | None = None
     error: SentryError | None = None
+    via: Via | None = None
 
 
 @attrs.frozen
@@ -84,6 +91,10 @@ class Outcome(Generic[RowT]):
     error: SentryError | None = None
     #: The input row: kept for failed items only (to run them again).
     row: RowT | None = None
+    #: For removals: the API that answered for it, ``"rest"`` (``DELETE members/{id}/``)
+    #: or ``"scim"`` (SCIM ``Users/{id}``: a deprovision, or an IdP-provisioned member
+    #: removed with ``idp_fallback="scim"``); ``None`` for the other operations.
+    via: Via | None = None
 
     @property
     def ok(self) -> bool:
@@ -93,13 +104,14 @@ class Outcome(Generic[RowT]):
 class BulkReport(Sequence[Outcome[RowT]]):
     """One :class:`Outcome` per input item, in input order.
 
-    Stored compactly (a byte per kind, an int64 per member id; rows and errors
-    only for failures), so 100,000 outcomes take about a megabyte.
+    Stored compactly (a byte per kind, a byte per ``via``, an int64 per member
+    id; rows and errors only for failures), so 100,000 outcomes take about a megabyte.
     """
 
     def __init__(self) -> None:
         self._kinds = array("b")
         self._ids = array("q")
+        self._vias = array("b")
         self._failures: dict[int, tuple[SentryError | None, Any]] = {}
         self._deferred: dict[int, tuple[SentryError | None, Any]] = {}
         self.cancelled = False
@@ -133,6 +145,7 @@ class BulkReport(Sequence[Outcome[RowT]]):
             MemberId(str(member_id)) if member_id else None,
             error,
             row,
+            _VIAS[self._vias[index]],
         )
 
     def counts(self) -> dict[OutcomeKind, int]:
@@ -142,6 +155,17 @@ class BulkReport(Sequence[Outcome[RowT]]):
             if code >= 0:
                 kind = _KINDS[code]
                 totals[kind] = totals.get(kind, 0) + 1
+        return totals
+
+    def removed_via(self) -> dict[Via, int]:
+        """How many members each API removed: ``{"rest": 12, "scim": 2}`` (one that removed
+        none is left out)."""
+        removed = _CODE[OutcomeKind.REMOVED]
+        totals: dict[Via, int] = {}
+        for code, via_code in zip(self._kinds, self._vias, strict=True):
+            via = _VIAS[via_code]
+            if code == removed and via is not None:
+                totals[via] = totals.get(via, 0) + 1
         return totals
 
     def failed(self) -> list[RowT]:
@@ -182,7 +206,9 @@ class ReportWriter(Generic[RowT]):
         while len(report._kinds) <= index:
             report._kinds.append(-1)
             report._ids.append(0)
+            report._vias.append(0)
         report._kinds[index] = _CODE[done.kind]
+        report._vias[index] = _VIA_CODE[done.via]
         report._ids[index] = int(done.member_id) if done.member_id else 0
         if done.kind is OutcomeKind.FAILED:
             report._failures[index] = (done.error, row)

@@ -15,8 +15,15 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, TypeAlias
 
 import attrs
 
-from ..errors import NotFoundError, PermissionDeniedError
+from ..errors import (
+    AuthenticationError,
+    ConfigurationError,
+    NotFoundError,
+    PermissionDeniedError,
+    SentryError,
+)
 from ..models import MemberId
+from .idp import IdpFallback, IdpManagedError, is_idp_managed
 from .outcomes import Done, OutcomeKind
 
 if TYPE_CHECKING:
@@ -202,20 +209,50 @@ class RemoveFromTeam:
 
 @attrs.frozen
 class RemoveMember:
-    """Remove a member or revoke an invite; ``role`` is shown when known."""
+    """Remove a member or revoke an invite (REST ``DELETE``); ``role`` is shown when known.
+
+    Sentry refuses to remove a member its identity provider provisioned (403,
+    :mod:`.idp`): the outcome is ``failed`` with an :class:`~.idp.IdpManagedError`
+    that says how to remove them through SCIM, or, with ``idp_fallback="scim"``,
+    the member is removed with SCIM ``DELETE Users/{id}`` (``via="scim"``; a
+    SCIM ``404`` is ``not_found``, someone removed them in between).
+    """
 
     quota_counted: ClassVar[bool] = False
 
     member_id: MemberId
     email: str
     role: str | None = None
+    idp_fallback: IdpFallback | None = None
 
     def describe(self) -> str:
         return f"- remove {self.email}" + (f" ({self.role})" if self.role else "")
 
     async def run(self, ctx: RunContext) -> Done:
-        removed = await ctx.org.members.remove(self.member_id, missing_ok=True)
-        return Done(OutcomeKind.REMOVED if removed else OutcomeKind.NOT_FOUND, self.member_id)
+        try:
+            removed = await ctx.org.members.remove(self.member_id, missing_ok=True)
+        except PermissionDeniedError as exc:
+            if not is_idp_managed(exc):
+                raise
+            refused = IdpManagedError.from_denied(exc, member=self.email)
+            if self.idp_fallback != "scim":
+                return Done(OutcomeKind.FAILED, self.member_id, refused, via="rest")
+            return await self._scim_delete(ctx, refused)
+        kind = OutcomeKind.REMOVED if removed else OutcomeKind.NOT_FOUND
+        return Done(kind, self.member_id, via="rest")
+
+    async def _scim_delete(self, ctx: RunContext, refused: IdpManagedError) -> Done:
+        """SCIM ``DELETE Users/{id}`` for a member the members API refused to remove."""
+        try:
+            await ctx.org.scim.users.delete(self.member_id)
+        except NotFoundError:
+            return Done(OutcomeKind.NOT_FOUND, self.member_id, via="scim")
+        except (AuthenticationError, ConfigurationError):
+            raise  # a bad SCIM token: the run stops, as for any 401
+        except SentryError as exc:
+            exc.__cause__ = refused  # why SCIM was tried: the members API's refusal
+            return Done(OutcomeKind.FAILED, self.member_id, exc, via="scim")
+        return Done(OutcomeKind.REMOVED, self.member_id, via="scim")
 
 
 @attrs.frozen
@@ -226,7 +263,10 @@ class Deprovision:
     means SCIM is off for the org (REST for the rest of the run); a SCIM
     ``404`` (a person who came in by SSO just-in-time provisioning, never
     pushed by the IdP: the integration guide's "fall back to DELETE" case)
-    falls back to the REST ``DELETE`` for this member.
+    falls back to the REST ``DELETE`` for this member. A member the REST
+    ``DELETE`` refuses as IdP-provisioned (an owner the IdP provisioned) is
+    then removed with SCIM ``DELETE`` while SCIM answers. ``via`` says which
+    API removed each one.
     """
 
     quota_counted: ClassVar[bool] = False
@@ -242,12 +282,13 @@ class Deprovision:
         if ctx.scim_on and self.role != "owner":
             try:
                 await ctx.org.scim.users.deactivate(self.member_id)
-                return Done(OutcomeKind.REMOVED, self.member_id)
+                return Done(OutcomeKind.REMOVED, self.member_id, via="scim")
             except PermissionDeniedError:
                 ctx.scim_on = False
             except NotFoundError:
                 pass
-        return await RemoveMember(self.member_id, self.email, self.role).run(ctx)
+        fallback: IdpFallback | None = "scim" if ctx.scim_on else None
+        return await RemoveMember(self.member_id, self.email, self.role, fallback).run(ctx)
 
 
 #: A change a :class:`~sentry_members_async.reconcile.Plan` holds.

@@ -136,6 +136,7 @@ async def test_remove(emu: SentryEmulator, acme: Org) -> None:
         [victims[0]["email"], MemberId(str(victims[1]["id"])), "ghost@example.com", MemberId("999")]
     )
     assert [o.kind for o in report] == [K.REMOVED, K.REMOVED, K.NOT_FOUND, K.NOT_FOUND]
+    assert report.removed_via() == {"rest": 2}
     left = {m["id"] for m in emu.members("acme")}
     assert not left & {victims[0]["id"], victims[1]["id"]}
 
@@ -146,6 +147,7 @@ async def test_deprovision_with_scim_and_rest_fallback(emu: SentryEmulator, acme
     emu.add_token("acme", role="owner")  # a second owner, so the first may go
     report = await acme.bulk.deprovision([leaver, owner["email"], "ghost@example.com"])
     assert [o.kind for o in report] == [K.REMOVED, K.REMOVED, K.NOT_FOUND]
+    assert [o.via for o in report] == ["scim", "rest", None]  # which API removed each
     assert emu.find("PATCH", "*/scim/v2/Users/*")  # the member went through SCIM
     assert emu.find("DELETE", "*/members/*")  # the owner through REST
     assert leaver not in emails(emu)
