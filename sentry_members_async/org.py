@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .api.members import MembersAPI
 from .api.org import OrgAPI
 from .bulk import BulkAPI
-from .changes import BulkReport, Progress
+from .changes import BulkReport, IdpFallback, Progress
 from .reconcile import Change, DesiredMember, Plan, apply_plan, make_plan
 from .watch import CheckpointStore, MemberWatch, WatchOptions
 
@@ -92,7 +92,18 @@ class Org(OrgAPI):
         )
 
     async def apply(
-        self, plan: Plan, *, progress: Progress | None = None, concurrency: int = 16
+        self,
+        plan: Plan,
+        *,
+        idp_fallback: IdpFallback | None = None,
+        progress: Progress | None = None,
+        concurrency: int = 16,
     ) -> BulkReport[Change]:
-        """Run a :class:`Plan` through the bulk engine; one outcome per change."""
-        return await apply_plan(self, plan, progress=progress, concurrency=concurrency)
+        """Run a :class:`Plan` through the bulk engine; one outcome per change.
+
+        ``idp_fallback="scim"``: a removal Sentry refuses because the identity
+        provider provisioned the member goes through SCIM (as ``bulk.remove``).
+        """
+        return await apply_plan(
+            self, plan, idp_fallback=idp_fallback, progress=progress, concurrency=concurrency
+        )

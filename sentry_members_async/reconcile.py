@@ -21,12 +21,14 @@ from .changes import (
     BulkReport,
     Change,
     ChangeRole,
+    IdpFallback,
     Invite,
     Operation,
     Progress,
     RemoveFromTeam,
     RemoveMember,
     SetTeamRole,
+    check_idp_fallback,
     execute,
 )
 from .errors import ValidationError
@@ -204,12 +206,13 @@ async def make_plan(
     return Plan(org.slug, tuple(changes), tuple(kept))
 
 
-async def _as_planned(change: Change) -> Operation:
-    return change  # a plan's changes were checked and resolved when it was made
-
-
 async def apply_plan(
-    org: OrgAPI, plan: Plan, *, progress: Progress | None = None, concurrency: int = 16
+    org: OrgAPI,
+    plan: Plan,
+    *,
+    idp_fallback: IdpFallback | None = None,
+    progress: Progress | None = None,
+    concurrency: int = 16,
 ) -> BulkReport[Change]:
     """Run every change of ``plan`` through the one executor; one outcome per change.
 
@@ -218,7 +221,20 @@ async def apply_plan(
     :class:`InviteQuotaError` that invite and every later one end ``deferred``
     (``report.deferred()``, ``report.quota``) without being sent; the other
     changes carry on.
+
+    A removal Sentry refuses because the identity provider provisioned the
+    member ends ``failed`` with an :class:`~.changes.IdpManagedError` saying
+    how to remove them through SCIM; ``idp_fallback="scim"`` removes them with
+    SCIM ``DELETE Users/{id}`` instead, as ``bulk.remove`` does.
     """
     if plan.org != org.slug:
         raise ValidationError(f"this plan is for {plan.org!r}, not {org.slug!r}")
-    return await execute(org, plan.changes, _as_planned, concurrency=concurrency, progress=progress)
+    fallback = check_idp_fallback(idp_fallback)
+
+    async def as_planned(change: Change) -> Operation:
+        # A plan's changes were checked and resolved when it was made.
+        if fallback is not None and isinstance(change, RemoveMember):
+            return attrs.evolve(change, idp_fallback=fallback)
+        return change
+
+    return await execute(org, plan.changes, as_planned, concurrency=concurrency, progress=progress)

@@ -23,6 +23,7 @@ from sentry_members_async import (
 )
 from sentry_members_async.bulk import IdpManagedError
 from sentry_members_async.changes import IDP_MANAGED_DETAIL
+from sentry_members_async.reconcile import Plan, RemoveMember
 from sentry_members_async.testing import SentryEmulator
 
 K = OutcomeKind
@@ -138,6 +139,19 @@ async def test_a_scim_refusal_is_reported_with_the_reason_scim_was_tried(
     assert isinstance(outcome.error.__cause__, IdpManagedError)  # why SCIM was tried
     assert (deletes(emu, REST, idp), deletes(emu, SCIM, idp)) == (1, 1)
     assert idp in ids(emu)
+
+
+async def test_apply_takes_the_same_fallback(emu: SentryEmulator, acme: Org) -> None:
+    idp = await provision(emu, acme, "pushed@example.com")
+    plan = Plan("acme", (RemoveMember(MemberId(str(idp)), "pushed@example.com"),))
+    refused = await acme.apply(plan)
+    assert refused[0].kind is K.FAILED
+    assert isinstance(refused[0].error, IdpManagedError)
+    emu.reset_log()
+    applied = await acme.apply(plan, idp_fallback="scim")
+    assert (applied[0].kind, applied[0].via) == (K.REMOVED, "scim")
+    assert (deletes(emu, REST, idp), deletes(emu, SCIM, idp)) == (1, 1)
+    assert idp not in ids(emu)
 
 
 async def test_deprovision_removes_an_idp_provisioned_owner_through_scim(

@@ -256,6 +256,19 @@ class RealSentry:
         line = next(x for x in out.splitlines() if x.startswith("IDS"))
         return dict(json.loads(line[3:]))
 
+    def held_team_role(self, member_id: str, team_slug: str) -> str:
+        """The team role the member holds: the stored one, else its org role's minimum
+        (Sentry stores NULL there; admin for admin, manager and owner), or 'absent'."""
+        stored = self.team_role(member_id, team_slug)
+        if stored != "absent" and stored is not None:
+            return stored
+        if stored == "absent":
+            return "absent"
+        role = self.scalar(
+            f"SELECT role FROM sentry_organizationmember WHERE id = {int(member_id)}"
+        )
+        return "admin" if role in ("admin", "manager", "owner") else "contributor"
+
     # --- the request log ----------------------------------------------------
     def log_mark(self) -> int:
         return self.web_log.stat().st_size
