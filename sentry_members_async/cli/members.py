@@ -17,7 +17,6 @@ from ..org import Org
 from .common import (
     EX_TEMPFAIL,
     Settings,
-    bulk_command,
     failed_option,
     format_option,
     go,
@@ -259,15 +258,45 @@ def _single(report: BulkReport[Any], what: str) -> int:
 
 @members.command("remove")
 @click.argument("members_", metavar="MEMBER...", nargs=-1, required=True)
+@click.option(
+    "--idp-fallback",
+    "idp_fallback",
+    type=click.Choice(["scim"]),
+    default=None,
+    help=(
+        "Members the identity provider provisioned (which Sentry's members API refuses "
+        "to remove): remove them with SCIM DELETE Users/{id} (the SCIM token). "
+        "Off by default: they are reported failed, with how to remove them."
+    ),
+)
 @failed_option
 @click.pass_context
-def members_remove(ctx: click.Context, members_: tuple[str, ...], failed_csv: str) -> None:
-    """Remove members or revoke invites (member ids or e-mails)."""
-    bulk_command(
-        ctx,
-        "removing",
-        list(members_),
-        lambda org, rows, progress: org.bulk.remove(rows, progress=progress),
-        failed_csv=failed_csv,
-        label="remove",
-    )
+def members_remove(
+    ctx: click.Context, members_: tuple[str, ...], idp_fallback: str | None, failed_csv: str
+) -> None:
+    """Remove members or revoke invites (member ids or e-mails).
+
+    A member the identity provider provisioned is refused by Sentry's members
+    API; --idp-fallback scim removes them through SCIM, as does
+    'sentry-members scim users deactivate EMAIL'.
+    """
+    rows = list(members_)
+
+    async def work(settings: Settings) -> int:
+        async with opened(settings) as (client, org):
+            with Reporter("removing", len(rows), client, quiet=settings.quiet) as reporter:
+                report = await org.bulk.remove(
+                    rows,
+                    idp_fallback="scim" if idp_fallback == "scim" else None,
+                    progress=reporter.update,
+                )
+        code = summary(report, failed_csv=failed_csv, label="remove")
+        through_scim = report.removed_via().get("scim", 0)
+        if through_scim:
+            err.print(
+                f"{through_scim} provisioned by the identity provider: removed through SCIM",
+                markup=False,
+            )
+        return code
+
+    go(ctx, work)

@@ -11,6 +11,13 @@ identity provider does it (SCIM ``POST Users``, then the person accepts).
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import os
+import pathlib
+import subprocess
+import sys
+
 import pytest
 
 from sentry_members_async import (
@@ -174,3 +181,51 @@ async def test_an_unknown_fallback_is_refused_before_anything_is_sent(
     with pytest.raises(ValidationError, match="idp_fallback"):
         await acme.bulk.remove(["anyone@example.com"], idp_fallback="rest")  # type: ignore[arg-type]
     assert emu.find() == []
+
+
+def test_the_command_line_removes_them_through_scim_when_asked(
+    emu: SentryEmulator, tmp_path: pathlib.Path
+) -> None:
+    token = emu.add_token("acme")
+    scim_token = emu.add_token("acme", kind="scim")
+    with emu.serve_in_thread() as url:
+
+        async def push() -> int:
+            async with SentryClient(token, base_url=url, scim_token=scim_token) as client:
+                return await provision(emu, client.org("acme"), "pushed@example.com")
+
+        idp = asyncio.run(push())
+        env = {
+            **os.environ,
+            "SENTRY_URL": url,
+            "SENTRY_ORG": "acme",
+            "SENTRY_AUTH_TOKEN": token,
+            "SENTRY_SCIM_TOKEN": scim_token,
+            "COLUMNS": "200",
+        }
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            command = [sys.executable, "-m", "sentry_members_async", "members", "remove", *args]
+            return subprocess.run(
+                command,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+                cwd=tmp_path,  # where a failed-rows CSV would go
+            )
+
+        refused = cli("pushed@example.com")
+        assert refused.returncode == 1
+        assert "sentry-members scim users deactivate" in refused.stderr
+        with (tmp_path / "failed-rows.csv").open(newline="") as handle:
+            (failed,) = csv.DictReader(handle)
+        assert failed["email"] == "pushed@example.com"  # the row, with how to remove it
+        assert "--idp-fallback scim" in failed["error"]
+        assert idp in ids(emu)
+        removed = cli("--idp-fallback", "scim", "pushed@example.com")
+    assert removed.returncode == 0, removed.stderr
+    assert "removed through SCIM" in removed.stderr
+    assert idp not in ids(emu)
+    assert (deletes(emu, REST, idp), deletes(emu, SCIM, idp)) == (2, 1)
