@@ -676,15 +676,21 @@ async def test_a_same_origin_307_of_a_post_is_still_followed() -> None:
 # -- 11. a member payload without its required fields ----------------------------------------
 
 
-@pytest.mark.parametrize("missing", ["email", "name", "orgRole"])
-async def test_a_member_missing_required_fields_is_a_decode_error(missing: str) -> None:
+# A missing ``name`` is not among them: the docs' examples and older Sentry
+# leave it out (tests/test_decode_real_payloads.py); ``orgRole`` falls back to
+# the deprecated ``role``, so only a member with neither fails.
+@pytest.mark.parametrize("missing", [("email",), ("orgRole",)])  # member() sends no "role"
+async def test_a_member_missing_required_fields_is_a_decode_error(
+    missing: tuple[str, ...],
+) -> None:
     payload = member(1)
-    del payload[missing]
+    for key in missing:
+        payload.pop(key, None)
     handler = Scripted(lambda r: answer(r, 200, payload))
     async with client(handler) as c:
         with pytest.raises(DecodeError) as info:
             await bounded(c.org("acme").members.get(MemberId("1")))
-    assert f"required field {missing!r}" in str(info.value)
+    assert f"required field {missing[0]!r}" in str(info.value)
 
 
 async def test_a_member_with_only_an_id_in_a_list_is_a_decode_error() -> None:
