@@ -270,20 +270,22 @@ class RealSentry:
         return "admin" if role in ("admin", "manager", "owner") else "contributor"
 
     # --- the request log ----------------------------------------------------
-    def log_mark(self) -> int:
-        return self.web_log.stat().st_size
-
-    def settled_requests_since(self, mark: int, quiet: float = 0.3) -> list[LoggedRequest]:
-        """As :meth:`requests_since`, once the log has not grown for ``quiet`` seconds
-        (uWSGI writes a line after it sent the answer, so the last may lag)."""
+    def log_mark(self, quiet: float = 0.1) -> int:
+        """Where the log ends, once it has not grown for ``quiet`` seconds (uWSGI
+        writes a request's line after it sent the answer, so the last may lag)."""
         size = -1
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            now = self.log_mark()
+            now = self.web_log.stat().st_size
             if now == size:
                 break
             size = now
             time.sleep(quiet)
+        return size
+
+    def settled_requests_since(self, mark: int, quiet: float = 0.3) -> list[LoggedRequest]:
+        """As :meth:`requests_since`, once the log has not grown for ``quiet`` seconds."""
+        self.log_mark(quiet)
         return self.requests_since(mark)
 
     def requests_since(self, mark: int) -> list[LoggedRequest]:
