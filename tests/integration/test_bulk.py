@@ -333,6 +333,7 @@ async def test_a_dict_row_reads_as_load_invite_rows_reads_it(
     assert posts == [  # the team role was read from the teams column; the refused row: nothing
         {
             "email": "d1@example.com",
+            "role": "member",  # both keys: 23.7.1 reads "role" (ddd750b)
             "orgRole": "member",
             "teamRoles": [{"teamSlug": "team-01", "role": "admin"}],
         }
