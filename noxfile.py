@@ -118,12 +118,19 @@ def live(session: nox.Session) -> None:
     # Exits 3 with "live-sentry: cannot run: <what is missing>" when it cannot.
     session.run("python", harness, "up")
     state = session.run(
-        "python", "-c", "import sys; sys.path.insert(0, 'tools/live'); import harness;"
-        " print(harness.state_file(harness.cache_dir()))", silent=True,
+        "python",
+        "-c",
+        "import sys; sys.path.insert(0, 'tools/live'); import harness;"
+        " print(harness.state_file(harness.cache_dir()))",
+        silent=True,
     )
     try:
         session.run(
-            "pytest", "-q", "-p", "no:cacheprovider", *(session.posargs or ["tests/live", "tests/differential"]),
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *(session.posargs or ["tests/live", "tests/differential"]),
             env={"SMA_LIVE_STATE": str(state).strip()},
         )
     finally:

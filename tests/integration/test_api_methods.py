@@ -82,6 +82,9 @@ async def test_invite(emu: SentryEmulator, acme: Org) -> None:
         {},
         {
             "email": "New.Hire@example.com",
+            # both keys: Sentry 23.7.1's POST reads only the deprecated "role",
+            # newer Sentry reads "orgRole" (api/members.py says why)
+            "role": "member",
             "orgRole": "member",
             "teamRoles": [
                 {"teamSlug": "team-01", "role": None},
@@ -101,6 +104,7 @@ async def test_invite(emu: SentryEmulator, acme: Org) -> None:
     }
     assert emu.requests[-1].json() == {
         "email": "new.hire@example.com",
+        "role": "member",
         "orgRole": "member",
         "sendInvite": False,
     }
@@ -124,7 +128,11 @@ async def test_update_role_and_teams(emu: SentryEmulator, acme: Org) -> None:
         "PUT",
         f"{ORG}/members/{target['id']}/",
         {},
-        {"orgRole": "manager", "teamRoles": [{"teamSlug": "team-03", "role": "admin"}]},
+        {
+            "role": "manager",
+            "orgRole": "manager",
+            "teamRoles": [{"teamSlug": "team-03", "role": "admin"}],
+        },
     )
     assert member.org_role == "manager"
     assert member.teams == ("team-03",)
