@@ -6,6 +6,7 @@ from .api.members import AcceptanceResult, InviteStatus
 from .api.scim import ScimSchema
 from .bulk import BulkAPI
 from .changes import BulkAborted, BulkCancelled, BulkReport, Outcome, OutcomeKind
+from .changes.idp import IdpManagedError
 from .client import SentryClient
 from .converter import DecodeError
 from .errors import (
@@ -131,6 +132,7 @@ __all__ = [
     "Headers",
     "InsufficientRoleError",
     "Invite",
+    "IdpManagedError",
     "InviteQuotaError",
     "InviteRow",
     "InviteStatus",
