@@ -1,10 +1,13 @@
-"""What is aiohttp's own in the aiohttp transport: no silent re-send of a request.
+"""What is aiohttp's own in the aiohttp transport: no blind re-send of a request.
 
 aiohttp re-sends an idempotent request once, on a new connection, when a
-pooled connection drops under it. The transport's session refuses that second
-connection (through the public ``BaseConnector.connect``), so every re-send is
-the retry policy's, counted and paced by the limiter. These tests fail if
-aiohttp changes how it re-sends (or stops asking the connector).
+pooled connection drops under it, whether or not the server may have received
+it. The transport's session refuses that second connection (through the
+public ``BaseConnector.connect``): the only send again is the transport's own,
+for a request that cannot have had an effect (``transports/_stale.py``);
+every other re-send is the retry policy's, counted and paced by the limiter.
+These tests fail if aiohttp changes how it re-sends (or stops asking the
+connector).
 """
 
 from __future__ import annotations
@@ -52,22 +55,28 @@ async def dropping_server(requests: list[str]) -> AsyncIterator[URL]:
         await server.wait_closed()
 
 
-async def test_a_dropped_pooled_connection_is_not_re_sent() -> None:
+async def test_a_dropped_pooled_connection_re_sends_only_what_cannot_have_an_effect() -> None:
     requests: list[str] = []
     transport = AiohttpTransport()
     try:
         async with dropping_server(requests) as url:
             first = await transport.send(Request("GET", url / "one"))
             assert first.status == 200
-            # The kept-alive connection is reused, and dropped under the second GET.
-            with pytest.raises(ResponseLostError, match="not re-sent") as info:
-                await transport.send(Request("GET", url / "two"))
+            # The kept-alive connection is reused and dropped under the second
+            # GET, after the server read it: a GET has no effect, so it goes once
+            # more, on a new connection (ours; aiohttp's own re-send is refused).
+            second = await transport.send(Request("GET", url / "two"))
+            assert second.status == 200
+            assert requests == ["/one", "/two", "/two"]
+            assert transport.stale_resent == 1
+            # A POST the server read may have had its effect: not re-sent.
+            with pytest.raises(ResponseLostError) as info:
+                await transport.send(Request("POST", url / "three", body=b"{}"))
             assert info.value.may_have_reached_server is True
-            # aiohttp alone would have sent "/two" again on a new connection.
-            assert requests == ["/one", "/two"]
-            third = await transport.send(Request("GET", url / "three"))
+            assert requests == ["/one", "/two", "/two", "/three"]
+            third = await transport.send(Request("GET", url / "four"))
             assert third.status == 200
-            assert requests == ["/one", "/two", "/three"]
+            assert requests == ["/one", "/two", "/two", "/three", "/four"]
     finally:
         await transport.aclose()
 

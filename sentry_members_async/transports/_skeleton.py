@@ -100,6 +100,10 @@ class BaseTransport(abc.ABC):
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._closed = False
+        #: Requests sent once more, on a new connection, because the kept-alive
+        #: connection they went on had been closed by the server before it
+        #: received them (:mod:`._stale`); never counted as retries.
+        self.stale_resent = 0
 
     def __repr__(self) -> str:
         owner = "own" if self._owned else "caller's"
@@ -108,6 +112,11 @@ class BaseTransport(abc.ABC):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def stale_dropped(self) -> int:
+        """Pooled connections dropped unused because the server had closed them."""
+        return 0
 
     async def send(self, request: Request) -> Response:
         if self._closed:

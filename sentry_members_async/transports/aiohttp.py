@@ -6,25 +6,37 @@ The skeleton (timeouts, exception mapping, the size cap) is shared with the
 httpx transport (:mod:`._skeleton`); this module keeps only what is aiohttp's,
 and is the only module of the client that imports aiohttp.
 
-aiohttp re-sends an idempotent request once, on a new connection, when a
-pooled connection drops under it (RFC 9112 section 9.3.1.1). Retries belong
-to the client's policy and limiter (counted, paced, logged), so the session we
-create refuses that second connection: aiohttp has no public switch for the
-re-send (its own test client sets the private ``ClientSession._retry_connection``),
-but it asks its connector for the new connection through the public
-:meth:`aiohttp.BaseConnector.connect`, and our connector gives each send one
-connection only. A session the caller passes in keeps aiohttp's behaviour.
+Kept-alive connections the server closed (uWSGI closes every one after the
+answer): the session we create drops a pooled connection the server closed
+before reusing it, and sends a request that failed on a reused connection
+before any answer once more, on a new connection, when that cannot have had an
+effect (:mod:`._stale` says when, and why that is safe for a POST).
+
+aiohttp itself re-sends an idempotent request once, on a new connection, when
+a pooled connection drops under it (RFC 9112 section 9.3.1.1), whether or not
+the server may have received it: for a DELETE that turns our own first
+delete into "it was already gone". So the session we create refuses aiohttp's
+second connection: aiohttp has no public switch for the re-send (its own test
+client sets the private ``ClientSession._retry_connection``), but it asks its
+connector for the new connection through the public
+:meth:`aiohttp.BaseConnector.connect`, and our connector gives aiohttp's send
+one connection only; the send again of :mod:`._stale` is ours. A session the
+caller passes in keeps aiohttp's behaviour.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+import weakref
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
 
 from ._skeleton import BaseTransport, ErrorTable, read_capped
+from ._stale import KEEPALIVE_EXPIRY, ConnectionWatch, peer_closed
 from .base import Headers, Request, check_body_size
 
 if TYPE_CHECKING:
@@ -34,24 +46,83 @@ if TYPE_CHECKING:
 
 __all__ = ["AiohttpTransport", "ResendRefused"]
 
-#: Whether the current send already has its connection (one context per task).
-_CONNECTED: ContextVar[bool] = ContextVar("sentry_members_async_connected", default=False)
+logger = logging.getLogger("sentry_members_async")
 
 
 class ResendRefused(Exception):
     """aiohttp asked for a second connection for one send, to re-send it: refused."""
 
 
+class _Send:
+    """One send through the session: the connection it got, and how it may get one."""
+
+    __slots__ = ("connected", "fresh", "method", "watch")
+
+    def __init__(self, method: str, *, fresh: bool) -> None:
+        self.method = method
+        #: only a new connection will do (the send again after a stale one)
+        self.fresh = fresh
+        self.connected = False
+        self.watch: ConnectionWatch | None = None
+
+
+#: The send the current task is making (one context per task).
+_SEND: ContextVar[_Send | None] = ContextVar("sentry_members_async_send", default=None)
+
+
 class OneConnectionPerSend(aiohttp.TCPConnector):
-    """A connector that gives each :meth:`AiohttpTransport.send` one connection, not two."""
+    """A connector that gives each send one connection, never a dead pooled one.
+
+    A pooled connection the server closed (:func:`._stale.peer_closed`) is
+    dropped before it is handed out; so is every pooled one when the send needs
+    a new connection. The connection handed out is watched
+    (:class:`._stale.ConnectionWatch`) so that the transport can tell, after a
+    failure, whether the request may go once more.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: the connections (their protocols) that have carried a request
+        self._carried: weakref.WeakSet[object] = weakref.WeakSet()
+        #: pooled connections dropped unused because the server had closed them
+        self.dropped = 0
 
     async def connect(
         self, req: ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
     ) -> Connection:
-        if _CONNECTED.get():
-            raise ResendRefused("the connection closed before the answer; not re-sent")
-        _CONNECTED.set(True)
-        return await super().connect(req, traces, timeout)
+        send = _SEND.get()
+        if send is not None:
+            if send.connected:
+                raise ResendRefused("the connection closed before the answer; not re-sent")
+            send.connected = True
+        while True:
+            conn = await super().connect(req, traces, timeout)
+            protocol = conn.protocol
+            reused = protocol in self._carried
+            transport = conn.transport
+            sock = transport.get_extra_info("socket") if transport is not None else None
+            # (the watch first: it reads the counters before the check looks)
+            watch = ConnectionWatch(send.method, sock, reused=reused) if send is not None else None
+            if reused and ((send is not None and send.fresh) or peer_closed(sock)):
+                if send is None or not send.fresh:
+                    self.dropped += 1
+                if watch is not None:
+                    watch.close()
+                conn.close()  # unused: nothing was sent on it
+                continue
+            if protocol is not None:
+                self._carried.add(protocol)
+            if send is not None:
+                send.watch = watch
+            return conn
+
+
+class _SendAgain(Exception):
+    """The request failed on a stale connection and may go once more (see :mod:`._stale`)."""
+
+
+#: What aiohttp raises when the connection closed (or was reset) before the answer.
+_CLOSED_UNDER_US = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ResendRefused)
 
 
 _CONNECTION_TIMEOUT: tuple[type[BaseException], ...] = tuple(
@@ -99,7 +170,10 @@ class AiohttpTransport(BaseTransport):
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = OneConnectionPerSend(
-                limit=self._limit, limit_per_host=self._limit_per_host, enable_cleanup_closed=True
+                limit=self._limit,
+                limit_per_host=self._limit_per_host,
+                keepalive_timeout=KEEPALIVE_EXPIRY,
+                enable_cleanup_closed=True,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -111,25 +185,67 @@ class AiohttpTransport(BaseTransport):
             )
         return self._session
 
+    @property
+    def stale_dropped(self) -> int:
+        connector = self._session.connector if self._session is not None else None
+        return connector.dropped if isinstance(connector, OneConnectionPerSend) else 0
+
     async def exchange(self, request: Request, timeout: float | None) -> tuple[int, Headers, bytes]:
         session = self._get_session()
+        started = time.monotonic()
+        try:
+            return await self._send_once(session, request, timeout, fresh=False)
+        except _SendAgain as stale:
+            self.stale_resent += 1
+            logger.debug(
+                "%s %s: the kept-alive connection was closed by the server before the "
+                "answer (%s); sent again on a new connection",
+                request.method,
+                request.url.path,
+                stale.__cause__,
+            )
+            if timeout is not None:
+                timeout = max(0.0, timeout - (time.monotonic() - started))
+            return await self._send_once(session, request, timeout, fresh=True)
+
+    async def _send_once(
+        self,
+        session: aiohttp.ClientSession,
+        request: Request,
+        timeout: float | None,
+        *,
+        fresh: bool,
+    ) -> tuple[int, Headers, bytes]:
         # The session's own timeout serves the common case (no object per request).
         options: dict[str, Any] = (
             {}
             if timeout == self._timeout
             else {"timeout": aiohttp.ClientTimeout(total=timeout, connect=self._connect_timeout)}
         )
-        _CONNECTED.set(False)
-        async with session.request(
-            request.method,
-            request.url,
-            headers=request.headers.to_dict(),
-            data=request.body,
-            allow_redirects=False,
-            **options,
-        ) as resp:
-            body = await _read(resp, request)
-            return resp.status, Headers(resp.headers.items()), body
+        send = _Send(request.method, fresh=fresh)
+        token = _SEND.set(send)
+        answered = False
+        try:
+            async with session.request(
+                request.method,
+                request.url,
+                headers=request.headers.to_dict(),
+                data=request.body,
+                allow_redirects=False,
+                **options,
+            ) as resp:
+                answered = True
+                body = await _read(resp, request)
+                return resp.status, Headers(resp.headers.items()), body
+        except _CLOSED_UNDER_US as exc:
+            watch = send.watch
+            if not fresh and not answered and watch is not None and watch.may_send_again():
+                raise _SendAgain from exc
+            raise
+        finally:
+            _SEND.reset(token)
+            if send.watch is not None:
+                send.watch.close()
 
     async def release(self) -> None:
         if self._session is not None:

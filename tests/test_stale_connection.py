@@ -1,0 +1,315 @@
+"""A server that closes kept-alive connections, as Sentry 23.7 under uWSGI does.
+
+uWSGI's http-socket workers (``sentry run web``) answer ``HTTP/1.1`` without
+``Connection: close`` and then close the connection; a request the client sent
+on it in the meantime is never read. Measured against that uWSGI with Sentry's
+own options: every second request on a connection ended in a reset (when
+Django's teardown delays the close) or found the connection closed already,
+and none of them was ever processed. The client must send such a request again
+on a new connection, without counting a retry and without a lost answer; and it
+must not send again a POST the server may have received.
+
+:class:`ClosingServer` is that server: blocking sockets, one thread per
+connection (a process of its own, as far as the client can tell), reading a
+request only when it is going to answer it.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import random
+import socket
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from yarl import URL
+
+from sentry_members_async import (
+    AiohttpTransport,
+    NoLimiter,
+    Request,
+    ResponseLostError,
+    SentryClient,
+    Transport,
+)
+from sentry_members_async.pipeline.observer import RetryEvent
+from sentry_members_async.transports.httpx import HttpxTransport
+
+from .conftest import TOKEN
+
+LINUX = sys.platform.startswith("linux")
+MEMBERS = "/api/0/organizations/acme/members/"
+
+
+class ClosingServer:
+    """An HTTP/1.1 server on 127.0.0.1 that closes connections the client keeps alive.
+
+    :param per_connection: requests answered on one connection before it is
+        closed (``1``: uWSGI's http-socket).
+    :param linger: seconds between the answer and the close (Django's
+        ``request_finished`` work): a request the client sends meanwhile is
+        left unread, and the close resets the connection.
+    :param idle: close a connection after this many idle seconds (a keep-alive
+        timeout); ``None``: wait for the next request as long as it takes.
+    :param answer: whether to answer at all (``False``: read the request, then
+        close, as a worker killed after reading it).
+    """
+
+    def __init__(
+        self,
+        *,
+        per_connection: int = 1,
+        linger: float = 0.0,
+        idle: float | None = None,
+        answer: bool = True,
+    ) -> None:
+        self.per_connection = per_connection
+        self.linger = linger
+        self.idle = idle
+        self.answer = answer
+        #: (method, path, body) of every request read, in order.
+        self.requests: list[tuple[str, str, bytes]] = []
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.url = URL(f"http://127.0.0.1:{self._listener.getsockname()[1]}")
+
+    def __enter__(self) -> ClosingServer:
+        thread = threading.Thread(target=self._accept, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
+        for thread in list(self._threads):
+            thread.join(5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            with self._lock:
+                self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(self.idle if self.idle is not None else 5.0)
+            for _ in range(self.per_connection):
+                request = _read_request(conn)
+                if request is None:
+                    return  # idle too long, or the client closed
+                with self._lock:
+                    self.requests.append(request)
+                    number = len(self.requests)
+                if not self.answer:
+                    return
+                body = json.dumps({"id": str(number)}).encode()
+                status = b"201 Created" if request[0] == "POST" else b"200 OK"
+                conn.sendall(
+                    b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                )
+            if self.linger:
+                self._stopping.wait(self.linger)
+        # closed here: unread bytes make the kernel reset the connection
+
+
+def _read_request(conn: socket.socket) -> tuple[str, str, bytes] | None:
+    """One request, read no further than its end (the client never pipelines)."""
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        length = next(
+            (
+                int(line.split(":", 1)[1])
+                for line in lines
+                if line.lower().startswith("content-length:")
+            ),
+            0,
+        )
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            body += chunk
+    except OSError:
+        return None
+    return method, path, body
+
+
+TRANSPORTS: dict[str, Callable[[], Transport]] = {
+    "aiohttp": AiohttpTransport,
+    "httpx": HttpxTransport,
+}
+#: The server's behaviours seen on the real one (and the keep-alive timeout of others).
+SERVERS: dict[str, dict[str, float]] = {
+    # uWSGI closes right after the answer: the close mostly reaches the client first
+    "close-after-answer": {"per_connection": 1},
+    # ... or a little later (Django's teardown): the next request is reset unread
+    "close-after-teardown": {"per_connection": 1, "linger": 0.002},
+    # a keep-alive server closing connections idle for 10 ms
+    "idle-timeout": {"per_connection": 10_000, "idle": 0.01},
+}
+
+
+@contextlib.asynccontextmanager
+async def client_for(
+    server: ClosingServer, transport: Transport
+) -> AsyncIterator[tuple[SentryClient, list[RetryEvent]]]:
+    """A client on ``transport`` (closed at the end), and the retries it announced."""
+    retries: list[RetryEvent] = []
+    try:
+        async with SentryClient(
+            TOKEN,
+            base_url=server.url,
+            allow_insecure_http=True,
+            transport=transport,
+            limiter=NoLimiter(),
+            on_retry=retries.append,
+        ) as client:
+            yield client, retries
+    finally:
+        await transport.aclose()
+
+
+def _stale(transport: Transport) -> int:
+    """How often the transport met a connection the server had closed."""
+    return int(getattr(transport, "stale_dropped", 0)) + int(getattr(transport, "stale_resent", 0))
+
+
+async def _pause(kind: str) -> None:
+    if kind == "idle-timeout":  # around the server's timeout, either side of it
+        import asyncio
+
+        await asyncio.sleep(random.uniform(0.006, 0.014))
+
+
+@pytest.mark.parametrize("kind", list(SERVERS))
+@pytest.mark.parametrize("name", list(TRANSPORTS))
+async def test_sequential_gets_are_never_retried(name: str, kind: str) -> None:
+    transport = TRANSPORTS[name]()
+    count = 50 if kind == "idle-timeout" else 200
+    with ClosingServer(**SERVERS[kind]) as server:  # type: ignore[arg-type]
+        async with client_for(server, transport) as (client, retries):
+            for _ in range(count):
+                response = await client.request("GET", MEMBERS)
+                assert response.status == 200
+                assert response.attempts == 1
+                await _pause(kind)
+            assert client.stats.retries == 0
+            assert retries == []
+            assert client.stats.requests == count
+            # each GET was read by the server once or, when it was sent again
+            # on a kept-alive connection the server had just left, twice
+            assert len(server.requests) == count
+            if kind != "idle-timeout":
+                assert _stale(transport) > 0  # the server did close connections under us
+
+
+@pytest.mark.skipif(not LINUX, reason="the proof that a POST was not received is Linux's TCP_INFO")
+@pytest.mark.parametrize("kind", list(SERVERS))
+@pytest.mark.parametrize("name", list(TRANSPORTS))
+async def test_posts_are_sent_again_only_when_never_received(name: str, kind: str) -> None:
+    transport = TRANSPORTS[name]()
+    with ClosingServer(**SERVERS[kind]) as server:  # type: ignore[arg-type]
+        async with client_for(server, transport) as (client, retries):
+            for number in range(50):
+                response = await client.request(
+                    "POST", "/api/0/organizations/acme/teams/", json={"slug": f"team-{number}"}
+                )
+                assert response.status == 201
+                await _pause(kind)
+            assert client.stats.retries == 0
+            assert retries == []
+    bodies = collections.Counter(body for method, _, body in server.requests if method == "POST")
+    assert len(bodies) == 50
+    assert set(bodies.values()) == {1}  # each POST reached the server exactly once
+    if kind != "idle-timeout":
+        assert _stale(transport) > 0
+
+
+@pytest.mark.parametrize("name", list(TRANSPORTS))
+async def test_a_post_the_server_read_is_not_sent_again(name: str) -> None:
+    """A server that reads the request and closes without answering (a worker
+    killed after the commit) may have acted: the POST is not sent again."""
+    transport = TRANSPORTS[name]()
+    try:
+        with ClosingServer(per_connection=2) as server:
+            await transport.send(Request("GET", server.url / "warm"))  # a kept-alive connection
+            server.answer = False
+            with pytest.raises(ResponseLostError) as info:
+                await transport.send(Request("POST", server.url / "teams/", body=b'{"slug":"x"}'))
+            assert info.value.may_have_reached_server is True
+            assert [m for m, _, _ in server.requests] == ["GET", "POST"]
+    finally:
+        await transport.aclose()
+
+
+@pytest.mark.parametrize("name", list(TRANSPORTS))
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+async def test_an_idempotent_write_the_server_read_is_not_resent(name: str, method: str) -> None:
+    """DELETE and PUT are idempotent, but a second one changes what the answer
+    means (a 404 after our own first DELETE): only the retry policy, which
+    counts the attempt, may send them again."""
+    transport = TRANSPORTS[name]()
+    try:
+        with ClosingServer(per_connection=2) as server:
+            await transport.send(Request("GET", server.url / "warm"))
+            server.answer = False
+            with pytest.raises(ResponseLostError):
+                await transport.send(Request(method, server.url / "members/1/"))
+            assert [m for m, _, _ in server.requests] == ["GET", method]
+    finally:
+        await transport.aclose()
+
+
+@pytest.mark.parametrize("name", list(TRANSPORTS))
+async def test_a_safe_request_the_server_read_is_sent_again_once(name: str) -> None:
+    transport = TRANSPORTS[name]()
+    try:
+        with ClosingServer(per_connection=2) as server:
+            await transport.send(Request("GET", server.url / "warm"))
+            server.answer = False
+            with pytest.raises(ResponseLostError):
+                await transport.send(Request("GET", server.url / "again"))
+            # once on the kept-alive connection, once on a new one: never a third time
+            assert [p for _, p, _ in server.requests] == ["/warm", "/again", "/again"]
+    finally:
+        await transport.aclose()
+
+
+async def test_a_callers_httpx_client_sends_safe_requests_again() -> None:
+    """With a caller's client (whose connections we do not watch) a GET that met
+    a connection the server left goes once more; its reuse is read from
+    httpcore's trace events."""
+    import httpx
+
+    async with httpx.AsyncClient() as own:
+        transport = HttpxTransport(own)
+        with ClosingServer(per_connection=1, linger=0.002) as server:
+            for _ in range(30):
+                response = await transport.send(Request("GET", server.url / "members/"))
+                assert response.status == 200
+        assert transport.stale_resent > 0
+        await transport.aclose()
