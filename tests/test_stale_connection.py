@@ -107,7 +107,7 @@ class ClosingServer:
 
     def _serve(self, conn: socket.socket) -> None:
         with conn:
-            conn.settimeout(self.idle if self.idle is not None else 5.0)
+            conn.settimeout(5.0)  # for the first request; ``idle`` between requests
             for _ in range(self.per_connection):
                 request = _read_request(conn)
                 if request is None:
@@ -123,6 +123,8 @@ class ClosingServer:
                     b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
                 )
+                if self.idle is not None:
+                    conn.settimeout(self.idle)
             if self.linger:
                 self._stopping.wait(self.linger)
         # closed here: unread bytes make the kernel reset the connection
