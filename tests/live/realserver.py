@@ -190,6 +190,25 @@ class RealSentry:
             )
         )
 
+    def members_without_2fa(self) -> int:
+        """Members of ``acme`` whose user has no enrolled authenticator (invites excluded)."""
+        return int(
+            self.scalar(
+                "SELECT count(*) FROM sentry_organizationmember m"
+                f" WHERE m.organization_id = {self.org_id()} AND m.user_id IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM auth_authenticator a WHERE a.user_id = m.user_id)"
+            )
+        )
+
+    def members_sso_linked(self) -> int:
+        """Members of ``acme`` flagged ``sso:linked``."""
+        return int(
+            self.scalar(
+                "SELECT count(*) FROM sentry_organizationmember"
+                f" WHERE organization_id = {self.org_id()} AND flags & 1 = 1"
+            )
+        )
+
     def pending_count(self) -> int:
         return int(
             self.scalar(

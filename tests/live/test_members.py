@@ -70,6 +70,16 @@ async def test_list_and_filters(acme: Org, real: RealSentry, check: Checks) -> N
 
     first = await acme.members.list(limit=7).collect()
     check.eq([m.id for m in first], [m.id for m in members[:7]], "list(limit=7): the first 7")
+    eager = await acme.members.list(eager=True, prefetch=4).collect()
+    check.eq([m.id for m in eager], [m.id for m in members], "list(eager=True): the same list")
+    raw = await acme.members.list(query="email:member006@example.com").collect()
+    check.eq(
+        [m.email for m in raw], ["member006@example.com"], "list(query=raw): as Sentry reads it"
+    )
+    no_2fa = await acme.members.list(has_2fa=False).collect()
+    check.eq(len(no_2fa), real.members_without_2fa(), "list(has_2fa=False): as stored")
+    linked = await acme.members.list(sso_linked=True).collect()
+    check.eq(len(linked), real.members_sso_linked(), "list(sso_linked=True): as stored")
 
 
 async def test_get_and_find(
@@ -123,6 +133,11 @@ async def test_invite(
     check.eq(invite.org_role, "manager", "invite: the answer says manager")
     check.eq(real.team_role(invite.id, "backend"), None, "invite(teams=[backend]): on the team")
 
+    roles = f"teamroles-{uid}@example.com"
+    on_teams = await acme.members.invite(roles, team_roles={"frontend": "admin", "backend": None})
+    check.eq([real.team_role(on_teams.id, t) != "absent" for t in ("backend", "frontend")],
+             [True, True], "invite(team_roles=): on both teams")  # fmt: skip
+
     quiet = f"quiet-{uid}@example.com"
     created = await acme.members.invite(quiet, send_invite=False)
     row = real.member_row(quiet)
@@ -141,7 +156,7 @@ async def test_invite(
     posts = [r for r in real.settled_requests_since(mark) if r.method == "POST"]
     check.eq(
         [r.status for r in posts],
-        [201, 201, 400, 400, 400],
+        [201, 201, 201, 400, 400, 400],
         "the server saw each invite POST exactly once",
     )
 

@@ -15,6 +15,9 @@ async def test_list_get_members(acme: Org, real: RealSentry, check: Checks) -> N
     brief = await acme.teams.list(detailed=False).collect()
     check.eq([t.slug for t in brief], [t.slug for t in teams], "list(detailed=False): same teams")
 
+    found = await acme.teams.list(query="backe").collect()
+    check.eq([t.slug for t in found], ["backend"], "list(query=): the teams that match")
+
     backend = await acme.teams.get("backend")
     row = real.team("backend") or {}
     check.eq((backend.id, backend.slug, backend.name), (row.get("id"), "backend", "Backend"),
