@@ -377,14 +377,26 @@ _TAG = re.compile(r"<[^>]*>")
 def decode_body(body: bytes) -> Any:
     """The body as JSON when it is JSON, else as text (``""`` when empty).
 
-    JSON nested too deeply to decode is kept as text too.
+    JSON nested too deeply to decode is kept as text too. A JSON string that
+    itself holds a JSON object or array (a body encoded twice, such as
+    ``"{\\"detail\\": ...}"``) is that object or array; Sentry's generic rate
+    limiter answers ``json.dumps`` of its message, a JSON string, as
+    ``text/html``.
     """
     if not body:
         return ""
     try:
-        return json.loads(body)
+        decoded = json.loads(body)
     except (ValueError, RecursionError):
         return body.decode("utf-8", errors="replace")
+    if isinstance(decoded, str) and decoded[:1] in ("{", "["):
+        try:
+            inner = json.loads(decoded)
+        except (ValueError, RecursionError):
+            return decoded
+        if isinstance(inner, dict | list):
+            return inner
+    return decoded
 
 
 _MASK = "<redacted>"

@@ -14,7 +14,11 @@ the same window and trip it. :class:`RateLimiter` therefore combines
   same token) drain it accordingly;
 * an optional continuous token bucket (``rate``, ``burst``) for a local cap of
   your own;
-* a pause of every caller until ``Retry-After`` (or the window reset) on a 429.
+* a pause of every caller until ``Retry-After`` (or the window reset) on a 429;
+  a 429 that names neither (Sentry 23.7 never sends ``Retry-After``; a
+  self-hosted install sends no rate-limit header at all) pauses everyone for
+  an exponential backoff with jitter, one step per burst of 429s, started
+  over by the next answer that is not a 429.
 
 A pause learned from the server (a 429's wait, or the end of a spent window)
 longer than ``max_pause`` is not waited out: the caller gets a
@@ -35,6 +39,7 @@ import collections
 import contextlib
 import contextvars
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -56,6 +61,10 @@ __all__ = [
 DEFAULT_MAX_PAUSE = 300.0
 #: Requests in flight at most, per token: sentry.io's concurrent limit.
 DEFAULT_MAX_CONCURRENCY = 25
+#: The first pause after a 429 that says nothing of when to come back (seconds),
+#: doubled for each burst of such 429s in a row, up to the cap.
+HEADERLESS_BACKOFF = 1.0
+HEADERLESS_BACKOFF_CAP = 30.0
 
 
 def pause_too_long(wait: float, max_pause: float) -> RateLimitedError:
@@ -124,6 +133,8 @@ class RateLimiter:
     :param rate_limit: the server's limit if you know it, ``(requests, window
         seconds)`` (sentry.io: ``(40, 1.0)`` for most endpoints): no probe, the
         whole limit from the first request. The server's headers still win.
+    :param jitter: ``uniform(low, high)``, for the pause after a 429 that names
+        no wait (tests pass their own).
     """
 
     def __init__(
@@ -139,6 +150,7 @@ class RateLimiter:
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
+        jitter: Callable[[float, float], float] = random.uniform,
     ) -> None:
         _check_options(max_concurrency, rate, safety, max_pause)
         hint = _check_rate_limit(rate_limit)
@@ -153,6 +165,9 @@ class RateLimiter:
         self._clock = clock
         self._wall = wall_clock
         self._sleep = sleep
+        self._jitter = jitter
+        #: bursts of 429s in a row that named no wait (the backoff's exponent)
+        self._strikes = 0
         self._slots = FifoSlots(max_concurrency)
         self._lock = asyncio.Lock()
         # local continuous bucket
@@ -298,6 +313,8 @@ class RateLimiter:
         if status == 429:
             self.rate_limited += 1
             self._pause(headers, now, wall)
+        else:
+            self._strikes = 0
         concurrent = header_int(headers.get("X-Sentry-Rate-Limit-ConcurrentLimit"))
         if concurrent is not None and 0 < concurrent < self._slots.size:
             self._slots.resize(concurrent)
@@ -305,12 +322,27 @@ class RateLimiter:
             self._learn(status, headers, now, wall)
 
     def _pause(self, headers: Mapping[str, str], now: float, wall: float) -> None:
-        """A 429: every caller waits for ``Retry-After``, else the window's reset, else 1 s."""
+        """A 429: every caller waits for ``Retry-After``, else the window's reset
+        (when still ahead), else a step of exponential backoff with jitter."""
         wait = parse_retry_after(headers.get("Retry-After"), now=wall)
         if wait is None:
             reset = header_float(headers.get("X-Sentry-Rate-Limit-Reset"))
-            wait = max(0.0, reset - wall) if reset is not None else 1.0
+            if reset is not None and reset > wall:
+                wait = reset - wall
+        if wait is None:
+            wait = self._backoff(now)
+        else:
+            self._strikes = 0
         self._paused_until = max(self._paused_until, now + wait)
+
+    def _backoff(self, now: float) -> float:
+        """The pause after a 429 that names no wait. The 429s of one burst (answers
+        to requests in flight together, arriving while the pause holds) are one
+        step; "equal jitter" spreads the callers' return without a pause of 0."""
+        if now >= self._paused_until:
+            self._strikes += 1
+        step = min(HEADERLESS_BACKOFF_CAP, HEADERLESS_BACKOFF * 2.0 ** min(self._strikes - 1, 16))
+        return step / 2 + self._jitter(0.0, step / 2)
 
     def _learn(self, status: int, headers: Mapping[str, str], now: float, wall: float) -> None:
         """The server's window from an answer's rate-limit headers."""

@@ -1,0 +1,222 @@
+"""Rate limits as Sentry 23.7 answers them: no Retry-After, odd bodies, odd headers, or none.
+
+Measured on a real 23.7.1 server: no API 429 carries ``Retry-After``; the
+generic limiter's 429 is ``text/html`` whose body is a JSON string
+(``json.dumps`` of its message), with ``X-Sentry-Rate-Limit-ConcurrentRemaining:
+None`` literally; a self-hosted install (``SENTRY_SELF_HOSTED``, the default)
+sends no rate-limit header at all.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from aiohttp import web
+from yarl import URL
+
+from sentry_members_async import (
+    InviteQuotaError,
+    NoLimiter,
+    RateLimitedError,
+    Request,
+    Response,
+    SentryClient,
+)
+from sentry_members_async.pipeline import error_from_response
+from sentry_members_async.pipeline.observer import RetryEvent
+from sentry_members_async.retry import RetryPolicy
+
+from .conftest import TOKEN, RecordingServer
+from .test_ratelimit import EPOCH, FakeTime, limiter
+
+REQ = Request("GET", URL("https://sentry.example/api/0/organizations/acme/members/"))
+GENERIC = "You are attempting to use this endpoint too frequently. Limit is 5 requests in 1 seconds"
+#: The generic limiter's headers on its 429 (23.7.1, SENTRY_SELF_HOSTED=False).
+SENTRY_23_7_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "X-Sentry-Rate-Limit-Remaining": "0",
+    "X-Sentry-Rate-Limit-Limit": "5",
+    "X-Sentry-Rate-Limit-Reset": str(int(EPOCH) + 1),
+    "X-Sentry-Rate-Limit-ConcurrentRemaining": "None",
+    "X-Sentry-Rate-Limit-ConcurrentLimit": "None",
+}
+
+
+def answer(body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(429, headers or {"Content-Type": "text/html; charset=utf-8"}, body, REQ)
+
+
+# -- the error -------------------------------------------------------------
+
+
+def test_the_generic_limiters_json_string_body_is_the_detail() -> None:
+    error = error_from_response(answer(json.dumps(GENERIC).encode(), SENTRY_23_7_HEADERS))
+    assert type(error) is RateLimitedError
+    assert error.detail == GENERIC
+    assert error.body == GENERIC
+    assert GENERIC in str(error)
+
+
+def test_a_json_string_holding_json_is_read_for_its_detail() -> None:
+    inner = json.dumps({"detail": "You are being rate limited."})
+    error = error_from_response(answer(json.dumps(inner).encode()))
+    assert type(error) is RateLimitedError
+    assert error.detail == "You are being rate limited."
+    assert error.body == {"detail": "You are being rate limited."}
+
+
+def test_the_invite_quota_is_known_in_a_json_string_too() -> None:
+    inner = json.dumps({"detail": "You are being rate limited for too many invitations."})
+    error = error_from_response(answer(json.dumps(inner).encode()))
+    assert isinstance(error, InviteQuotaError)
+
+
+def test_a_string_that_only_looks_like_json_stays_text() -> None:
+    error = error_from_response(answer(json.dumps("{not json").encode()))
+    assert error.detail == "{not json"
+
+
+def test_no_retry_after_no_headers_means_no_wait_named() -> None:
+    error = error_from_response(answer(json.dumps(GENERIC).encode()))
+    assert isinstance(error, RateLimitedError)
+    assert error.retry_after is None
+
+
+# -- the retry policy ----------------------------------------------------------
+
+
+def policy() -> RetryPolicy:
+    return RetryPolicy(base_delay=1.0, max_delay=60.0, jitter=lambda low, high: high)
+
+
+def test_without_retry_after_the_wait_is_until_the_windows_reset() -> None:
+    headers = {"X-Sentry-Rate-Limit-Reset": str(int(time.time()) + 30)}
+    decision = policy().decide(method="GET", attempt=1, elapsed=0, status=429, headers=headers)
+    assert decision.retry
+    assert 28.0 <= decision.delay <= 31.0
+
+
+def test_without_any_header_the_wait_is_exponential_backoff() -> None:
+    delays = [
+        policy().decide(method="GET", attempt=n, elapsed=0, status=429, headers={}).delay
+        for n in range(1, 5)
+    ]
+    assert delays == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_a_reset_already_past_falls_back_to_backoff() -> None:
+    # (clock skew: the server's window ended by our clock): not a storm of instant retries
+    headers = {"X-Sentry-Rate-Limit-Reset": "1000"}
+    delays = [
+        policy().decide(method="GET", attempt=n, elapsed=0, status=429, headers=headers).delay
+        for n in range(1, 4)
+    ]
+    assert delays == [1.0, 2.0, 4.0]
+
+
+def test_the_literal_none_headers_are_no_numbers() -> None:
+    decision = policy().decide(
+        method="GET",
+        attempt=2,
+        elapsed=0,
+        status=429,
+        headers={**SENTRY_23_7_HEADERS, "X-Sentry-Rate-Limit-Reset": "None"},
+    )
+    assert decision.retry
+    assert decision.delay == 2.0
+
+
+# -- the limiter -----------------------------------------------------------------
+
+
+async def test_the_23_7_headers_are_learned_and_none_is_ignored() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, max_concurrency=25)
+    async with lim.acquire():
+        lim.observe(429, SENTRY_23_7_HEADERS)
+    assert lim._slots.size == 25  # "None" is no concurrent limit
+    assert (lim.limit, lim.rate_limited) == (5, 1)
+    async with lim.acquire():
+        pass
+    assert fake.now == pytest.approx(1.0)  # until the window's reset
+
+
+async def test_a_headerless_429_pauses_with_growing_jittered_backoff() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, jitter=lambda low, high: high)
+    async with lim.acquire():
+        lim.observe(200, {})  # a self-hosted server: no limit announced
+    pauses = []
+    for _ in range(4):
+        started = fake.now
+        async with lim.acquire():
+            lim.observe(429, {"Content-Type": "text/html"})
+        async with lim.acquire():
+            pauses.append(fake.now - started)
+    assert pauses == [1.0, 2.0, 4.0, 8.0]
+    # an answer that is not a 429 starts the backoff over
+    async with lim.acquire():
+        lim.observe(200, {})
+    started = fake.now
+    async with lim.acquire():
+        lim.observe(429, {})
+    async with lim.acquire():
+        assert fake.now - started == 1.0
+
+
+async def test_429s_of_one_burst_count_as_one_step() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, adaptive=False, jitter=lambda low, high: high)
+    for _ in range(10):  # ten requests in flight, all answered 429 at once
+        lim.observe(429, {})
+    async with lim.acquire():
+        assert fake.now == 1.0
+
+
+async def test_the_jitter_never_makes_the_pause_vanish() -> None:
+    fake = FakeTime()
+    lim = limiter(fake, adaptive=False, jitter=lambda low, high: low)
+    lim.observe(429, {})
+    async with lim.acquire():
+        assert fake.now == 0.5  # half the step at least
+
+
+# -- end to end: a 23.7-like server ----------------------------------------------------
+
+
+async def test_the_client_rides_out_23_7_429s_without_retry_after(server: RecordingServer) -> None:
+    calls = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            return web.Response(
+                status=429,
+                body=json.dumps(GENERIC).encode(),
+                headers={
+                    "Content-Type": "text/html; charset=utf-8",
+                    "X-Sentry-Rate-Limit-ConcurrentRemaining": "None",
+                },
+            )
+        return web.json_response([])
+
+    server.handler = handler
+    retries: list[RetryEvent] = []
+    async with SentryClient(
+        TOKEN,
+        base_url=server.url,
+        allow_insecure_http=True,
+        limiter=NoLimiter(),
+        retry=RetryPolicy(base_delay=0.01),
+        on_retry=retries.append,
+    ) as client:
+        response = await client.request(
+            "GET", "/api/0/organizations/{org}/members/", path_params={"org": "acme"}
+        )
+    assert response.status == 200
+    assert response.attempts == 3
+    assert [event.status for event in retries] == [429, 429]
+    assert all(event.delay <= 0.04 for event in retries)  # backoff, not a guessed pause
