@@ -4,12 +4,15 @@ Measured on a real 23.7.1 server: no API 429 carries ``Retry-After``; the
 generic limiter's 429 is ``text/html`` whose body is a JSON string
 (``json.dumps`` of its message), with ``X-Sentry-Rate-Limit-ConcurrentRemaining:
 None`` literally; a self-hosted install (``SENTRY_SELF_HOSTED``, the default)
-sends no rate-limit header at all.
+sends no rate-limit header at all. And a path without its trailing slash is a
+404 with a ``text/plain`` body, no redirect.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import pathlib
 import time
 
 import pytest
@@ -220,3 +223,45 @@ async def test_the_client_rides_out_23_7_429s_without_retry_after(server: Record
     assert response.attempts == 3
     assert [event.status for event in retries] == [429, 429]
     assert all(event.delay <= 0.04 for event in retries)  # backoff, not a guessed pause
+
+
+# -- trailing slashes ----------------------------------------------------------------
+
+
+async def test_a_rest_path_without_its_trailing_slash_gets_one(server: RecordingServer) -> None:
+    async with SentryClient(TOKEN, base_url=server.url, allow_insecure_http=True) as client:
+        request = client.build_request(
+            "GET",
+            "/api/0/organizations/{org}/members",
+            path_params={"org": "acme"},
+            params={"q": "x"},
+        )
+        assert request.url.path == "/api/0/organizations/acme/members/"
+        assert request.url.query_string == "q=x"
+        await client.request("GET", "/api/0/organizations/acme/teams")
+    assert [seen.raw_path for seen in server.seen] == ["/api/0/organizations/acme/teams/"]
+
+
+def test_scim_paths_keep_theirs_without() -> None:
+    client = SentryClient(TOKEN, base_url="https://sentry.example", scim_token="s")
+    users = client.build_request(
+        "GET", "/api/0/organizations/{org}/scim/v2/Users", path_params={"org": "acme"}, scim=True
+    )
+    assert users.url.path == "/api/0/organizations/acme/scim/v2/Users"
+    user = client.build_request("GET", "/api/0/organizations/acme/scim/v2/Users/7")
+    assert user.url.path == "/api/0/organizations/acme/scim/v2/Users/7"
+
+
+def test_every_rest_path_the_package_names_ends_with_a_slash() -> None:
+    package = pathlib.Path(__file__).parent.parent / "sentry_members_async"
+    paths = set()
+    for source in package.rglob("*.py"):
+        if "testing" in source.parts:
+            continue  # the emulator's routes
+        for node in ast.walk(ast.parse(source.read_text())):
+            text = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(text, str) and text.startswith("/api/0/"):
+                paths.add(text)
+    assert paths
+    missing = sorted(p for p in paths if "/scim/v2/" not in p and not p.endswith("/"))
+    assert missing == []

@@ -1,7 +1,9 @@
 """Building a :class:`Request` from a path template, parameters and a JSON body (no I/O).
 
 Each path parameter is quoted as one segment, so a slug or an id can never
-change the path; query values are typed; the headers of a request without a
+change the path; a REST path always ends with ``/`` (Sentry answers a path
+without it with a 404, and no redirect; SCIM paths have none); query values
+are typed; the headers of a request without a
 body are built once per token (:class:`Headers` are immutable, so every such
 request shares them, and their redacted twin is ready for hooks and answers).
 """
@@ -102,7 +104,10 @@ class RequestBuilder:
         timeout: float | None,
     ) -> Request:
         config = self._config
-        url = config.base_url.with_path(self._prefix + _fill(path, path_params), encoded=True)
+        filled = _fill(path, path_params)
+        if filled[-1] != "/" and not scim and "/scim/v2/" not in filled:
+            filled += "/"
+        url = config.base_url.with_path(self._prefix + filled, encoded=True)
         query = encode_query(params)
         if query:
             url = url.with_query(query)
