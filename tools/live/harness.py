@@ -350,6 +350,8 @@ def port_open(port: int) -> bool:
 
 def port_free(port: int) -> bool:
     with socket.socket() as sock:
+        # as servers bind: a connection in TIME-WAIT from the last run is no owner
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
