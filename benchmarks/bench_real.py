@@ -5,7 +5,8 @@ Two rows, each measured side by side on the same server in the same run:
 - enumerate the whole seeded org (251 members, 3 pages of 100), median of
   ``ROUNDS`` runs each; the sequential client follows the Link header one page
   after another (what other Sentry clients do);
-- invite 100 people: ``bulk.invite`` against one POST after another. The
+- invite 100 people: ``bulk.invite`` (defaults, and ``quota_aware=False``)
+  against one POST after another. The
   server renders the invite e-mail inline (0.35-1.8 s an invite) with 2 uWSGI
   workers, so the server, not the client, sets the ceiling. The daily invite
   quota (100 per user a day) is reset in Redis between the two.
@@ -89,10 +90,16 @@ async def sequential_enumerate(url: str, token: str) -> int:
     return count
 
 
-async def ours_invite(url: str, token: str, emails: list[str]) -> int:
+async def ours_invite(url: str, token: str, emails: list[str], quota_aware: bool = True) -> int:
     async with SentryClient(token, base_url=url) as client:
-        report = await client.org("acme").bulk.invite([InviteRow(e) for e in emails])
+        report = await client.org("acme").bulk.invite(
+            [InviteRow(e) for e in emails], quota_aware=quota_aware
+        )
     return report.counts().get(OutcomeKind.CREATED, 0)
+
+
+async def ours_parallel_invite(url: str, token: str, emails: list[str]) -> int:
+    return await ours_invite(url, token, emails, quota_aware=False)
 
 
 async def sequential_invite(url: str, token: str, emails: list[str]) -> int:
@@ -161,20 +168,32 @@ def invite_row(server: dict[str, object], url: str, token: str) -> None:
     print("\n| client | invites | seconds | invites/s | held by the server |")
     print("|---|---|---|---|---|")
     took = {}
-    for label in ("ours", "sequential"):
-        emails = [f"bench-{label}-{run_id}-{i:03d}@example.com" for i in range(INVITES)]
+    runners = {
+        "ours": ours_invite,
+        "ours, quota_aware=False": ours_parallel_invite,
+        "sequential": sequential_invite,
+    }
+    for n, (label, runner) in enumerate(runners.items()):
+        emails = [f"bench-{n}-{run_id}-{i:03d}@example.com" for i in range(INVITES)]
         reset_quota(server)
-        runner = ours_invite if label == "ours" else sequential_invite
         took[label], created = timed(runner(url, token, emails))
         held = invites_held(server, emails)
         print(f"| {label} | {created} | {took[label]:.1f} | {created / took[label]:.1f} | {held} |")
+    print(
+        "\nThe defaults send invites one at a time while a daily quota may be in force "
+        "(quota_aware: until more than 100 were created), so 100 invites go as the "
+        "sequential client sends them; quota_aware=False sends them concurrently. The "
+        "server renders each invite's e-mail inline on 2 uWSGI workers: its ceiling "
+        "is about 2 invites in parallel."
+    )
+    fastest = took["ours, quota_aware=False"]
     summary(
         f"R2. invite {INVITES} people on the real 23.7.1",
-        f"{took['ours']:.1f} s",
+        f"{took['ours']:.1f} s (defaults), {fastest:.1f} s (quota_aware=False)",
         f"sequential: {took['sequential']:.1f} s",
-        f"{took['sequential'] / took['ours']:.1f}x",
-        "faster than sequential, all held once",
-        took["ours"] < took["sequential"],
+        f"{took['sequential'] / took['ours']:.1f}x, {took['sequential'] / fastest:.1f}x",
+        "quota_aware=False faster than sequential",
+        fastest < took["sequential"],
     )
 
 
