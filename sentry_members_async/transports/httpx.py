@@ -55,6 +55,7 @@ class _Send:
         self.watch: ConnectionWatch | None = None
 
     def attach(self, stream: _Stream) -> None:
+        self.close()  # (a send moved to another connection before writing a byte)
         self.stream = stream
         self.reused = stream.requests > 0
         stream.requests += 1
