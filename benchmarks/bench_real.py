@@ -36,7 +36,7 @@ from sentry_members_async.pagination import parse_link_header
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "tools" / "live" / "harness.py"
-ROUNDS = pick(7, 3)
+ROUNDS = pick(15, 3)
 INVITES = pick(100, 20)
 ENV = {**os.environ, "SMA_LIVE_INSTANCE": "2"}
 
@@ -75,6 +75,11 @@ def session_for(token: str) -> aiohttp.ClientSession:
 async def ours_enumerate(url: str, token: str) -> int:
     async with SentryClient(token, base_url=url) as client:
         return sum([1 async for _ in client.org("acme").members.list()])
+
+
+async def ours_eager_enumerate(url: str, token: str) -> int:
+    async with SentryClient(token, base_url=url) as client:
+        return sum([1 async for _ in client.org("acme").members.list(eager=True)])
 
 
 async def sequential_enumerate(url: str, token: str) -> int:
@@ -145,7 +150,12 @@ def enumerate_row(url: str, token: str) -> None:
     print("| client | members | median seconds | min | max |")
     print("|---|---|---|---|---|")
     medians = {}
-    for label, runner in (("ours", ours_enumerate), ("sequential", sequential_enumerate)):
+    runners = (
+        ("ours", ours_enumerate),
+        ("ours, eager=True", ours_eager_enumerate),
+        ("sequential", sequential_enumerate),
+    )
+    for label, runner in runners:
         runs = [timed(runner(url, token)) for _ in range(ROUNDS)]
         seconds = [s for s, _ in runs]
         medians[label] = statistics.median(seconds)
@@ -153,13 +163,19 @@ def enumerate_row(url: str, token: str) -> None:
             f"| {label} | {runs[0][1]} | {medians[label]:.3f} | {min(seconds):.3f} "
             f"| {max(seconds):.3f} |"
         )
+    print(
+        "\nThree pages: the defaults fetch the first page, then the next two together "
+        "(two round trips for the sequential client's three); eager=True asks for "
+        "pages 2 to `prefetch` with the first one, before any answer."
+    )
+    eager = medians["ours, eager=True"]
     summary(
         "R1. enumerate the real 23.7.1 org (251 members)",
-        f"{medians['ours']:.2f} s (median of {ROUNDS})",
+        f"{medians['ours']:.2f} s, eager {eager:.2f} s (medians of {ROUNDS})",
         f"sequential: {medians['sequential']:.2f} s",
-        f"{medians['sequential'] / medians['ours']:.1f}x",
+        f"{medians['sequential'] / medians['ours']:.1f}x, {medians['sequential'] / eager:.1f}x",
         "faster than sequential",
-        medians["ours"] < medians["sequential"],
+        min(medians["ours"], eager) < medians["sequential"],
     )
 
 
