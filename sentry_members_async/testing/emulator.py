@@ -22,7 +22,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from ..transports.base import Headers, Request, Response, ResponseLostError
@@ -30,20 +30,24 @@ from ..transports.memory import MemoryTransport
 from . import server
 from .clock import EmulatorClock
 from .faults import Fault, ResetAfter, ResetBefore, Slow, Status, TruncatedBody
-from .handlers import NO_BODY, dispatch
+from .handlers import NO_BODY, Text, dispatch
 from .injection import Injection, Injections, Latency, RouteLatency
+from .orgs import Seeding
+from .profiles import Profile, get_profile
 from .ratelimit import RateLimit, RequestLimiter, bearer, rate_limit_key, too_frequent
 from .requestlog import LoggedRequest, RequestLog
-from .seeding import mint_token, seed_members
-from .state import Member, Organization, State
+from .seeding import mint_token
+from .state import Member, State
 
 # Injection, LoggedRequest and RateLimit are defined next door; they stay importable here.
-__all__ = ["Injection", "LoggedRequest", "RateLimit", "SentryEmulator"]
+__all__ = ["Injection", "LoggedRequest", "Profile", "RateLimit", "SentryEmulator"]
 
 _DEFAULT_LIMIT = RateLimit()
+#: ``rate_limit``'s default: the profile's generic limiter (``RateLimit()`` for "latest").
+_PROFILE_LIMIT: Any = object()
 
 
-class SentryEmulator:
+class SentryEmulator(Seeding):
     """An emulated Sentry for tests, benchmarks and demos.
 
     :param seed: makes generated data, random latency and ratio faults repeatable.
@@ -51,33 +55,52 @@ class SentryEmulator:
     :param latency: seconds added to every answer, or a ``(low, high)`` range
         drawn per request from the seeded generator.
     :param retry_after: send ``Retry-After`` on 429s (the docs say so; Sentry's
-        middleware source does not: ``False`` emulates the source).
+        middleware source does not: ``False`` emulates the source). Default: the
+        profile's (``True`` for "latest", ``False`` for "23.7").
     :param clock: wall clock (epoch seconds) for the rate-limit windows and the
         daily invite quotas; :meth:`advance` moves the quotas' time forward.
     :param invite_quotas: the default of ``add_org(invite_rate_limits=...)``:
         Sentry's daily invite quotas (100 per user or token, 100 per
         organization, 10 per e-mail per organization, fixed 24 h windows), on
         with the feature ``organizations:invite-members-rate-limits`` as on
-        sentry.io (see :meth:`sentry_io`).
+        sentry.io (see :meth:`sentry_io`). Default: the profile's (off for
+        "latest", on for "23.7", whose ``conf/server.py`` turns the feature on).
+    :param profile: which Sentry release to answer as (``testing/profiles.py``):
+        ``"latest"`` (today's sentry.io, the default) or ``"23.7"`` (the
+        ``sentry==23.7.1`` server, the base of many self-hosted installs), or a
+        :class:`Profile`.
+    :param self_hosted: Sentry's ``SENTRY_SELF_HOSTED`` (the default of a
+        self-hosted install): the rate-limit middleware returns early, so no
+        request limit and no ``X-Sentry-Rate-Limit-*`` headers at all
+        (src/sentry/middleware/ratelimit.py). The daily invite quotas still apply.
     """
 
     def __init__(
         self,
         seed: int = 0,
-        rate_limit: RateLimit | None = _DEFAULT_LIMIT,
+        rate_limit: RateLimit | None = _PROFILE_LIMIT,
         latency: float | tuple[float, float] = 0.0,
-        retry_after: bool = True,
+        retry_after: bool | None = None,
         *,
         clock: Callable[[], float] = time.time,
-        invite_quotas: bool = False,
+        invite_quotas: bool | None = None,
+        profile: str | Profile = "latest",
+        self_hosted: bool = False,
     ) -> None:
+        self.profile = get_profile(profile)
         self.seed = seed
-        self.rate_limit = rate_limit
+        if rate_limit is _PROFILE_LIMIT:
+            rate_limit = _DEFAULT_LIMIT
+            if self.profile.default_rate_limit is not None:
+                limit, window, concurrent = self.profile.default_rate_limit
+                rate_limit = RateLimit(limit=limit, window=window, concurrent=concurrent)
+        self.self_hosted = self_hosted
+        self.rate_limit = None if self_hosted else rate_limit
         self.latency = latency
-        self.retry_after = retry_after
+        self.retry_after = self.profile.retry_after if retry_after is None else retry_after
         self._clock = EmulatorClock(clock)
-        self.invite_quotas = invite_quotas
-        self.state = State()
+        self.invite_quotas = self.profile.invite_quotas if invite_quotas is None else invite_quotas
+        self.state = State(self.profile)
         self._log = RequestLog()
         self.requests: list[LoggedRequest] = self._log.entries
         self._rng = random.Random(seed)
@@ -87,7 +110,10 @@ class SentryEmulator:
         self._token_counter = 0
 
     def __repr__(self) -> str:
-        return f"SentryEmulator(seed={self.seed}, orgs={sorted(self.state.orgs)})"
+        return (
+            f"SentryEmulator(seed={self.seed}, profile={self.profile.name!r}, "
+            f"orgs={sorted(self.state.orgs)})"
+        )
 
     @classmethod
     def sentry_io(
@@ -121,101 +147,7 @@ class SentryEmulator:
         clock, since clients compare ``X-Sentry-Rate-Limit-Reset`` with theirs."""
         self._clock.advance(seconds + days * 86400.0)
 
-    # -- seeding -------------------------------------------------------------
-
-    def add_org(
-        self,
-        slug: str,
-        *,
-        name: str | None = None,
-        scim: bool = False,
-        scim_provider: str = "okta",
-        open_membership: bool = True,
-        team_roles: bool = True,
-        invite_rate_limits: bool | None = None,
-        legacy_reinvite_message: bool = False,
-        scim_group_display_slug: bool = False,
-        owner_email: str | None = None,
-    ) -> Organization:
-        """Create an organization with one owner (the user of default user tokens).
-
-        ``invite_rate_limits``: the daily invite quotas (default: the
-        emulator's ``invite_quotas``). ``legacy_reinvite_message``: answer a
-        pending invitee's re-invite with the older "is already a member".
-        ``scim_group_display_slug``: SCIM Groups show the slug as ``displayName``
-        (older Sentry) instead of the team name.
-        """
-        if slug in self.state.orgs:
-            raise ValueError(f"organization {slug!r} exists")
-        org = self.state.new_org(slug, name or slug.replace("-", " ").title())
-        org.scim_enabled = scim
-        org.scim_provider = scim_provider
-        org.open_membership = open_membership
-        org.team_roles = team_roles
-        org.invite_rate_limits = (
-            self.invite_quotas if invite_rate_limits is None else invite_rate_limits
-        )
-        org.legacy_reinvite_message = legacy_reinvite_message
-        org.scim_group_display_slug = scim_group_display_slug
-        email = owner_email or f"owner@{slug}.example.com"
-        user = self.state.new_user(email, "Org Owner", has_2fa=True)
-        self.state.new_member(org, "owner", user=user)
-        return org
-
-    def _org(self, slug: str) -> Organization:
-        org = self.state.org(slug)
-        if org is None:
-            raise KeyError(f"no organization {slug!r}")
-        return org
-
-    def add_team(self, org: str, slug: str, *, name: str | None = None) -> str:
-        """Create a team; returns its slug."""
-        o = self._org(org)
-        if o.team_by_slug(slug) is not None:
-            raise ValueError(f"team {slug!r} exists")
-        self.state.new_team(o, slug, name or slug.replace("-", " ").title())
-        return slug
-
-    def add_teams(self, org: str, n: int, *, prefix: str = "team") -> list[str]:
-        """Create ``n`` teams named ``{prefix}-01`` ...; returns their slugs."""
-        width = max(2, len(str(n)))
-        start = len(self._org(org).teams)
-        return [
-            self.add_team(org, f"{prefix}-{i:0{width}d}") for i in range(start + 1, start + n + 1)
-        ]
-
-    def add_members(
-        self,
-        org: str,
-        n: int,
-        *,
-        pending_ratio: float = 0.05,
-        teams: int | Iterable[str] = (),
-        roles: Mapping[str, float] | None = None,
-        domain: str | None = None,
-    ) -> list[int]:
-        """Add ``n`` realistic, deterministic members; returns their member ids.
-
-        ``pending_ratio`` of them are pending invites (``user: null``);
-        ``teams`` (slugs, or a count of the org's first teams) are spread over
-        them; ``roles`` weights the org roles (default mostly ``member``).
-        """
-        o = self._org(org)
-        weights = dict(roles or {"member": 0.9, "admin": 0.04, "manager": 0.05, "billing": 0.01})
-        if isinstance(teams, int):
-            team_objs = o.active_teams()[:teams]
-        else:
-            team_objs = [t for t in (o.team_by_slug(s) for s in teams) if t is not None]
-        return seed_members(
-            self.state,
-            o,
-            n,
-            self._rng,
-            pending_ratio=pending_ratio,
-            teams=team_objs,
-            roles=weights,
-            domain=domain or f"{o.slug}.example.com",
-        )
+    # -- tokens ----------------------------------------------------------------
 
     def add_token(
         self,
@@ -253,51 +185,6 @@ class SentryEmulator:
                 member = next(m for m in o.members.values() if m.role == "owner")
             user_id = member.user_id
         return mint_token(self.state, self.seed, o, kind, scopes, user_id, expired=expired)
-
-    def accept_invite(self, org: str, email: str) -> int:
-        """Turn the pending invite for ``email`` into a member; returns the user id."""
-        o = self._org(org)
-        member = self.state.member_by_email(o, email)
-        if member is None or not member.pending:
-            raise ValueError(f"no pending invite for {email!r}")
-        name = email.split("@", 1)[0].replace(".", " ").title()
-        user = self.state.new_user(email, name)
-        self.state.accept(o, member, user)
-        return user.id
-
-    def add_invite_request(self, org: str, email: str, *, join: bool = False) -> int:
-        """An invite request (or, with ``join``, a join request) for ``email``;
-        not listed, replaced by a real invite. Returns its member id."""
-        o = self._org(org)
-        owner = next(m for m in o.members.values() if m.role == "owner")
-        member = self.state.new_member(o, "member", email=email, inviter_id=owner.user_id)
-        member.invite_status = "requested_to_join" if join else "requested_to_be_invited"
-        self.state.invites_created[(o.slug, email.lower())] -= 1  # a request, not an invite
-        o.version += 1
-        return member.id
-
-    def sso_login(self, org: str, email: str, *, name: str | None = None) -> int:
-        """A person logs in through the org's SSO for the first time; returns the member id.
-
-        As Sentry does (``ApiInviteHelper.from_session_or_email`` in
-        src/sentry/api/invite_helper.py, used by src/sentry/auth/helper.py): a
-        pending invite for the identity's e-mail is accepted in place (same
-        member id); without one, a new member is created just in time with the
-        default role and no inviter. Either way the member is ``sso:linked``.
-        """
-        o = self._org(org)
-        member = self.state.member_by_email(o, email)
-        if member is not None and not member.pending:
-            member.flags["sso:linked"] = True
-            o.version += 1
-            return member.id
-        user = self.state.new_user(email, name or email.split("@", 1)[0].replace(".", " ").title())
-        if member is not None:
-            self.state.accept(o, member, user)
-        else:
-            member = self.state.new_member(o, "member", user=user)
-        member.flags["sso:linked"] = True
-        return member.id
 
     # -- inspection ----------------------------------------------------------
 
@@ -423,7 +310,7 @@ class SentryEmulator:
                 key, self.rate_limit, self._clock.wall(), self.retry_after
             )
             if refused:
-                return 429, too_frequent(self.rate_limit), limit_headers
+                return 429, too_frequent(self.rate_limit), self._refused(limit_headers)
             slot = self._limiter.in_flight(key)
         with slot:
             delay = self._route_latency.delay(self.latency, request.method, request.url.path)
@@ -432,6 +319,13 @@ class SentryEmulator:
             self.state.now = self.clock()
             status, body, headers = dispatch(self.state, request)
         return status, body, {**limit_headers, **headers}
+
+    def _refused(self, headers: dict[str, str]) -> dict[str, str]:
+        """The generic limiter's 429 headers, as the profile sends them."""
+        if self.profile.limited_concurrent_remaining_none:
+            headers["X-Sentry-Rate-Limit-ConcurrentRemaining"] = "None"
+        headers["Content-Type"] = self.profile.limited_content_type
+        return headers
 
     def _response(
         self,
@@ -442,7 +336,10 @@ class SentryEmulator:
         *,
         raw: bool = False,
     ) -> Response:
-        if body is NO_BODY or (body is None and status in (202, 204)):
+        if isinstance(body, Text):
+            data = body.data.encode()
+            headers["Content-Type"] = body.content_type
+        elif body is NO_BODY or (body is None and status in (202, 204)):
             data = b""
         elif raw and isinstance(body, bytes | str):
             data = body.encode() if isinstance(body, str) else body
@@ -460,16 +357,31 @@ class SentryEmulator:
         return MemoryTransport(self.handle)
 
     @contextlib.asynccontextmanager
-    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-        """Serve over HTTP on ``host`` (a free port by default); yields the base URL."""
-        async with server.serve(self.handle, host, port) as base_url:
+    async def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, close_connections: bool | None = None
+    ) -> AsyncIterator[str]:
+        """Serve over HTTP on ``host`` (a free port by default); yields the base URL.
+
+        ``close_connections``: close each connection just after its answer, as
+        the uWSGI of a real 23.7 server does (default: the profile's); a request
+        sent on it meanwhile is dropped unanswered.
+        """
+        async with server.serve(
+            self.handle, host, port, close_after=self._close_after(close_connections)
+        ) as base_url:
             yield base_url
 
     def serve_in_thread(
-        self, host: str = "127.0.0.1", port: int = 0
+        self, host: str = "127.0.0.1", port: int = 0, *, close_connections: bool | None = None
     ) -> contextlib.AbstractContextManager[str]:
         """Serve from a background thread (a context manager yielding the base URL)."""
-        return server.serve_in_thread(self.handle, host, port)
+        return server.serve_in_thread(
+            self.handle, host, port, close_after=self._close_after(close_connections)
+        )
+
+    def _close_after(self, close_connections: bool | None) -> float | None:
+        close = self.profile.closes_connections if close_connections is None else close_connections
+        return self.profile.close_delay if close else None
 
     # -- helpers for tests ---------------------------------------------------
 

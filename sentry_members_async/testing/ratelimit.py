@@ -13,8 +13,10 @@ import contextlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .state import Token
+if TYPE_CHECKING:
+    from .state import Token
 
 __all__ = ["RateLimit", "RequestLimiter", "bearer", "rate_limit_key", "too_frequent"]
 

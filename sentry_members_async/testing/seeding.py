@@ -14,6 +14,12 @@ from .state import ALL_SCOPES, ORG_ROLES, Organization, State, Team, Token
 
 __all__ = ["mint_token", "seed_members"]
 
+#: Scopes a token may hold that no endpoint here reads (Sentry's other resources).
+_OTHER_SCOPES = {
+    "org:billing", "org:integrations", "project:read", "project:write", "project:admin",
+    "project:releases", "event:read", "event:write", "event:admin", "alerts:read",
+    "alerts:write",
+}  # fmt: skip
 _TOKEN_PREFIX = {"user": "sntryu_", "integration": "sntrys_", "scim": "sntrys_scim_"}
 
 _FIRST = [
@@ -81,12 +87,24 @@ def mint_token(
         chosen = set(ALL_SCOPES)
     else:
         chosen = set(scopes)
-        unknown = chosen - set(ALL_SCOPES) - {"org:billing", "org:integrations"}
+        unknown = chosen - set(ALL_SCOPES) - _OTHER_SCOPES
         if unknown:
             raise ValueError(f"unknown scopes: {sorted(unknown)}")
     digest = hashlib.sha256(f"{seed}:{len(state.tokens)}:{kind}".encode())
     token = _TOKEN_PREFIX[kind] + digest.hexdigest()
+    proxy: int | None = None
+    if kind != "user":
+        # Sentry's internal integrations act as a proxy user ("scim-internal-integration-...").
+        user = state.new_user("", "")
+        user.username = f"{kind}-internal-integration-{digest.hexdigest()[:6]}"
+        proxy = user.id
     state.tokens[token] = Token(
-        token, kind, frozenset(chosen), org.id, user_id=user_id, expired=expired
+        token,
+        kind,
+        frozenset(chosen),
+        org.id,
+        user_id=user_id,
+        expired=expired,
+        proxy_user_id=proxy,
     )
     return token

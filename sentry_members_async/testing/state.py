@@ -13,6 +13,8 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from .profiles import LATEST, Profile
+
 __all__ = [
     "ORG_ROLES",
     "TEAM_ROLES",
@@ -138,6 +140,8 @@ ALL_SCOPES = (
 )  # fmt: skip
 
 SLUG_RE = re.compile(r"^(?![0-9]+$)[a-z0-9_\-]+$")
+#: 23.7.1's team slug field: any mix of lower-case letters, digits, ``_`` and ``-``.
+LEGACY_SLUG_RE = re.compile(r"^[a-z0-9_\-]+$")
 SLUG_MAX = 50
 EPOCH = dt.datetime(2023, 1, 2, 9, 0, 0, tzinfo=dt.timezone.utc)
 
@@ -255,12 +259,17 @@ class Token:
     org_id: int | None
     user_id: int | None = None
     expired: bool = False
+    #: An integration's proxy user (SCIM, internal integrations): in no
+    #: organization, no name or e-mail; what the token acts as.
+    proxy_user_id: int | None = None
 
 
 class State:
     """Every object of the emulated Sentry, with id sequences of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, profile: Profile = LATEST) -> None:
+        #: The Sentry release the handlers answer as (``profiles.py``).
+        self.profile = profile
         self.orgs: dict[str, Organization] = {}
         self.users: dict[int, User] = {}
         self.tokens: dict[str, Token] = {}

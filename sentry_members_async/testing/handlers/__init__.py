@@ -18,7 +18,7 @@ invite serializer's team fields (``members``), ``scim_groups`` the team
 deletion (``teams``) and the SCIM basics (``scim``).
 """
 
-from .common import NO_BODY
+from .common import NO_BODY, Text
 from .routing import dispatch
 
-__all__ = ["NO_BODY", "dispatch"]
+__all__ = ["NO_BODY", "Text", "dispatch"]

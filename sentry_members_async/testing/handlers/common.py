@@ -15,6 +15,7 @@ from typing import Any
 from multidict import MultiDictProxy
 
 from ...transports.base import Request
+from ..profiles import Profile
 from ..state import ORG_ROLES, Member, Organization, State, Token
 
 __all__ = [
@@ -31,16 +32,28 @@ __all__ = [
     "Answer",
     "Ctx",
     "Result",
+    "Text",
     "boolean",
     "digits",
     "owners",
     "refuse_last_owner",
     "refuse_partnership",
     "role_choice",
+    "role_scopes",
     "truthy",
 ]
 
 NO_BODY: Any = object()
+
+
+@dataclass(frozen=True)
+class Text:
+    """A body sent as it is, with its own content type (not JSON)."""
+
+    data: str
+    content_type: str
+
+
 PERMISSION_DENIED = {"detail": "You do not have permission to perform this action."}
 DOES_NOT_EXIST = {"detail": "The requested resource does not exist"}
 IDP_MEMBER = {"detail": "This user is managed through your organization's identity provider."}
@@ -89,6 +102,11 @@ class Ctx:
     org: Organization
     actor: Member | None
     scopes: frozenset[str]
+
+    @property
+    def profile(self) -> Profile:
+        """The Sentry release answering (``testing/profiles.py``)."""
+        return self.state.profile
 
     def has(self, *scopes: str) -> bool:
         return any(s in self.scopes for s in scopes)
@@ -142,9 +160,19 @@ def truthy(value: Any) -> bool:
     return boolean(value) is True
 
 
-def role_choice(value: Any) -> bool:
-    """``ChoiceField(choices=ROLE_CHOICES)``: one of the organization roles."""
-    return isinstance(value, str) and value in ORG_ROLES
+def role_choice(value: Any, profile: Profile | None = None) -> bool:
+    """``ChoiceField(choices=ROLE_CHOICES)``: one of the organization roles (no
+    ``billing`` where the profile has none)."""
+    if not isinstance(value, str) or value not in ORG_ROLES:
+        return False
+    return value != "billing" or profile is None or profile.billing_role
+
+
+def role_scopes(role: str, profile: Profile) -> list[str]:
+    """An org role's scopes; no ``org:billing`` where the profile has no billing role
+    (23.7.1's conf/server.py ``SENTRY_ROLES``)."""
+    scopes = ORG_ROLES[role].scopes
+    return [s for s in scopes if profile.billing_role or s != "org:billing"]
 
 
 def owners(org: Organization) -> int:

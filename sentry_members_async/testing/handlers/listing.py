@@ -26,7 +26,7 @@ def per_page(ctx: Ctx, default: int = 100, maximum: int = 100) -> int:
         value = int(raw)
     except ValueError:
         raise Answer(400, {"detail": "Invalid per_page parameter."}) from None
-    if value < 0:
+    if value < 0 and not ctx.profile.negative_per_page:
         raise Answer(400, {"detail": "Invalid per_page parameter."})
     if value > maximum:
         raise Answer(400, {"detail": f"Invalid per_page value. Cannot exceed {maximum}."})

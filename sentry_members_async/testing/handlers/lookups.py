@@ -62,11 +62,17 @@ def listed_members(state: State, org: Organization) -> list[Member]:
 
 
 def allowed_roles(ctx: Ctx) -> list[str]:
-    """``get_allowed_org_roles``: roles at or below the acting member's (§2)."""
+    """``get_allowed_org_roles``: roles at or below the acting member's (§2); none
+    without ``member:admin`` in 23.7.1 (api/endpoints/organization_member/__init__.py)."""
     if ctx.actor is None:
         return []
+    if ctx.profile.allowed_roles_need_admin and not ctx.has("member:admin"):
+        return []
     top = ORG_ROLES[ctx.actor.role].priority
-    return [r.id for r in ORG_ROLES.values() if r.priority <= top]
+    billing = ctx.profile.billing_role
+    return [
+        r.id for r in ORG_ROLES.values() if r.priority <= top and (billing or r.id != "billing")
+    ]
 
 
 def effective_team_role(m: Member, team: Team) -> str | None:

@@ -25,6 +25,7 @@ from .common import (
 )
 from .invite_quota import invite_quota
 from .lookups import allowed_roles, get_member
+from .member_update_23_7 import member_delete_23_7, member_put_23_7
 from .members import team_assignments
 from .serializers import ser_member_detail
 
@@ -163,6 +164,8 @@ def _change_role(member: Member, role: str) -> None:
 
 def member_put(ctx: Ctx) -> Result:
     """Resend an invite, or change the org role and the teams (``put``)."""
+    if ctx.profile.legacy_member_update:
+        return member_put_23_7(ctx)
     ctx.require("member:invite", "member:write", "member:admin")
     member = get_member(ctx, ctx.args["member_id"])
     refuse_partnership(member)
@@ -207,6 +210,8 @@ def _check_remove_other(ctx: Ctx, member: Member) -> None:
 def member_delete(ctx: Ctx) -> Result:
     """Remove a member (``delete``): anyone may leave, but never the last owner, an
     IdP-provisioned member or a partnership's."""
+    if ctx.profile.legacy_member_update:
+        return member_delete_23_7(ctx)
     ctx.require("member:read", "member:write", "member:admin")
     member = get_member(ctx, ctx.args["member_id"])
     is_self = ctx.actor is not None and ctx.actor.id == member.id

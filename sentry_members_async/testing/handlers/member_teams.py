@@ -37,7 +37,15 @@ def member_team_get(ctx: Ctx) -> Result:
     member, team = _member_and_team(ctx)
     if team.id not in member.teams:
         raise Answer(404, DOES_NOT_EXIST)
-    return 200, {"isActive": True, "teamRole": effective_team_role(member, team)}, {}
+    return 200, member_team_body(ctx, member, team), {}
+
+
+def member_team_body(ctx: Ctx, member: Member, team: Team) -> dict[str, object]:
+    """``OrganizationMemberTeamDetailsSerializer``: the team role, as stored where the
+    profile says so (23.7.1: ``obj.role``, null for the org role's default)."""
+    if ctx.profile.stored_team_roles:
+        return {"isActive": True, "teamRole": member.teams.get(team.id)}
+    return {"isActive": True, "teamRole": effective_team_role(member, team)}
 
 
 def member_team_post(ctx: Ctx) -> Result:
@@ -51,7 +59,8 @@ def member_team_post(ctx: Ctx) -> Result:
         return 202, NO_BODY, {}
     member.teams[team.id] = None
     ctx.org.version += 1
-    return 201, ser_team(ctx, team, viewer=member), {}
+    # The team as the caller sees it (``serialize(team, request.user, ...)``).
+    return 201, ser_team(ctx, team), {}
 
 
 def member_team_put(ctx: Ctx) -> Result:
@@ -69,7 +78,7 @@ def member_team_put(ctx: Ctx) -> Result:
         stored = None if TEAM_ROLES[role].priority <= TEAM_ROLES[minimum].priority else role
         member.teams[team.id] = stored
         ctx.org.version += 1
-    return 200, {"isActive": True, "teamRole": effective_team_role(member, team)}, {}
+    return 200, member_team_body(ctx, member, team), {}
 
 
 def member_team_delete(ctx: Ctx) -> Result:
@@ -81,4 +90,4 @@ def member_team_delete(ctx: Ctx) -> Result:
         raise Answer(403, IDP_TEAM)
     if member.teams.pop(team.id, "absent") != "absent":
         ctx.org.version += 1
-    return 200, ser_team(ctx, team, viewer=member), {}
+    return 200, ser_team(ctx, team), {}

@@ -18,7 +18,14 @@ from .listing import offset_paginate, tokenize_query
 from .lookups import allowed_roles, listed_members
 from .serializers import ser_member
 
-__all__ = ["filter_members", "members_get", "members_post", "team_assignments"]
+__all__ = [
+    "filter_members",
+    "invite_role",
+    "members_get",
+    "members_post",
+    "role_error",
+    "team_assignments",
+]
 
 MemberTest = Callable[[Member], bool]
 
@@ -176,27 +183,53 @@ def reinvite_conflict(ctx: Ctx, email: str) -> str | None:
     return f"The user {email} is already a member"
 
 
-def _email_error(ctx: Ctx, email: Any) -> str | None:
-    """``email``: ``AllowedEmailField(max_length=75)``, then ``validate_email``."""
+def _email_errors(ctx: Ctx, email: Any) -> list[str]:
+    """``email``: ``AllowedEmailField(max_length=75)``, then ``validate_email``. A bad
+    address fails both of the field's e-mail validators (DRF's ``EmailField`` adds its
+    own to Django's: src/sentry/api/validators/email.py), so the message comes twice."""
     if email is None or email == "":
-        return "This field is required."
+        return ["This field is required."]
     if not isinstance(email, str) or not EMAIL.match(email):
-        return "Enter a valid email address."
+        return ["Enter a valid email address."] * 2
     if len(email) > 75:
-        return "Ensure this field has no more than 75 characters."
-    return reinvite_conflict(ctx, email)
+        return ["Ensure this field has no more than 75 characters."]
+    conflict = reinvite_conflict(ctx, email)
+    return [conflict] if conflict is not None else []
 
 
-def _role_error(ctx: Ctx, role: Any) -> str | None:
+def role_error(ctx: Ctx, role: Any) -> str | None:
     """``orgRole``: a role choice the caller may give (``validate_orgRole``), not retired
-    where ``organizations:team-roles`` is on."""
-    if not role_choice(role):
+    where ``organizations:team-roles`` is on (newer Sentry)."""
+    if not role_choice(role, ctx.profile):
         return f'"{role}" is not a valid choice.'
-    if ctx.actor is not None and role not in allowed_roles(ctx):
+    # 23.7.1: an integration token (no member row) may give no role at all.
+    checks = ctx.actor is not None or ctx.profile.invite_validates_both_role_keys
+    if checks and role not in allowed_roles(ctx):
         return "You do not have permission to set that org-level role"
-    if ctx.org.team_roles and ORG_ROLES[role].is_retired:
+    if (
+        ctx.profile.invite_refuses_retired_roles
+        and ctx.org.team_roles
+        and ORG_ROLES[role].is_retired
+    ):
         return f"The role '{role}' is deprecated and may no longer be assigned."
     return None
+
+
+def invite_role(ctx: Ctx, body: dict[str, Any], errors: dict[str, Any]) -> tuple[str, Any]:
+    """The invite's role key and role (``Profile.invite_role_keys``); role errors go to
+    ``errors``. 23.7.1 validates ``role`` and ``orgRole`` both, each defaulting to
+    ``member``, and uses ``role``."""
+    keys = ctx.profile.invite_role_keys
+    key = next((k for k in keys if body.get(k)), keys[-1] if len(keys) > 1 else keys[0])
+    if ctx.profile.invite_validates_both_role_keys:
+        for name in ("role", "orgRole"):
+            if (error := role_error(ctx, body.get(name, "member"))) is not None:
+                errors[name] = [error]
+        return key, body.get(key, "member")
+    role = next((body[k] for k in keys if body.get(k)), "member")
+    if (error := role_error(ctx, role)) is not None:
+        errors["role" if "role" in body and "orgRole" not in body else "orgRole"] = [error]
+    return key, role
 
 
 # -- the invite's rules (§2) ---------------------------------------------------
@@ -248,20 +281,18 @@ def _replace_requests(ctx: Ctx, email: str) -> None:
 
 def members_post(ctx: Ctx) -> Result:
     """Invite: ``OrganizationMemberIndexEndpoint.post``, its checks in Sentry's order."""
-    ctx.require("member:write", "member:admin", "member:invite")
+    ctx.require(*ctx.profile.invite_scopes)
     org = ctx.org
     if not org.invite_members:
         raise Answer(403, {"organization": "Your organization is not allowed to invite members"})
     body = ctx.body()
-    role_key = "role" if "role" in body and "orgRole" not in body else "orgRole"
-    role = body.get("orgRole") or body.get("role") or "member"
-    _refuse_integration_role(ctx, role)
+    if not ctx.profile.invite_validates_both_role_keys:
+        _refuse_integration_role(ctx, body.get("orgRole") or body.get("role") or "member")
     errors: dict[str, Any] = {}
     email = body.get("email")
-    if (email_error := _email_error(ctx, email)) is not None:
-        errors["email"] = [email_error]
-    if (role_error := _role_error(ctx, role)) is not None:
-        errors[role_key] = [role_error]
+    if email_errors := _email_errors(ctx, email):
+        errors["email"] = email_errors
+    _key, role = invite_role(ctx, body, errors)
     teams = team_assignments(ctx, body, errors)
     if boolean(body.get("sendInvite", True)) is None:
         errors["sendInvite"] = ["Must be a valid boolean."]

@@ -6,6 +6,8 @@ paging), constants.py, schemas.py.
 
 from __future__ import annotations
 
+import copy
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,6 +16,7 @@ from .common import PERMISSION_DENIED, Answer, Ctx, Result, digits
 
 __all__ = [
     "INVALID_FILTER",
+    "internal_error",
     "SCIM_ERROR",
     "SCIM_GROUP",
     "SCIM_LIST",
@@ -66,7 +69,15 @@ def scim_page(ctx: Ctx) -> tuple[int, int]:
             errors[name] = [f"Ensure this value is greater than or equal to {minimum}."]
     if errors:
         raise Answer(400, errors)
+    if values["count"] == 0 and ctx.profile.scim_crashes:
+        # 23.7.1's GenericOffsetPaginator: ``assert limit > 0`` (api/paginator.py).
+        raise Answer(500, internal_error())
     return values["startIndex"], values["count"]
+
+
+def internal_error() -> dict[str, str]:
+    """What Sentry answers for an exception it did not handle (api/base.py)."""
+    return {"detail": "Internal Error", "errorId": uuid.uuid4().hex}
 
 
 def scim_filter(ctx: Ctx) -> str | None:
@@ -117,6 +128,8 @@ def _schema_doc(ctx: Ctx, schema: dict[str, Any]) -> dict[str, Any]:
         f"{ctx.request.url.origin()}/api/0/organizations/{ctx.org.slug}/scim/v2/Schemas/"
         f"{schema['id']}"
     )
+    if ctx.profile.scim_legacy_schemas:
+        return _schema_doc_23_7(schema)
     return {
         "schemas": [SCIM_SCHEMA],
         "id": schema["id"],
@@ -124,6 +137,27 @@ def _schema_doc(ctx: Ctx, schema: dict[str, Any]) -> dict[str, Any]:
         "description": schema["description"],
         "attributes": schema["attributes"],
         "meta": {"resourceType": "Schema", "location": location},
+    }
+
+
+def _schema_doc_23_7(schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema as 23.7.1's scim/endpoints/schemas.py writes it: no ``schemas`` key, a
+    relative location, no mutability on the User's ``name``, ``caseExact`` on a Group
+    member's ``$ref``."""
+    attributes = copy.deepcopy(schema["attributes"])
+    for attribute in attributes:
+        if schema["name"] == "User" and attribute["name"] == "name":
+            for key in ("mutability", "returned", "uniqueness"):
+                attribute.pop(key, None)
+        for sub in attribute.get("subAttributes", []):
+            if schema["name"] == "Group" and sub["name"] == "$ref":
+                sub.setdefault("caseExact", False)
+    return {
+        "id": schema["id"],
+        "name": schema["name"],
+        "description": schema["description"],
+        "attributes": attributes,
+        "meta": {"resourceType": "Schema", "location": f"/v2/Schemas/{schema['id']}"},
     }
 
 

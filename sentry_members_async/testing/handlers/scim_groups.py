@@ -22,7 +22,16 @@ from .common import (
     Result,
     digits,
 )
-from .scim import INVALID_FILTER, SCIM_GROUP, scim_error, scim_filter, scim_list, scim_require
+from .scim import (
+    INVALID_FILTER,
+    SCIM_GROUP,
+    internal_error,
+    scim_error,
+    scim_filter,
+    scim_list,
+    scim_require,
+)
+from .scim_23_7 import group_patch_ops_23_7
 from .teams import delete_team
 
 __all__ = [
@@ -81,6 +90,9 @@ def scim_groups_get(ctx: Ctx) -> Result:
 def scim_groups_post(ctx: Ctx) -> Result:
     scim_require(ctx, ("team:write", "team:admin"))
     body = ctx.body()
+    if "displayName" not in body and ctx.profile.scim_crashes:
+        # 23.7.1 scim/endpoints/teams.py ``post`` reads ``request.data["displayName"]``.
+        raise Answer(500, internal_error())
     name = body.get("displayName")
     if not isinstance(name, str) or not name.strip():
         raise Answer(400, {"displayName": ["This field is required."]})
@@ -234,7 +246,8 @@ class _GroupPatch:
 def scim_group_patch(ctx: Ctx) -> Result:
     scim_require(ctx, ("team:write", "team:admin"))
     team = scim_team(ctx)
-    ops = _group_patch_ops(ctx.body())
+    body = ctx.body()
+    ops = group_patch_ops_23_7(body) if ctx.profile.scim_legacy_errors else _group_patch_ops(body)
     patch = _GroupPatch(ctx.org, team)
     for op in ops:
         patch.plan(op)

@@ -22,6 +22,7 @@ from .common import (
 )
 from .lookups import listed_members
 from .scim import SCIM_USER, scim_error, scim_filter, scim_list, scim_require
+from .scim_23_7 import invite_email_errors_23_7, user_patch_ops_23_7
 
 __all__ = [
     "scim_user_delete",
@@ -52,11 +53,13 @@ def ser_scim_user(ctx: Ctx, m: Member) -> dict[str, Any]:
     return data
 
 
-def _scim_role(body: dict[str, Any]) -> str | None:
-    """``sentryOrgRole``: blank is none; otherwise one of the roles SCIM may give."""
+def _scim_role(ctx: Ctx, body: dict[str, Any]) -> str | None:
+    """``sentryOrgRole``: blank is none; otherwise one of the roles SCIM may give (those
+    without ``org:admin``: no billing where the profile has none)."""
     raw = body.get("sentryOrgRole")
     role = raw.lower() if isinstance(raw, str) and raw else None
-    if role is not None and role not in _SCIM_ROLES:
+    roles = _SCIM_ROLES if ctx.profile.billing_role else _SCIM_ROLES[1:]
+    if role is not None and role not in roles:
         raise scim_error(400, "Invalid organization role.")
     return role
 
@@ -79,9 +82,14 @@ def scim_users_post(ctx: Ctx) -> Result:
     scim_require(ctx, ("member:write", "member:admin"))
     body = ctx.body()
     email = body.get("userName")
-    if not isinstance(email, str) or not EMAIL.match(email):
+    if ctx.profile.scim_legacy_errors:
+        # 23.7.1: the role first, then the invite serializer's e-mail errors.
+        role = _scim_role(ctx, body)
+        invite_email_errors_23_7(email)
+    elif not isinstance(email, str) or not EMAIL.match(email):
         raise Answer(400, {"userName": ["Enter a valid email address."]})
-    role = _scim_role(body)
+    role = _scim_role(ctx, body)
+    assert isinstance(email, str)
     existing = ctx.state.member_by_email(ctx.org, email)
     if existing is not None and existing.invite_status == "approved":
         raise scim_error(409, "User already exists in the database.")
@@ -93,7 +101,9 @@ def scim_users_post(ctx: Ctx) -> Result:
         existing.role = role or existing.role
         ctx.org.version += 1
         return 201, ser_scim_user(ctx, existing), {}
-    member = ctx.state.new_member(ctx.org, role or "member", email=email)
+    # The inviter is the integration's proxy user (``inviter_id=request.user.id``).
+    inviter = ctx.token.proxy_user_id
+    member = ctx.state.new_member(ctx.org, role or "member", email=email, inviter_id=inviter)
     member.flags["idp:provisioned"] = True
     member.flags["idp:role-restricted"] = role is not None
     return 201, ser_scim_user(ctx, member), {}
@@ -154,7 +164,8 @@ def scim_user_patch(ctx: Ctx) -> Result:
     """Only deactivation, which removes the member."""
     scim_require(ctx, ("member:write", "member:admin"))
     member = scim_member(ctx)
-    ops = _user_patch_ops(ctx.body())
+    body = ctx.body()
+    ops = user_patch_ops_23_7(body) if ctx.profile.scim_legacy_errors else _user_patch_ops(body)
     refuse_partnership(member)
     if not all(_deactivates(op) for op in ops):
         raise scim_error(400, "Invalid Patch Operation.")
@@ -168,9 +179,12 @@ def scim_user_put(ctx: Ctx) -> Result:
     theirs). Owners are never changed, only flagged as provisioned."""
     scim_require(ctx, ("member:write", "member:admin"))
     member = scim_member(ctx)
-    role = _scim_role(ctx.body())
+    role = _scim_role(ctx, ctx.body())
     refuse_partnership(member)
     flags = member.flags
+    if member.role == "owner" and ctx.profile.scim_owner_put_forbidden:
+        # 23.7.1 members.py ``put``: SCIM_403_FORBIDDEN_UPDATE.
+        raise scim_error(403, "Organization owners cannot be modified.")
     if member.role == "owner":
         flags["idp:provisioned"] = True
         flags["idp:role-restricted"] = False

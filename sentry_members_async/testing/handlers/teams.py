@@ -8,7 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..state import ORG_ROLES, SLUG_MAX, SLUG_RE, TEAM_ROLES, Member, Organization, Team, slugify
+from ..state import (
+    LEGACY_SLUG_RE,
+    ORG_ROLES,
+    SLUG_MAX,
+    SLUG_RE,
+    TEAM_ROLES,
+    Member,
+    Organization,
+    Team,
+    slugify,
+)
 from .common import (
     CONFLICTING_SLUG,
     IDP_TEAM,
@@ -71,13 +81,16 @@ def teams_get(ctx: Ctx) -> Result:
     if query:
         rows = _filter_teams(rows, query)
     detailed = ctx.query.get("detailed", "1") != "0"
-    return offset_paginate(ctx, rows, lambda t: ser_team(ctx, t, detailed=detailed))
+    expand = ("externalTeams", "projects") if detailed else ()
+    return offset_paginate(ctx, rows, lambda t: ser_team(ctx, t, expand=expand))
 
 
-def _check_slug(slug: Any, errors: dict[str, Any]) -> None:
-    """``SentrySerializerSlugField`` (src/sentry/api/fields/sentry_slug.py)."""
-    if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        errors["slug"] = [SLUG_ERROR]
+def _check_slug(ctx: Ctx, slug: Any, errors: dict[str, Any], message: str | None = None) -> None:
+    """``SentrySerializerSlugField`` (src/sentry/api/fields/sentry_slug.py); 23.7.1: a
+    ``RegexField(r"^[a-z0-9_\\-]+$")`` that lets numeric slugs through."""
+    pattern = LEGACY_SLUG_RE if ctx.profile.numeric_slugs else SLUG_RE
+    if not isinstance(slug, str) or not pattern.match(slug):
+        errors["slug"] = [message or ctx.profile.slug_error or SLUG_ERROR]
     elif len(slug) > SLUG_MAX:
         errors["slug"] = [f"Ensure this field has no more than {SLUG_MAX} characters."]
 
@@ -109,7 +122,7 @@ def teams_post(ctx: Ctx) -> Result:
         raise Answer(400, {"non_field_errors": ["Name or slug is required"]})
     errors: dict[str, Any] = {}
     if slug:
-        _check_slug(slug, errors)
+        _check_slug(ctx, slug, errors)
     _check_name(name, errors)
     if errors:
         raise Answer(400, errors)
@@ -120,13 +133,15 @@ def teams_post(ctx: Ctx) -> Result:
     team = ctx.state.new_team(ctx.org, slug, name or slug)
     team.idp_provisioned = truthy(body.get("idp_provisioned", False))
     if ctx.actor is not None:
-        ctx.actor.teams[team.id] = "admin" if ctx.org.team_roles else None
+        creator = ctx.profile.team_creator_role
+        ctx.actor.teams[team.id] = creator if ctx.org.team_roles else None
     return 201, ser_team(ctx, team), {}
 
 
 def team_get(ctx: Ctx) -> Result:
     ctx.require(*_TEAM_SCOPES["GET"])
-    return 200, ser_team(ctx, get_team(ctx, ctx.args["team"]), detailed=True), {}
+    team = get_team(ctx, ctx.args["team"])
+    return 200, ser_team(ctx, team, expand=ctx.profile.team_detail_expand), {}
 
 
 def require_team_scope(ctx: Ctx, team: Team, scopes: Sequence[str]) -> None:
@@ -158,7 +173,7 @@ def team_put(ctx: Ctx) -> Result:
     errors: dict[str, Any] = {}
     slug = body.get("slug")
     if slug is not None:
-        _check_slug(slug, errors)
+        _check_slug(ctx, slug, errors, ctx.profile.slug_update_error)
         if not errors and slug != team.slug and ctx.org.team_by_slug(slug) is not None:
             errors["slug"] = [f'The slug "{slug}" is already in use.']
     name = body.get("name")
@@ -169,7 +184,7 @@ def team_put(ctx: Ctx) -> Result:
         team.slug = slug
     if name is not None:
         team.name = name
-    return 200, ser_team(ctx, team, detailed=True), {}
+    return 200, ser_team(ctx, team, expand=ctx.profile.team_update_expand), {}
 
 
 def team_delete(ctx: Ctx) -> Result:
@@ -192,13 +207,21 @@ def team_members_get(ctx: Ctx) -> Result:
     ctx.require(*_TEAM_SCOPES["GET"])
     team = get_team(ctx, ctx.args["team"])
     state = ctx.state
-    # Pending invites are not listed here (newer Sentry; the OpenAPI's user is not nullable).
-    rows = [m for m in listed_members(state, ctx.org) if team.id in m.teams and not m.pending]
-    rows.sort(key=lambda m: (state.member_email(m), m.id))
+    rows = [m for m in listed_members(state, ctx.org) if team.id in m.teams]
+    if ctx.profile.stored_team_roles:
+        # 23.7.1 team_members.py: invites too, ``order_by("organizationmember__email",
+        # "id")``: accepted members have no e-mail on their row (NULL sorts last).
+        rows.sort(key=lambda m: (m.email is None, m.email or "", m.id))
+    else:
+        # Pending invites are not listed here (newer Sentry; the OpenAPI's user is not
+        # nullable).
+        rows = [m for m in rows if not m.pending]
+        rows.sort(key=lambda m: (state.member_email(m), m.id))
 
     def serialize(m: Member) -> dict[str, Any]:
         data = ser_member(state, ctx.org, m)
-        data["teamRole"] = effective_team_role(m, team)
+        stored = ctx.profile.stored_team_roles
+        data["teamRole"] = m.teams.get(team.id) if stored else effective_team_role(m, team)
         data["teamSlug"] = team.slug
         return data
 
