@@ -11,22 +11,26 @@ import argparse
 import asyncio
 import shlex
 import sys
+from typing import Any
 
 from .emulator import RateLimit, SentryEmulator
 
 
 def build(args: argparse.Namespace) -> tuple[SentryEmulator, str, str]:
-    limit = {
-        "none": None,
-        "docs": RateLimit.seed_docs(),
-        "saas": RateLimit.saas(),
-    }[args.rate_limit]
+    profile = getattr(args, "profile", "latest")
+    limits = {"none": None, "docs": RateLimit.seed_docs(), "saas": RateLimit.saas()}
+    extra: dict[str, Any] = {}
+    if args.rate_limit != "profile":
+        extra["rate_limit"] = limits[args.rate_limit]
     emulator = SentryEmulator(
         seed=args.seed,
-        rate_limit=limit,
         latency=args.latency,
-        retry_after=not args.no_retry_after,
-        invite_quotas=getattr(args, "invite_quotas", False),
+        # Unset: the profile's (Retry-After for "latest", none for "23.7").
+        retry_after=False if args.no_retry_after else None,
+        invite_quotas=True if getattr(args, "invite_quotas", False) else None,
+        profile=profile,
+        self_hosted=getattr(args, "self_hosted", False),
+        **extra,
     )
     emulator.add_org(args.org, scim=True)
     if args.teams:
@@ -78,9 +82,21 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     serve.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     serve.add_argument(
         "--rate-limit",
-        choices=["none", "docs", "saas"],
+        choices=["none", "docs", "saas", "profile"],
         default="none",
-        help="per-token limit: none, docs (100 per 10 s), saas (40/s, 25 concurrent)",
+        help="per-token limit: none, docs (100 per 10 s), saas (40/s, 25 concurrent), "
+        "profile (the profile's: 999/s with its headers for 23.7)",
+    )
+    serve.add_argument(
+        "--profile",
+        choices=["latest", "23.7"],
+        default="latest",
+        help="the Sentry release to answer as: latest (sentry.io) or 23.7 (self-hosted 23.7.1)",
+    )
+    serve.add_argument(
+        "--self-hosted",
+        action="store_true",
+        help="SENTRY_SELF_HOSTED: no request limit and no X-Sentry-Rate-Limit-* headers",
     )
     serve.add_argument("--no-retry-after", action="store_true", help="send no Retry-After on 429")
     serve.add_argument(

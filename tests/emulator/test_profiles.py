@@ -7,6 +7,7 @@ emulator's handler (no socket) unless the rule is about connections. What the
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from yarl import URL
 
 from sentry_members_async.testing import RateLimit, SentryEmulator
+from sentry_members_async.testing.__main__ import build
 from sentry_members_async.testing.profiles import LATEST, SENTRY_23_7, Profile, get_profile
 from sentry_members_async.transports.base import Request
 
@@ -255,3 +257,19 @@ async def test_latest_keeps_connections_alive_unless_asked() -> None:
     assert len(emu.find("GET", f"{O}/members/me/")) == 2
     async with emu.serve(close_connections=True) as url:
         assert (await _exchange(url, token, 3)).count(b"HTTP/1.1 200") == 1
+
+
+def test_the_serve_command_takes_a_profile() -> None:
+    args = argparse.Namespace(
+        seed=0, rate_limit="profile", latency=0.0, no_retry_after=False, org="acme",
+        teams=1, members=3, profile="23.7", self_hosted=False,
+    )  # fmt: skip
+    emu, _, _ = build(args)
+    assert (emu.profile, emu.retry_after, emu.invite_quotas) == (SENTRY_23_7, False, True)
+    assert emu.rate_limit == RateLimit(limit=999, window=1.0, concurrent=999)
+    hosted, _, _ = build(argparse.Namespace(**{**vars(args), "self_hosted": True}))
+    assert hosted.rate_limit is None
+    latest, _, _ = build(
+        argparse.Namespace(**{**vars(args), "profile": "latest", "rate_limit": "none"})
+    )
+    assert (latest.profile, latest.rate_limit, latest.retry_after) == (LATEST, None, True)
