@@ -104,34 +104,43 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
+#: The servers of ``nox -s live``: (environment of the harness, the variable that
+#: names its state file to the tests). The main one is seeded as tools/live/seed.py
+#: says; the other two give the differential suite the generic limiter's 429s
+#: and a self-hosted install's answers (no rate-limit headers).
+LIVE_SERVERS = (
+    ({}, "SMA_LIVE_STATE"),
+    ({"SMA_LIVE_INSTANCE": "11", "SMA_LIVE_RATELIMIT": "3"}, "SMA_LIVE_STATE_RATELIMIT"),
+    ({"SMA_LIVE_INSTANCE": "12", "SMA_LIVE_SELF_HOSTED": "1"}, "SMA_LIVE_STATE_SELF_HOSTED"),
+)
+
+
 @nox.session
 def live(session: nox.Session) -> None:
     """The SDK and the emulator against a real Sentry 23.7.1 (tools/live/harness.py).
 
-    Starts the server (installing it into a cache directory the first time,
-    about 3.5 minutes; then seconds), runs ``tests/live`` (the public API on the
-    real server) and ``tests/differential`` (the same raw requests to the real
-    server and to the emulator's 23.7 profile), and stops what it started.
+    Starts the servers (installing Sentry into a cache directory the first
+    time, about 3.5 minutes; then seconds), runs ``tests/live`` (the public API
+    on the real server) and ``tests/differential`` (the same raw requests to the
+    real server and to the emulator's 23.7 profile), and stops what it started.
     """
     session.install("-e", ".[cli,httpx,redis]", *TEST_DEPS)
     harness = "tools/live/harness.py"
-    # Exits 3 with "live-sentry: cannot run: <what is missing>" when it cannot.
-    session.run("python", harness, "up")
-    state = session.run(
-        "python",
-        "-c",
-        "import sys; sys.path.insert(0, 'tools/live'); import harness;"
-        " print(harness.state_file(harness.cache_dir()))",
-        silent=True,
-    )
+    states = {}
     try:
+        for env, variable in LIVE_SERVERS:
+            # Exits 3 with "live-sentry: cannot run: <what is missing>" when it cannot.
+            session.run("python", harness, "up", env=env)
+            path = session.run("python", harness, "state", env=env, silent=True)
+            states[variable] = str(path).strip()
         session.run(
             "pytest",
             "-q",
             "-p",
             "no:cacheprovider",
             *(session.posargs or ["tests/live", "tests/differential"]),
-            env={"SMA_LIVE_STATE": str(state).strip()},
+            env=states,
         )
     finally:
-        session.run("python", harness, "down")
+        for env, _ in LIVE_SERVERS:
+            session.run("python", harness, "down", env=env)

@@ -475,7 +475,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="install if needed, start, seed, serve; write state.json")
     sub.add_parser("down", help="stop everything up started")
+    sub.add_parser("state", help="print where up writes this instance's state file")
     args = parser.parse_args(argv)
+    if args.command == "state":
+        print(state_file(cache_dir()))
+        return 0
     return up(args) if args.command == "up" else down(args)
 
 
