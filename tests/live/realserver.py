@@ -327,17 +327,72 @@ class RealSentry:
         )
         return out.stdout
 
-    def accept_invite(self, email: str) -> None:
-        """The invitee signs up and accepts (as ``invite_helper.py`` does: ``set_user``)."""
-        self.orm(
+    def accept_invite(self, email: str) -> int:
+        """The invitee signs up (or has an account already) and accepts, as
+        ``invite_helper.py`` does (``set_user``); returns the user id."""
+        out = self.orm(
             "from sentry.models import OrganizationMember, User, UserEmail\n"
-            f"u = User(email={email!r}, username={email!r}, name={email!r}, is_active=True)\n"
-            "u.set_password('x'); u.save()\n"
-            f"UserEmail.objects.filter(user=u).update(is_verified=True)\n"
+            f"u = User.objects.filter(username={email!r}).first()\n"
+            "if u is None:\n"
+            f"    u = User(email={email!r}, username={email!r}, name={email!r}, is_active=True)\n"
+            "    u.set_unusable_password(); u.save()\n"
+            "    UserEmail.objects.filter(user=u).update(is_verified=True)\n"
             "om = OrganizationMember.objects.get("
             f"organization__slug={self.org!r}, email={email!r})\n"
             "om.set_user(u.id); om.save()\n"
+            "print('USER%d' % u.id)\n"
         )
+        return int(next(x for x in out.splitlines() if x.startswith("USER"))[4:])
+
+    # --- putting the org back -----------------------------------------------
+    def snapshot(self) -> dict[str, list[list[str]]]:
+        """``acme``'s membership as stored: member rows and their teams (see :meth:`restore`)."""
+        org = self.org_id()
+        members = self.sql(
+            "SELECT id, coalesce(user_id::text, ''), coalesce(email, ''), role, flags,"
+            " coalesce(token, ''), coalesce(invite_status::text, ''),"
+            " coalesce(inviter_id::text, '')"
+            f" FROM sentry_organizationmember WHERE organization_id = {org} ORDER BY id"
+        )
+        teams = self.sql(
+            "SELECT omt.organizationmember_id, omt.team_id, coalesce(omt.role, '')"
+            " FROM sentry_organizationmember_teams omt JOIN sentry_team t ON t.id = omt.team_id"
+            f" WHERE t.organization_id = {org} ORDER BY 1, 2"
+        )
+        return {"members": members, "teams": teams}
+
+    def restore(self, snapshot: dict[str, list[list[str]]]) -> bool:
+        """Puts ``acme``'s membership back as in ``snapshot`` (through the ORM, one
+        ``sentry exec``): members added since are removed, members removed since come
+        back with their ids, roles, flags and teams. False when nothing had changed."""
+        if self.snapshot() == snapshot:
+            return False
+        self.orm(
+            "import json\n"
+            "from sentry.models import Organization, OrganizationMember, OrganizationMemberTeam\n"
+            f"snap = json.loads({json.dumps(snapshot)!r})\n"
+            f"org = Organization.objects.get(slug={self.org!r})\n"
+            "keep = [int(r[0]) for r in snap['members']]\n"
+            "OrganizationMember.objects.filter(organization=org).exclude(id__in=keep).delete()\n"
+            "have = set(OrganizationMember.objects.filter(organization=org)"
+            ".values_list('id', flat=True))\n"
+            "for mid, uid, email, role, flags, token, status, inviter in snap['members']:\n"
+            "    if int(mid) in have:\n"
+            "        OrganizationMember.objects.filter(id=int(mid))"
+            ".update(role=role, flags=int(flags))\n"
+            "        continue\n"
+            "    m = OrganizationMember(id=int(mid), organization=org, role=role,"
+            " user_id=int(uid) if uid else None, email=email or None, token=token or None,"
+            " inviter_id=int(inviter) if inviter else None)\n"
+            "    if status: m.invite_status = int(status)\n"
+            "    m.save()\n"
+            "    OrganizationMember.objects.filter(id=m.id).update(flags=int(flags))\n"
+            "    for member, team, team_role in snap['teams']:\n"
+            "        if member == mid:\n"
+            "            OrganizationMemberTeam.objects.create(organizationmember=m,"
+            " team_id=int(team), role=team_role or None, is_active=True)\n"
+        )
+        return True
 
     def _org_quota_key(self) -> str:
         """The Redis key of the org's daily invite counter (``members:invite-by-org``,
