@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
+import socket
+import struct
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -39,8 +41,10 @@ def make_app(handle: Handler, *, close_after: float | None = None) -> web.Applic
 
     async def handler(http: web.Request) -> web.StreamResponse:
         if http.transport is not None and http.transport in answered:
-            # A second request on a connection that is closing: never read.
-            http.transport.abort()
+            # A second request on a connection that is closing: never read, and
+            # reset, as the real server's kernel resets a request that reaches a
+            # socket closed (or closing with it unread).
+            _reset(http.transport)
             raise web.HTTPInternalServerError()  # never reaches the client
         body = await http.read()
         request = Request(
@@ -73,6 +77,25 @@ def make_app(handle: Handler, *, close_after: float | None = None) -> web.Applic
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app.router.add_route("*", "/{tail:.*}", handler)
     return app
+
+
+def _reset(transport: asyncio.BaseTransport) -> None:
+    """Close with a TCP reset (RST), not a FIN.
+
+    asyncio has read the request out of the kernel already, so a plain close
+    would send a FIN; a real server that never read the request leaves it in
+    the kernel, whose close then resets the connection (measured on the uWSGI
+    of 23.7.1: 20 of 20 such requests reset). SO_LINGER with a zero timeout
+    makes the close a reset.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    if isinstance(transport, asyncio.WriteTransport):
+        transport.abort()
+    else:
+        transport.close()
 
 
 @contextlib.asynccontextmanager
