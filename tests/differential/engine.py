@@ -9,7 +9,15 @@ templates hold placeholders resolved per backend, since ids differ:
 - ``{run}``: a suffix unique to this run (fresh e-mails and slugs every run);
 - ``{m:EMAIL}``: the member id of ``EMAIL`` (looked up with the owner token);
 - ``{t:SLUG}``: the id of team ``SLUG``;
-- ``{owner}``: the owner's member id.
+- ``{owner}``: the owner's member id;
+- ``{m?:EMAIL}``, ``{t?:SLUG}``: the same, or ``0`` when there is none (a case
+  that asks for an unknown id on purpose).
+
+A lookup that finds nothing (any answer but a 200 naming the id: a 404, a 429,
+an empty list) fails the case (``Unresolved``): two backends that both answer
+"not found" to an id neither knew would otherwise agree about nothing. A
+``burst`` step that never met a 429 fails the case too (``NotLimited``): the case
+wanted the limiter's answer; ``repeat`` sends without that expectation.
 
 Every step's answer is compared: status, the JSON shape (key sets, recursively;
 list lengths; value kinds), the values of a few semantic keys, the whole body of
@@ -30,7 +38,19 @@ from typing import Any
 
 import aiohttp
 
-__all__ = ["Answer", "Backend", "Case", "Step", "compare", "describe", "run_case"]
+__all__ = [
+    "Answer",
+    "Backend",
+    "Case",
+    "NotLimited",
+    "Step",
+    "Unresolved",
+    "compare",
+    "describe",
+    "run_case",
+    "send",
+    "shape_diff",
+]
 
 RATE_HEADERS = (
     "X-Sentry-Rate-Limit-Remaining",
@@ -49,9 +69,14 @@ SEMANTIC_KEYS = frozenset(
         "isRetired", "schemas", "scimType", "resourceType",
     }
 )  # fmt: skip
+#: The semantic keys whose list values are sets, compared sorted: ``teams`` (23.7.1
+#: organization_member/utils.py builds it from an OrganizationMemberTeam query with no
+#: ``order_by``) and ``schemas`` (SCIM URNs; RFC 7643 section 3 gives them no order).
+#: A list under any other semantic key is compared as it is, order included.
+UNORDERED_KEYS = frozenset({"teams", "schemas"})
 #: ``$SMA_DIFF_TRACE``: a file to append each step's two answers to (status, type).
 TRACE = os.environ.get("SMA_DIFF_TRACE")
-_PLACEHOLDER = re.compile(r"\{(run|owner|m:[^}]+|t:[^}]+)\}")
+_PLACEHOLDER = re.compile(r"\{(run|owner|[mt]\??:[^}]+)\}")
 _LINK = re.compile(r'<[^>]*>;\s*rel="(\w+)";\s*results="(\w+)";\s*cursor="([^"]*)"')
 
 
@@ -64,9 +89,13 @@ class Step:
     #: Raw bytes to send instead of ``body`` (bad JSON and the like).
     raw: bytes | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
-    #: Send up to this many times, back to back, until a 429; that answer (or the
-    #: last) is the step's. For the rate limiter's answer, whatever the window.
+    #: Send up to this many times, back to back, until a 429; that answer is the
+    #: step's. For the rate limiter's answer, whatever the window: a burst that
+    #: ends without a 429 fails the case (``NotLimited``).
     burst: int = 0
+    #: Send this many times, back to back; the last answer is the step's, 429 or
+    #: not (a server with no limiter: nothing is expected to stop it).
+    repeat: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +121,20 @@ class Answer:
     retry_after: bool
     closed: bool
     www_auth: bool
+
+
+class Unresolved(Exception):
+    """A placeholder whose id a backend's lookup did not give."""
+
+    def __init__(self, backend: str, key: str, why: str) -> None:
+        super().__init__(f"{{{key}}} unresolved on {backend}: {why}")
+
+
+class NotLimited(Exception):
+    """A ``burst`` step that a backend answered without a 429 every time."""
+
+    def __init__(self, backend: str, count: int, status: int) -> None:
+        super().__init__(f"burst of {count} met no 429 on {backend} (last status {status})")
 
 
 class Backend:
@@ -122,12 +165,16 @@ class Backend:
             return {"Authorization": "Bearer 0123456789abcdef0123456789abcdef"}
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
-    async def _get_json(self, path: str) -> Any:
+    async def _get_json(self, path: str) -> tuple[int, Any]:
         async with (
             aiohttp.ClientSession() as session,
             session.get(self.url + path, headers=self.auth("owner")) as resp,
         ):
-            return await resp.json(content_type=None) if resp.status == 200 else None
+            raw = await resp.read()
+        try:
+            return resp.status, json.loads(raw) if raw else None
+        except ValueError:
+            return resp.status, None
 
     async def resolve(self, template: str) -> str:
         out = template.replace("{run}", self.run)
@@ -136,25 +183,31 @@ class Backend:
         return out
 
     async def _value(self, key: str) -> str:
+        """The id a placeholder names; ``Unresolved`` unless the lookup gave one (or
+        the placeholder is ``{m?:...}``/``{t?:...}``: then ``0``)."""
         if key == "run":
             return self.run
         if key == "owner":
             key = "m:owner@example.com"
-        name = key[2:]
-        cache_key = f"{key[0]}:{name}"
+        kind, optional, name = key[0], key[1] == "?", key.partition(":")[2]
+        cache_key = f"{kind}:{name}"
         if cache_key in self._ids:
             return self._ids[cache_key]
-        value = "0"
-        if key.startswith("m:"):
-            found = await self._get_json(f"/api/0/organizations/acme/members/?query=email:{name}")
-            if found:
-                value = str(found[0]["id"])
+        if kind == "m":
+            status, found = await self._get_json(
+                f"/api/0/organizations/acme/members/?query=email:{name}"
+            )
+            ok = status == 200 and isinstance(found, list) and bool(found)
+            value = str(found[0]["id"]) if ok else None
         else:
-            found = await self._get_json(f"/api/0/teams/acme/{name}/")
-            if found:
-                value = str(found["id"])
-        if value != "0":
-            self._ids[cache_key] = value
+            status, found = await self._get_json(f"/api/0/teams/acme/{name}/")
+            ok = status == 200 and isinstance(found, dict) and "id" in found
+            value = str(found["id"]) if ok else None
+        if value is None:
+            if optional:
+                return "0"
+            raise Unresolved(self.name, key, f"lookup answered {status}, {found!r:.120}")
+        self._ids[cache_key] = value
         return value
 
 
@@ -173,11 +226,14 @@ async def _closed_after(resp: aiohttp.ClientResponse) -> bool:
 
 
 async def send(backend: Backend, step: Step) -> Answer:
+    """The step's answer; ``NotLimited`` for a burst that met no 429."""
     answer = await _send_once(backend, step)
-    for _ in range(step.burst - 1):
-        if answer.status == 429:
+    for _ in range(max(step.burst, step.repeat) - 1):
+        if step.burst and answer.status == 429:
             break
         answer = await _send_once(backend, step)
+    if step.burst and answer.status != 429:
+        raise NotLimited(backend.name, step.burst, answer.status)
     return answer
 
 
@@ -242,6 +298,10 @@ def _kind(value: Any) -> str:
     return "object" if value else "{}"
 
 
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
 def shape_diff(real: Any, emu: Any, path: str = "$") -> list[str]:
     """Where two JSON values differ in shape: kinds, key sets, list lengths, and
     the values of ``SEMANTIC_KEYS``."""
@@ -255,10 +315,13 @@ def shape_diff(real: Any, emu: Any, path: str = "$") -> list[str]:
         if only_emu:
             out.append(f"{path}: keys only on the emulator {only_emu}")
         for key in sorted(set(real) & set(emu)):
-            if key in SEMANTIC_KEYS and real[key] != emu[key] and _kind(real[key]) != "list":
-                out.append(f"{path}.{key}: {real[key]!r} (real) vs {emu[key]!r} (emulator)")
+            a, b = real[key], emu[key]
+            if key in UNORDERED_KEYS and isinstance(a, list) and isinstance(b, list):
+                a, b = sorted(a, key=_canonical), sorted(b, key=_canonical)
+            if key in SEMANTIC_KEYS and a != b:
+                out.append(f"{path}.{key}: {a!r} (real) vs {b!r} (emulator)")
             else:
-                out.extend(shape_diff(real[key], emu[key], f"{path}.{key}"))
+                out.extend(shape_diff(a, b, f"{path}.{key}"))
     elif isinstance(real, list):
         if len(real) != len(emu):
             out.append(f"{path}: {len(real)} items (real) vs {len(emu)} (emulator)")
@@ -315,8 +378,19 @@ async def run_case(case: Case, real: Backend, emu: Backend) -> list[str]:
             await backend.fill_quota()
     try:
         for n, step in enumerate(case.steps, 1):
-            a, b = await send(real, step), await send(emu, step)
-            out.extend(f"step {n} {step.method} {step.path}: {d}" for d in compare(a, b))
+            where = f"step {n} {step.method} {step.path}"
+            answers: list[Answer] = []
+            errors: list[str] = []
+            for backend in (real, emu):
+                try:
+                    answers.append(await send(backend, step))
+                except (Unresolved, NotLimited) as error:
+                    errors.append(f"{where}: {error}")
+            if errors:
+                out.extend(errors)
+                break  # the steps after it would build on nothing
+            a, b = answers
+            out.extend(f"{where}: {d}" for d in compare(a, b))
             _trace(case, n, step, a, b)
     finally:
         for backend in (real, emu):
