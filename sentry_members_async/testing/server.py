@@ -40,11 +40,14 @@ def make_app(handle: Handler, *, close_after: float | None = None) -> web.Applic
     answered: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
 
     async def handler(http: web.Request) -> web.StreamResponse:
-        if http.transport is not None and http.transport in answered:
-            # A second request on a connection that is closing: never read, and
-            # reset, as the real server's kernel resets a request that reaches a
-            # socket closed (or closing with it unread).
-            _reset(http.transport)
+        transport = http.transport
+        if transport is None or transport.is_closing() or transport in answered:
+            # A request on a connection that is closing (or already closed, when
+            # aiohttp dispatches it late): never read nor acted on, and reset, as
+            # the real server's kernel resets a request that reaches a socket
+            # closed (or closing with it unread).
+            if transport is not None:
+                _reset(transport)
             raise web.HTTPInternalServerError()  # never reaches the client
         body = await http.read()
         request = Request(

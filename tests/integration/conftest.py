@@ -21,19 +21,10 @@ from sentry_members_async.testing import SentryEmulator
 
 #: Modules whose bodies run against every backend of :data:`BACKENDS`.
 MULTI_BACKEND = frozenset({"test_idp_removal"})
-#: The 23.7 profile closes a kept-alive connection with a FIN when a request came
-#: on it after the answer; the real 23.7.1 (uWSGI) answers that request with a
-#: reset (measured: 20 of 20 each). The transport re-sends a POST, PUT or DELETE
-#: only with the kernel's proof that the server never read it, which a reset
-#: gives and that FIN does not, so on the profile some answers are lost that the
-#: real server never loses (0 of 1,100 in tests/live/test_transport.py), or an
-#: idempotent one is retried and the log shows it twice.
-_PROFILE_CLOSE = pytest.mark.xfail(
-    strict=False,
-    reason="emulator 23.7 profile: FIN where the real uWSGI resets a request sent on a "
-    "closing connection (the transport then cannot prove it unread)",
-)
-BACKENDS = ("emulator", pytest.param("emulator-23.7", marks=_PROFILE_CLOSE), "real")
+#: The 23.7 profile closes each connection after its answer, as the real server
+#: does, and resets a request sent on it meanwhile (testing/server.py), so the
+#: transport drops or re-sends exactly as it does on the real 23.7.1.
+BACKENDS = ("emulator", "emulator-23.7", "real")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
