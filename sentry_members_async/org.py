@@ -81,7 +81,9 @@ class Org(OrgAPI):
         """The changes that make the org match ``desired`` (see :mod:`..reconcile`).
 
         Members not in ``desired`` are removed (``remove_missing``), except
-        Owners and the caller unless ``remove_owners`` / ``remove_self``.
+        Owners and the caller unless ``remove_owners`` / ``remove_self``. Team
+        roles are compared as held: a role at or below the org role's minimum
+        (admin for a manager or owner) is the minimum, no change.
         """
         return await make_plan(
             self,
@@ -103,6 +105,8 @@ class Org(OrgAPI):
 
         ``idp_fallback="scim"``: a removal Sentry refuses because the identity
         provider provisioned the member goes through SCIM (as ``bulk.remove``).
+        An invite's team roles, which Sentry ignores in the invite, are set on
+        its team memberships right after it (``failed`` if one does not take).
         """
         return await apply_plan(
             self, plan, idp_fallback=idp_fallback, progress=progress, concurrency=concurrency
