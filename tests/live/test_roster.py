@@ -53,5 +53,5 @@ async def test_plan_apply_converges(acme: Org, real: RealSentry, check: Checks, 
     check.eq(posts, [201, 201], "apply: one invite POST each")
 
     again = await check.ok(acme.plan(desired.values()), "a second plan")
-    check.eq([c.describe() for c in again.changes] if again else None, [],
+    check.eq([c.describe() for c in again.changes] if again is not None else None, [],
              "a second plan is empty: apply converged")  # fmt: skip
