@@ -6,7 +6,6 @@ from .api.members import AcceptanceResult, InviteStatus
 from .api.scim import ScimSchema
 from .bulk import BulkAPI
 from .changes import BulkAborted, BulkCancelled, BulkReport, Outcome, OutcomeKind
-from .changes.idp import IdpManagedError
 from .client import SentryClient
 from .converter import DecodeError
 from .errors import (
@@ -15,6 +14,7 @@ from .errors import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    IdpManagedError,
     InsufficientRoleError,
     InviteQuotaError,
     NotFoundError,

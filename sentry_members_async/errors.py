@@ -32,6 +32,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "IdpManagedError",
     "InviteQuotaError",
     "InsufficientRoleError",
     "NotFoundError",
@@ -477,3 +478,55 @@ def _detail_from_nested(detail: Mapping[str, Any]) -> str:
         if isinstance(inner, str):
             return _short(inner)
     return _short(json.dumps(detail, sort_keys=True))
+
+
+class IdpManagedError(PermissionDeniedError):
+    """403 on a REST remove: the member is provisioned by the org's identity provider.
+
+    Sentry refuses ``DELETE members/{id}/`` of a member flagged
+    ``idp:provisioned`` with ``{"detail": "This user is managed through your
+    organization's identity provider."}`` (src/sentry/api/endpoints/
+    organization_member/details.py; seen on 23.7.1); ``members.remove``
+    raises this for that answer. No scope lifts it, so the message does not
+    name scopes: it says how to remove the member, through the identity
+    provider or through SCIM (``idp_fallback="scim"`` on ``acme.bulk.remove``,
+    ``acme.bulk.deprovision``, or the command line's ``members remove
+    --idp-fallback scim`` / ``scim users deactivate``). A
+    :class:`PermissionDeniedError` otherwise (status, method, path and Sentry's
+    ``detail`` as answered); ``member`` is the member as the caller named it
+    (an e-mail or an id).
+    """
+
+    _HINT: ClassVar[str] = (
+        "provisioned by the organization's identity provider, and Sentry's members API "
+        "does not remove such members: remove them in the identity provider, or deprovision "
+        "them through SCIM with acme.bulk.remove(..., idp_fallback='scim') (SCIM DELETE "
+        "Users/{id}) or acme.bulk.deprovision([email]); on the command line: "
+        "sentry-members members remove --idp-fallback scim MEMBER, or "
+        "sentry-members scim users deactivate EMAIL"
+    )
+
+    def __init__(self, *args: Any, member: str | None = None, **kwargs: Any) -> None:
+        self.member = member
+        super().__init__(*args, **kwargs)
+
+    def _message(self) -> str:
+        # Not PermissionDeniedError's "needs one of the scopes": no scope lifts this.
+        who = f"{self.member} was" if self.member else "this member was"
+        return f"{APIError._message(self)} {who} {self._HINT}"
+
+    @classmethod
+    def from_denied(cls, error: PermissionDeniedError, *, member: str | None) -> IdpManagedError:
+        """``error`` (Sentry's refusal) as an :class:`IdpManagedError` naming ``member``."""
+        made = cls(
+            error.status,
+            error.method,
+            error.path,
+            error.detail,
+            error.body,
+            headers=error.headers,
+            required_scopes=error.required_scopes,
+            member=member,
+        )
+        made.attempts = error.attempts
+        return made

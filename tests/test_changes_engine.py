@@ -30,6 +30,7 @@ from sentry_members_async.changes import (
     Done,
     IdpManagedError,
     Operation,
+    RemoveMember,
     RunContext,
     execute,
     is_idp_managed,
@@ -307,3 +308,46 @@ def test_only_the_identity_provider_refusal_is_idp_managed() -> None:
     assert (made.status, made.detail, made.member) == (403, IDP_MANAGED_DETAIL, "a@example.com")
     assert "acme.bulk.deprovision" in str(made)
     assert "sentry-members scim users deactivate" in str(made)
+
+
+class _Removing:
+    """A stand-in org whose ``members.remove`` raises what it is given."""
+
+    def __init__(self, raises: Exception) -> None:
+        self.members = self
+        self.raises = raises
+
+    async def remove(self, member_id: MemberId, *, missing_ok: bool = False) -> bool:
+        raise self.raises
+
+
+def _refusal(cls: type[PermissionDeniedError]) -> PermissionDeniedError:
+    return cls(
+        403,
+        "DELETE",
+        "/api/0/organizations/acme/members/3/",
+        IDP_MANAGED_DETAIL,
+        required_scopes=("member:read", "member:write", "member:admin"),
+    )
+
+
+async def test_remove_member_names_the_member_of_the_apis_idp_refusal() -> None:
+    # members.remove recognises the refusal (api/members.py); the change only catches
+    # it for the fallback, and names the member by the e-mail it was given.
+    raised = _refusal(IdpManagedError)
+    org = cast("OrgAPI", _Removing(raised))
+    done = await RemoveMember(MemberId("3"), "a@example.com").run(RunContext(org))
+    assert (done.kind, done.via) == (K.FAILED, "rest")
+    assert isinstance(done.error, IdpManagedError)
+    assert done.error.member == "a@example.com"
+    assert "a@example.com was provisioned" in str(done.error)
+    assert "needs one of the scopes" not in str(done.error)  # no scope lifts it
+
+
+async def test_remove_member_does_not_restate_the_apis_rule() -> None:
+    # A plain 403 is the API's to classify: the change passes it on untouched.
+    plain = _refusal(PermissionDeniedError)
+    org = cast("OrgAPI", _Removing(plain))
+    with pytest.raises(PermissionDeniedError) as info:
+        await RemoveMember(MemberId("3"), "a@example.com", idp_fallback="scim").run(RunContext(org))
+    assert info.value is plain

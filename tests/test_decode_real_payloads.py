@@ -198,6 +198,45 @@ def test_a_non_empty_user_without_an_id_is_still_a_decode_error() -> None:
             decode(payload, Member)
 
 
+@pytest.mark.parametrize(
+    "invite",
+    [
+        {"pending": True},
+        {"pending": "true"},  # Sentry types some booleans as strings
+        {"pending": False, "inviteStatus": "requested_to_be_invited"},
+        {"inviteStatus": "requested_to_join"},
+    ],
+)
+def test_an_empty_user_is_none_for_an_invite_only(invite: dict[str, Any]) -> None:
+    payload = copy.deepcopy(INVITE_DETAILS_23_7)
+    del payload["pending"], payload["inviteStatus"]
+    decoded = both(payload | invite)
+    assert (decoded.user, decoded.user_id) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "accepted",
+    [
+        {"pending": False, "inviteStatus": "approved"},
+        {"pending": False},
+        {},  # neither: an accepted member (pending defaults to false)
+        {"inviteStatus": "approved"},
+    ],
+)
+def test_an_empty_user_of_an_accepted_member_is_a_decode_error(accepted: dict[str, Any]) -> None:
+    # Sentry sends "user": {} for a pending invite only; an accepted member without
+    # its user must not decode as an invite (user None) and be acted on as one.
+    payload = copy.deepcopy(INVITE_DETAILS_23_7)
+    del payload["pending"], payload["inviteStatus"]
+    payload |= accepted
+    with pytest.raises(DecodeError) as info:
+        decode(payload, Member, endpoint="GET /api/0/organizations/acme/members/57/")
+    assert info.value.path == "$.user.id"
+    with pytest.raises(DecodeError) as listed:
+        decode_list([LIST_ITEM_23_7, payload], Member)
+    assert listed.value.path == "$[1].user.id"
+
+
 def test_a_23_7_list_item_with_group_org_roles_decodes_and_keeps_them() -> None:
     members = decode_list([LIST_ITEM_23_7, INVITE_DETAILS_23_7 | {"user": None}], Member)
     ada = members[0]

@@ -10,12 +10,21 @@ import attrs
 
 from ..errors import (
     BadRequestError,
+    IdpManagedError,
     InsufficientRoleError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
-from ..models import Member, MemberId, MemberRef, Team, TeamMembership, effective_team_role
+from ..models import (
+    TEAM_ROLE_NAMES,
+    Member,
+    MemberId,
+    MemberRef,
+    Team,
+    TeamMembership,
+    effective_team_role,
+)
 from ..pagination import Page, Paginator
 from ..transports.base import Response
 from ._common import (
@@ -35,6 +44,7 @@ from ._common import (
 from .invites import InviteStatus, invite_body, is_already_member
 
 __all__ = [
+    "IDP_MANAGED_DETAIL",
     "AcceptanceResult",
     "InviteStatus",
     "MembersAPI",
@@ -42,16 +52,19 @@ __all__ = [
     "TeamJoinResult",
     "invite_body",
     "is_already_member",
+    "is_idp_managed",
 ]
 
 MEMBERS = "/api/0/organizations/{org}/members/"
 MEMBER = "/api/0/organizations/{org}/members/{member_id}/"
 MEMBER_TEAM = "/api/0/organizations/{org}/members/{member_id}/teams/{team}/"
+TEAM_MEMBERS = "/api/0/teams/{org}/{team}/members/"
 
 READ = ("member:read", "member:write", "member:admin")
 WRITE = ("member:write", "member:admin", "member:invite")
 UPDATE = ("member:invite", "member:write", "member:admin")
 TEAM_SCOPES = ("org:read", "org:write", "org:admin", "member:read", "member:write", "member:admin")
+TEAM_READ = ("team:read", "team:write", "team:admin")
 
 #: What adding a member to a team did: ``"added"`` (201), ``"requested"`` (202:
 #: an access request was created because the caller may not add directly),
@@ -63,6 +76,24 @@ TeamAddResult: TypeAlias = Literal["added", "requested", "unchanged"]
 TeamJoinResult: TypeAlias = Literal["added", "requested", "unchanged", "updated"]
 
 RoleFilter: TypeAlias = "str | Sequence[str] | None"
+
+#: Sentry's ``detail`` when the members API refuses to remove an IdP-provisioned member
+#: (src/sentry/api/endpoints/organization_member/details.py, after its scope, role
+#: and last-owner checks; seen on 23.7.1).
+IDP_MANAGED_DETAIL = "This user is managed through your organization's identity provider."
+
+
+def is_idp_managed(error: BaseException) -> bool:
+    """Whether ``error`` is Sentry's refusal to remove an IdP-provisioned member.
+
+    Only that ``403``: the others a removal may meet (the last owner, a
+    partnership's member, a missing scope) are not lifted by SCIM.
+    """
+    if isinstance(error, IdpManagedError):
+        return True
+    if not isinstance(error, PermissionDeniedError) or error.status != 403:
+        return False
+    return error.detail.rstrip(".") == IDP_MANAGED_DETAIL.rstrip(".")
 
 
 def _bool_token(name: str, value: bool | None) -> list[str]:
@@ -385,15 +416,23 @@ class MembersAPI:
         A ``404`` after a retry means an earlier attempt of this call removed
         it: success. A ``404`` on the first attempt means there was no such
         member: :class:`NotFoundError`, or ``False`` with ``missing_ok``.
+
+        A member the organization's identity provider provisioned is refused
+        (Sentry's ``403`` :data:`IDP_MANAGED_DETAIL`): :class:`IdpManagedError`,
+        whose message says how to remove them (the identity provider, or SCIM:
+        ``acme.scim.users.delete``, ``acme.bulk.remove(..., idp_fallback="scim")``).
         """
+        path = self._path(member_id)
         try:
-            await self._client.request(
-                "DELETE", MEMBER, path_params=self._path(member_id), required_scopes=READ
-            )
+            await self._client.request("DELETE", MEMBER, path_params=path, required_scopes=READ)
         except NotFoundError as exc:
             if exc.attempts == 1 and not missing_ok:
                 raise
             return exc.attempts > 1
+        except PermissionDeniedError as exc:
+            if not is_idp_managed(exc):
+                raise
+            raise IdpManagedError.from_denied(exc, member=path["member_id"]) from None
         return True
 
     async def add_to_team(self, member_id: MemberRef, team: str) -> TeamAddResult:
@@ -427,6 +466,15 @@ class MembersAPI:
         (:meth:`Member.team_role_on`, :func:`effective_team_role`). An org
         without Sentry's ``organizations:team-roles`` feature ignores the role
         asked: ``"unchanged"`` then.
+
+        When the details do not list the team in ``teamRoles`` (an older
+        server, or the member changed in between), the role held before is read
+        again from the team's member list (``GET teams/{org}/{team}/members/``,
+        its ``teamRole``), which :meth:`_held_before` does. If Sentry still does
+        not say, the org role's minimum decides where it can (a member whose
+        minimum is the top team role held it before, so ``"unchanged"``);
+        otherwise the result is ``"updated"``: the role was set, and no answer
+        showed it was held already.
         """
         wanted = None if role is None else check_team_role(role)
         added = await self.add_to_team(member_id, team)
@@ -437,9 +485,47 @@ class MembersAPI:
             return added
         member = await self.get(member_id)
         before = member.team_role_on(team)
+        if before is None:
+            before = await self._held_before(member, team)
         membership = await self.set_team_role(member_id, team, wanted)
         after = effective_team_role(membership.team_role, member.minimum_team_role)
         return "unchanged" if after == before else "updated"
+
+    async def _held_before(self, member: Member, team: str) -> str | None:
+        """The role ``member`` holds on ``team`` when the details did not say.
+
+        Read from the team's member list (``teamRole``: stored or held, raised
+        to the org role's minimum either way). ``None`` when that list does not
+        say either (not listed, no ``teamSlug``/``teamRole`` keys, or the token
+        may not read it) and the minimum does not decide: a member whose
+        minimum is the top team role holds that one, whatever is stored.
+        """
+        minimum = member.minimum_team_role
+        if minimum == TEAM_ROLE_NAMES[-1]:
+            return minimum
+        path = {"org": self._org.slug, "team": check_slug(team)}
+
+        async def fetch(cursor: str | None) -> Page[Member]:
+            response = await self._client.request(
+                "GET",
+                TEAM_MEMBERS,
+                path_params=path,
+                params={"per_page": 100, "cursor": cursor},
+                required_scopes=TEAM_READ,
+            )
+            return cursor_page(response, Member)
+
+        try:
+            async with Paginator(cursor_fetch=fetch, page_size=100, prefetch=1) as listed:
+                async for row in listed:
+                    if row.id != member.id:
+                        continue
+                    if row.team_slug != team:  # a list without team keys says nothing
+                        return None
+                    return effective_team_role(row.team_role, minimum)
+        except (PermissionDeniedError, NotFoundError):
+            return None
+        return None
 
     async def remove_from_team(self, member_id: MemberRef, team: str) -> Team:
         """Remove a member from a team (Sentry answers 200 with the team, also if absent)."""

@@ -18,12 +18,13 @@ import attrs
 from ..errors import (
     AuthenticationError,
     ConfigurationError,
+    IdpManagedError,
     NotFoundError,
     PermissionDeniedError,
     SentryError,
 )
 from ..models import MemberId
-from .idp import IdpFallback, IdpManagedError, is_idp_managed
+from .idp import IdpFallback
 from .outcomes import Done, OutcomeKind
 
 if TYPE_CHECKING:
@@ -211,9 +212,10 @@ class RemoveFromTeam:
 class RemoveMember:
     """Remove a member or revoke an invite (REST ``DELETE``); ``role`` is shown when known.
 
-    Sentry refuses to remove a member its identity provider provisioned (403,
-    :mod:`.idp`): the outcome is ``failed`` with an :class:`~.idp.IdpManagedError`
-    that says how to remove them through SCIM, or, with ``idp_fallback="scim"``,
+    ``members.remove`` raises :class:`~..errors.IdpManagedError` for a member
+    the identity provider provisioned (Sentry's 403, recognised there): the
+    outcome is ``failed`` with that error (naming the member by e-mail), whose
+    message says how to remove them through SCIM, or, with ``idp_fallback="scim"``,
     the member is removed with SCIM ``DELETE Users/{id}`` (``via="scim"``; a
     SCIM ``404`` is ``not_found``, someone removed them in between).
     """
@@ -231,9 +233,7 @@ class RemoveMember:
     async def run(self, ctx: RunContext) -> Done:
         try:
             removed = await ctx.org.members.remove(self.member_id, missing_ok=True)
-        except PermissionDeniedError as exc:
-            if not is_idp_managed(exc):
-                raise
+        except IdpManagedError as exc:
             refused = IdpManagedError.from_denied(exc, member=self.email)
             if self.idp_fallback != "scim":
                 return Done(OutcomeKind.FAILED, self.member_id, refused, via="rest")

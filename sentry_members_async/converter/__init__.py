@@ -87,13 +87,30 @@ FALLBACK_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {
     Member: (("org_role", "role"),),
 }
 
-#: Optional nested objects that Sentry sends as ``{}`` to mean "none": a pending
-#: invite's details carry ``"user": {}`` (``users_by_id.get(str(item.user_id), {})``
-#: in src/sentry/api/serializers/models/organization_member/expand/roles.py, seen
-#: on 23.7.1 for GET and PUT ``members/{id}/``). A non-empty object is decoded as
-#: usual (a user without ``id`` is still an error).
-EMPTY_MEANS_NONE: dict[type, tuple[str, ...]] = {
-    Member: ("user",),
+
+def _is_invite(data: Mapping[str, Any]) -> bool:
+    """Whether a member payload is an invite (Sentry's ``is_pending``: no user yet).
+
+    ``pending`` true, or an ``inviteStatus`` other than ``approved`` (an invite
+    or join request, which is pending too). A payload that says neither is an
+    accepted member.
+    """
+    pending = data.get("pending")
+    if pending is True or (isinstance(pending, str) and pending.lower() in ("true", "1")):
+        return True
+    status = data.get("inviteStatus")
+    return isinstance(status, str) and status != "approved"
+
+
+#: Optional nested objects that Sentry sends as ``{}`` to mean "none", with where
+#: it does: a pending invite's details carry ``"user": {}``
+#: (``users_by_id.get(str(item.user_id), {})`` in src/sentry/api/serializers/models/
+#: organization_member/expand/roles.py, seen on 23.7.1 for GET and PUT
+#: ``members/{id}/``). Only there: an accepted member (``pending`` false) with
+#: ``"user": {}`` is not an invite, and stays a :class:`DecodeError` at
+#: ``$.user.id``, as does a non-empty user without ``id``.
+EMPTY_MEANS_NONE: dict[type, tuple[tuple[str, Callable[[Mapping[str, Any]], bool]], ...]] = {
+    Member: (("user", _is_invite),),
 }
 
 
@@ -260,9 +277,9 @@ def _with_payload_rules(
         return structure
 
     def checked(data: Any, kind: Any) -> Any:
-        for key in empty:
+        for key, applies in empty:
             value = data.get(key) if isinstance(data, Mapping) else None
-            if value is not None and not value and isinstance(value, Mapping):
+            if isinstance(value, Mapping) and not value and applies(data):
                 data = {**data, key: None}
         obj = structure(data, kind)  # a bad field inside is reported first, with its path
         for key in required:

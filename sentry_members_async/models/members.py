@@ -175,8 +175,10 @@ class Member:
     - ``user``: a pending invite's details come with ``"user": {}`` (Sentry
       23.7's ``OrganizationMemberWithRolesSerializer`` fills it from
       ``users_by_id.get(..., {})``, src/sentry/api/serializers/models/
-      organization_member/expand/roles.py): an empty object is ``None``. A
-      non-empty user without ``id`` is still a :class:`DecodeError`.
+      organization_member/expand/roles.py): an empty object is ``None`` for an
+      invite (``pending`` true, or an ``inviteStatus`` other than ``approved``).
+      An accepted member with ``"user": {}``, and a non-empty user without
+      ``id``, are still a :class:`DecodeError` (at ``$.user.id``).
     - ``org_role``: from ``orgRole``, or from the deprecated ``role`` when
       ``orgRole`` is absent (older releases and the public docs' examples send
       only ``role``). A member with neither is a :class:`DecodeError`.

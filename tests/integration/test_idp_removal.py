@@ -28,8 +28,8 @@ from sentry_members_async import (
     SentryClient,
     ValidationError,
 )
+from sentry_members_async.api.members import IDP_MANAGED_DETAIL
 from sentry_members_async.bulk import IdpManagedError
-from sentry_members_async.changes import IDP_MANAGED_DETAIL
 from sentry_members_async.reconcile import Plan, RemoveMember
 from sentry_members_async.testing import SentryEmulator
 
@@ -81,6 +81,38 @@ async def test_the_refusal_says_to_deprovision_through_scim(emu: SentryEmulator,
     assert deletes(emu, REST, idp) == 1
     assert emu.find("DELETE", "*/scim/v2/*") == []
     assert idp in ids(emu)
+
+
+async def test_members_remove_itself_says_the_member_is_idp_managed(
+    emu: SentryEmulator, acme: Org
+) -> None:
+    idp = await provision(emu, acme, "pushed@example.com")
+    emu.reset_log()
+    with pytest.raises(IdpManagedError) as info:
+        await acme.members.remove(MemberId(str(idp)))
+    error = info.value
+    assert isinstance(error, PermissionDeniedError)  # an except for that still catches it
+    assert (error.status, error.method, error.detail) == (403, "DELETE", IDP_MANAGED_DETAIL)
+    assert error.path == REST.format(idp)
+    assert error.member == str(idp)
+    message = str(error)
+    assert "scope" not in message  # no scope lifts it: no scope advice
+    for named in (f"{idp} was provisioned", "idp_fallback='scim'", "acme.bulk.deprovision"):
+        assert named in message
+    with pytest.raises(IdpManagedError):
+        await acme.members.remove(MemberId(str(idp)), missing_ok=True)
+    assert deletes(emu, REST, idp) == 2
+    assert emu.find("DELETE", "*/scim/v2/*") == []
+    assert idp in ids(emu)
+
+
+async def test_members_remove_leaves_other_refusals_as_they_are(
+    emu: SentryEmulator, acme: Org
+) -> None:
+    owner = next(m for m in emu.members("acme") if m["role"] == "owner")
+    with pytest.raises(PermissionDeniedError) as info:
+        await acme.members.remove(MemberId(str(owner["id"])))  # the only owner
+    assert not isinstance(info.value, IdpManagedError)
 
 
 async def test_idp_fallback_removes_them_through_scim_and_says_so(

@@ -2,15 +2,19 @@
 
 Against the emulator over loopback HTTP: the requests sent and what each call says.
 Where Sentry 23.7.1 answers otherwise than the emulator (see
-``/work/shared/reference/real-sentry-23.7.md``), :class:`AsSentry237` puts the
-difference between the client and the emulator, in memory.
+``/work/shared/reference/real-sentry-23.7.md``), the emulator's ``23.7`` profile
+(:mod:`sentry_members_async.testing.profiles`) answers as it does: an invite's
+role read from ``role`` only (``invite_role_keys``), a pending invite's details
+with ``"user": {}`` (``pending_detail_user_empty``), and the *stored* team role,
+``null`` at the org role's minimum, in the answers of ``PUT``/``GET
+members/{id}/teams/{team}/`` and a team's member list (``stored_team_roles``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import attrs
@@ -31,51 +35,68 @@ from sentry_members_async.transports.base import Request, Response
 
 ORG = "/api/0/organizations/acme"
 MEMBER_DETAILS = re.compile(r"/api/0/organizations/acme/members/(\d+|me)/")
-MEMBER_TEAM = re.compile(r"/api/0/organizations/acme/members/(\d+)/teams/([\w-]+)/")
+TEAM_MEMBERS = re.compile(r"/api/0/teams/acme/([\w-]+)/members/")
 
 
 def sent(emu: SentryEmulator) -> list[tuple[str, str]]:
     return [(r.method, r.path) for r in emu.requests]
 
 
-class AsSentry237:
-    """The emulator, answering as Sentry 23.7.1 does where the emulator differs.
+@pytest.fixture
+async def old() -> AsyncIterator[tuple[Without, Org]]:
+    """``acme`` on the emulator's ``23.7`` profile, seeded as ``emu`` is (in memory:
+    the profile's connection close is the HTTP tests' business, tests/integration/conftest.py);
+    ``Without`` rewrites nothing here, it keeps the answers."""
+    emulator = SentryEmulator(seed=5, rate_limit=None, profile="23.7")
+    emulator.add_org("acme", scim=True)
+    emulator.add_teams("acme", 3)
+    emulator.add_members("acme", 30, pending_ratio=0.1, teams=3)
+    server = Without(emulator)
+    token = emulator.add_token("acme")
+    async with SentryClient(
+        token, base_url="http://localhost", transport=MemoryTransport(server)
+    ) as client:
+        yield server, client.org("acme")
 
-    - ``POST members/`` creates the member with the deprecated ``role`` key and
-      ignores ``orgRole`` (``OrganizationMember(role=result["role"])``, ``role``
-      defaulting to ``member``: src/sentry/api/endpoints/organization_member/index.py):
-      ``orgRole`` is taken out of the body before the emulator reads it.
-    - A pending invite's details (``GET``/``PUT members/{id}/``) carry ``"user": {}``
-      (``users_by_id.get(str(item.user_id), {})``: src/sentry/api/serializers/models/
-      organization_member/expand/roles.py).
-    - ``PUT members/{id}/teams/{team}/`` answers the *stored* team role, ``null``
-      at the org role's minimum (``OrganizationMemberTeamDetailsSerializer``:
-      ``"teamRole": obj.role``, team_details.py); the emulator answers the role held.
+
+@pytest.fixture(params=["emulator", "23.7"])
+def either(request: pytest.FixtureRequest) -> tuple[SentryEmulator, Org]:
+    """The emulator's default profile over HTTP, or its ``23.7`` profile (in memory)."""
+    if request.param == "emulator":
+        return request.getfixturevalue("emu"), request.getfixturevalue("acme")
+    server, org = request.getfixturevalue("old")
+    assert server.emu.profile.stored_team_roles  # the answers the shim used to make
+    return server.emu, org
+
+
+class Without:
+    """The emulator, with keys taken out of some answers (an older server's payloads).
+
+    Every answer as the client got it is kept in ``answers``.
     """
 
     def __init__(self, emu: SentryEmulator) -> None:
         self.emu = emu
-        #: The requests as the client sent them (before any rewriting).
-        self.sent: list[Request] = []
+        #: ``(path pattern, change of the decoded body)``, applied to 200 answers.
+        self.rewrites: list[tuple[re.Pattern[str], Callable[[Any], Any]]] = []
+        self.answers: list[tuple[Request, Response]] = []
 
     async def __call__(self, request: Request) -> Response:
-        self.sent.append(request)
-        path = request.url.path
-        if request.method == "POST" and path == f"{ORG}/members/" and request.body:
-            body = json.loads(request.body)
-            body.pop("orgRole", None)
-            request = attrs.evolve(request, body=json.dumps(body).encode())
         response = await self.emu.handle(request)
-        if response.status != 200 or request.method not in ("GET", "PUT"):
-            return response
-        if MEMBER_DETAILS.fullmatch(path):
-            return _rewrite(response, lambda d: d | {"user": d["user"] or {}})
-        team_path = MEMBER_TEAM.fullmatch(path)
-        if team_path and request.method == "PUT":
-            member_id, slug = int(team_path[1]), team_path[2]
-            row = next(m for m in self.emu.members("acme") if m["id"] == member_id)
-            return _rewrite(response, lambda d: d | {"teamRole": row["teams"][slug]})
+        if response.status == 200:
+            for pattern, change in self.rewrites:
+                if pattern.fullmatch(request.url.path):
+                    response = _rewrite(response, change)
+                    break
+        self.answers.append((request, response))
         return response
+
+    def last(self, method: str, path: str) -> Any:
+        """The decoded body of the last answer to ``method path``."""
+        for request, response in reversed(self.answers):
+            if (request.method, request.url.path) == (method, path):
+                return response.json()
+        raise AssertionError(f"no {method} {path} was answered")
 
 
 def _rewrite(response: Response, change: Any) -> Response:
@@ -84,10 +105,19 @@ def _rewrite(response: Response, change: Any) -> Response:
     return attrs.evolve(response, body=body, headers=headers)
 
 
+def _drop(*keys: str) -> Callable[[Any], Any]:
+    def change(body: Any) -> Any:
+        if isinstance(body, list):
+            return [{k: v for k, v in row.items() if k not in keys} for row in body]
+        return {k: v for k, v in body.items() if k not in keys}
+
+    return change
+
+
 @pytest.fixture
-async def old(emu: SentryEmulator) -> AsyncIterator[tuple[AsSentry237, Org]]:
-    """``acme`` on a server that answers as 23.7.1 (:class:`AsSentry237`)."""
-    server = AsSentry237(emu)
+async def older(emu: SentryEmulator) -> AsyncIterator[tuple[Without, Org]]:
+    """``acme`` on the emulator, through :class:`Without` (no rewrites until a test adds some)."""
+    server = Without(emu)
     token = emu.add_token("acme")
     async with SentryClient(
         token, base_url="http://localhost", transport=MemoryTransport(server)
@@ -201,15 +231,19 @@ async def test_join_team_that_makes_an_access_request_sets_no_role(
 
 
 async def test_a_pending_invite_with_an_empty_user_object_can_be_read_and_changed(
-    emu: SentryEmulator, old: tuple[AsSentry237, Org]
+    old: tuple[Without, Org],
 ) -> None:
-    _, acme = old
-    invite = next(m for m in emu.members("acme") if m["pending"])
+    server, acme = old
+    invite = next(m for m in server.emu.members("acme") if m["pending"])
     invite_id = MemberId(str(invite["id"]))
+    details = f"{ORG}/members/{invite_id}/"
     got = await acme.members.get(invite_id)
+    assert server.last("GET", details)["user"] == {}  # as 23.7.1 sends it
     assert (got.id, got.user, got.pending) == (invite_id, None, True)
-    updated = await acme.members.update(invite_id, role="billing")
-    assert (updated.user, updated.org_role) == (None, "billing")
+    role = "manager" if invite["role"] != "manager" else "member"  # 23.7.1: no billing
+    updated = await acme.members.update(invite_id, role=role)
+    assert server.last("PUT", details)["user"] == {}
+    assert (updated.user, updated.org_role) == (None, role)
     again = await acme.members.reinvite(invite_id)
     assert (again.user, again.pending) == (None, True)
     found = await acme.members.find(invite_id)
@@ -247,18 +281,18 @@ async def test_every_invite_sends_the_org_role_as_role_and_org_role(
 
 
 async def test_an_invite_gets_its_role_on_a_server_that_reads_only_role(
-    emu: SentryEmulator, old: tuple[AsSentry237, Org]
+    old: tuple[Without, Org],
 ) -> None:
     server, acme = old
+    assert server.emu.profile.invite_role_keys == ("role",)  # 23.7.1 ignores orgRole
     invited = await acme.members.invite("lead@example.com", role="manager")
-    assert server.sent[-1].body is not None
-    assert json.loads(server.sent[-1].body) == {
+    assert server.emu.requests[-1].json() == {
         "email": "lead@example.com",
         "role": "manager",
         "orgRole": "manager",
     }
     assert invited.org_role == "manager"
-    (row,) = [m for m in emu.members("acme") if m["email"] == "lead@example.com"]
+    (row,) = [m for m in server.emu.members("acme") if m["email"] == "lead@example.com"]
     assert row["role"] == "manager"  # not 23.7's default "member"
 
 
@@ -290,11 +324,10 @@ def _stored(emu: SentryEmulator, member_id: MemberId, team: str) -> str | None:
     return stored
 
 
-@pytest.mark.parametrize("server", ["emulator", "23.7"])
 async def test_join_team_reports_a_changed_team_role_as_updated(
-    emu: SentryEmulator, acme: Org, old: tuple[AsSentry237, Org], server: str
+    either: tuple[SentryEmulator, Org],
 ) -> None:
-    org = acme if server == "emulator" else old[1]
+    emu, org = either
     member_id = _on_team(emu, "member", "team-02", None)  # a contributor there
     path = f"{ORG}/members/{member_id}/teams/team-02/"
     assert await org.members.join_team(member_id, "team-02", role="admin") == "updated"
@@ -305,17 +338,73 @@ async def test_join_team_reports_a_changed_team_role_as_updated(
     assert _stored(emu, member_id, "team-02") is None
 
 
-@pytest.mark.parametrize("server", ["emulator", "23.7"])
 async def test_join_team_reports_unchanged_when_the_org_roles_floor_keeps_the_role(
-    emu: SentryEmulator, acme: Org, old: tuple[AsSentry237, Org], server: str
+    either: tuple[SentryEmulator, Org],
 ) -> None:
-    org = acme if server == "emulator" else old[1]
+    emu, org = either
     member_id = _on_team(emu, "member", "team-03", None)
-    await acme.members.update(member_id, role="manager")  # team admin on every team now
+    await org.members.update(member_id, role="manager")  # team admin on every team now
     # Sentry keeps a manager at Team Admin (the minimum team role of "manager",
     # src/sentry/roles/manager.py): asking for contributor changes nothing.
     assert await org.members.join_team(member_id, "team-03", role="contributor") == "unchanged"
     assert await org.members.join_team(member_id, "team-03", role="admin") == "unchanged"
     assert _stored(emu, member_id, "team-03") is None
-    details = await acme.members.get(member_id)
+    details = await org.members.get(member_id)
     assert details.team_role_on("team-03") == "admin"
+
+
+async def test_the_23_7_profile_answers_the_stored_team_role(old: tuple[Without, Org]) -> None:
+    # What the shim used to make: team_details.py answers ``"teamRole": obj.role``,
+    # null when the org role's minimum already gives the role asked.
+    server, org = old
+    member_id = _on_team(server.emu, "member", "team-01", None)
+    await org.members.update(member_id, role="manager")
+    path = f"{ORG}/members/{member_id}/teams/team-01/"
+    membership = await org.members.set_team_role(member_id, "team-01", "admin")
+    assert server.last("PUT", path) == {"isActive": True, "teamRole": None}
+    assert membership.team_role is None
+    response = await org.client.request("GET", path)
+    assert response.json() == {"isActive": True, "teamRole": None}
+    plain = _on_team(server.emu, "member", "team-02", None)
+    await org.members.set_team_role(plain, "team-02", "admin")
+    assert server.last("PUT", f"{ORG}/members/{plain}/teams/team-02/")["teamRole"] == "admin"
+
+
+# -- join_team when the details do not list the team's role ------------------------------
+
+
+async def test_join_team_reads_the_role_held_from_the_team_list_when_the_details_omit_it(
+    emu: SentryEmulator, older: tuple[Without, Org]
+) -> None:
+    server, org = older
+    server.rewrites.append((MEMBER_DETAILS, _drop("teamRoles")))  # an older server
+    member_id = _on_team(emu, "member", "team-02", None)  # a contributor there
+    details, team_list = f"{ORG}/members/{member_id}/", "/api/0/teams/acme/team-02/members/"
+    path = f"{details}teams/team-02/"
+    assert await org.members.join_team(member_id, "team-02", role="admin") == "updated"
+    assert sent(emu)[-4:] == [("POST", path), ("GET", details), ("GET", team_list), ("PUT", path)]
+    assert await org.members.join_team(member_id, "team-02", role="admin") == "unchanged"
+    assert await org.members.join_team(member_id, "team-02", role="contributor") == "updated"
+    assert await org.members.join_team(member_id, "team-02", role="contributor") == "unchanged"
+    assert _stored(emu, member_id, "team-02") is None
+
+
+async def test_join_team_says_unchanged_when_the_minimum_decides_and_nothing_else_says(
+    emu: SentryEmulator, older: tuple[Without, Org]
+) -> None:
+    server, org = older
+    server.rewrites += [
+        (MEMBER_DETAILS, _drop("teamRoles")),
+        (TEAM_MEMBERS, _drop("teamRole", "teamSlug")),
+    ]
+    manager = _on_team(emu, "member", "team-03", None)
+    await org.members.update(manager, role="manager")  # team admin on every team
+    before = len(emu.requests)
+    assert await org.members.join_team(manager, "team-03", role="contributor") == "unchanged"
+    assert await org.members.join_team(manager, "team-03", role="admin") == "unchanged"
+    assert not [r for r in emu.requests[before:] if TEAM_MEMBERS.fullmatch(r.path)]
+    # A contributor floor, and no answer says what was held: the role was set, and
+    # nothing showed it held already ("updated"), rather than a guessed "unchanged".
+    member_id = _on_team(emu, "member", "team-02", None)
+    assert await org.members.join_team(member_id, "team-02", role="admin") == "updated"
+    assert _stored(emu, member_id, "team-02") == "admin"
