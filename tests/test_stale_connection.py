@@ -16,11 +16,13 @@ request only when it is going to answer it.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import json
 import random
 import socket
+import struct
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +34,7 @@ from sentry_members_async import (
     AiohttpTransport,
     NoLimiter,
     Request,
+    RequestTimeoutError,
     ResponseLostError,
     SentryClient,
     Transport,
@@ -57,6 +60,10 @@ class ClosingServer:
         timeout); ``None``: wait for the next request as long as it takes.
     :param answer: whether to answer at all (``False``: read the request, then
         close, as a worker killed after reading it).
+    :param abort_after: with ``answer=False``: seconds between reading the
+        whole request and aborting the connection (RST, ``SO_LINGER`` 0), as a
+        peer that acted on the request and then reset (an L4 proxy passing on a
+        backend's reset); ``None``: a graceful close (FIN).
     """
 
     def __init__(
@@ -66,11 +73,13 @@ class ClosingServer:
         linger: float = 0.0,
         idle: float | None = None,
         answer: bool = True,
+        abort_after: float | None = None,
     ) -> None:
         self.per_connection = per_connection
         self.linger = linger
         self.idle = idle
         self.answer = answer
+        self.abort_after = abort_after
         #: (method, path, body) of every request read, in order.
         self.requests: list[tuple[str, str, bytes]] = []
         self.connections = 0
@@ -116,6 +125,11 @@ class ClosingServer:
                     self.requests.append(request)
                     number = len(self.requests)
                 if not self.answer:
+                    if self.abort_after is not None:
+                        self._stopping.wait(self.abort_after)  # "acting" on it
+                        conn.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
                     return
                 body = json.dumps({"id": str(number)}).encode()
                 status = b"201 Created" if request[0] == "POST" else b"200 OK"
@@ -202,8 +216,6 @@ def _stale(transport: Transport) -> int:
 
 async def _pause(kind: str) -> None:
     if kind == "idle-timeout":  # around the server's timeout, either side of it
-        import asyncio
-
         await asyncio.sleep(random.uniform(0.006, 0.014))
 
 
@@ -314,4 +326,118 @@ async def test_a_callers_httpx_client_sends_safe_requests_again() -> None:
                 response = await transport.send(Request("GET", server.url / "members/"))
                 assert response.status == 200
         assert transport.stale_resent > 0
+        await transport.aclose()
+
+
+@pytest.mark.skipif(not LINUX, reason="the proof that a POST was not received is Linux's TCP_INFO")
+@pytest.mark.parametrize("name", list(TRANSPORTS))
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+async def test_a_reset_after_the_server_acted_is_not_sent_again(name: str, method: str) -> None:
+    """A peer that reads the whole request, acts on it (200 ms) and then resets
+    (RST, no answer): the reset comes long after the write, so it may have acted;
+    sent once, a ResponseLostError (a second invite, or a DELETE's 404 for a
+    member we removed, otherwise)."""
+    transport = TRANSPORTS[name]()
+    try:
+        with ClosingServer(per_connection=2) as server:
+            await transport.send(Request("GET", server.url / "warm"))  # a kept-alive connection
+            server.answer, server.abort_after = False, 0.2
+            with pytest.raises(ResponseLostError) as info:
+                await transport.send(Request(method, server.url / "members/", body=b'{"a":1}'))
+            assert info.value.may_have_reached_server is True
+            assert [m for m, _, _ in server.requests] == ["GET", method]  # received once
+            assert transport.stale_resent == 0  # type: ignore[attr-defined]
+    finally:
+        await transport.aclose()
+
+
+@pytest.mark.skipif(not LINUX, reason="the proof that a POST was not received is Linux's TCP_INFO")
+@pytest.mark.parametrize("name", list(TRANSPORTS))
+async def test_a_reset_after_the_server_acted_reaches_the_caller_once(name: str) -> None:
+    """Through the client: the POST is not retried (it may have acted)."""
+    transport = TRANSPORTS[name]()
+    with ClosingServer(per_connection=2) as server:
+        async with client_for(server, transport) as (client, retries):
+            await client.request("GET", MEMBERS)
+            server.answer, server.abort_after = False, 0.2
+            with pytest.raises(ResponseLostError):
+                await client.request("POST", MEMBERS, json={"email": "a@example.com"})
+            assert retries == []
+        assert [m for m, _, _ in server.requests] == ["GET", "POST"]
+
+
+@pytest.mark.skipif(not LINUX, reason="the proof that a POST was not received is Linux's TCP_INFO")
+@pytest.mark.parametrize("name", list(TRANSPORTS))
+async def test_a_post_reset_unread_by_a_closing_server_is_sent_again_once(name: str) -> None:
+    """uWSGI's case: the server closes 30 ms after its answer; the POST sent on the
+    connection meanwhile sits unread (acknowledged by the kernel), the close resets
+    it: sent again once on a new connection, received once, no error."""
+    transport = TRANSPORTS[name]()
+    try:
+        with ClosingServer(per_connection=1, linger=0.03) as server:
+            await transport.send(Request("GET", server.url / "warm"))
+            response = await transport.send(
+                Request("POST", server.url / "teams/", body=b'{"slug":"x"}')
+            )
+            assert response.status == 201
+            assert transport.stale_resent == 1  # type: ignore[attr-defined]
+            assert [m for m, _, _ in server.requests] == ["GET", "POST"]
+            assert server.connections == 2
+    finally:
+        await transport.aclose()
+
+
+@pytest.mark.parametrize("name", list(TRANSPORTS))
+async def test_no_time_left_for_the_send_again_is_a_timeout(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the first send used up the request's timeout, the send again is not
+    made (aiohttp would read the total of 0 left as no timeout: a hang)."""
+    transport = TRANSPORTS[name](timeout=0.3)  # type: ignore[call-arg]
+    first = transport._send_once  # type: ignore[attr-defined]
+    fresh_sends = []
+
+    async def slow_failure(*args: object, fresh: bool) -> object:
+        if fresh:
+            fresh_sends.append(args)
+            return await first(*args, fresh=fresh)
+        try:
+            return await first(*args, fresh=fresh)
+        except BaseException:
+            await asyncio.sleep(0.35)  # the failure came as the time ran out
+            raise
+
+    monkeypatch.setattr(transport, "_send_once", slow_failure)
+    try:
+        with ClosingServer(per_connection=2) as server:
+            await transport.send(Request("GET", server.url / "warm"))
+            server.answer = False  # reads the next request, closes: a GET goes again
+            with pytest.raises(RequestTimeoutError) as info:
+                await asyncio.wait_for(transport.send(Request("GET", server.url / "x")), 5)
+            assert fresh_sends == []
+            assert info.value.may_have_reached_server is True
+            assert [p for _, p, _ in server.requests] == ["/warm", "/x"]
+            assert transport.stale_resent == 0  # type: ignore[attr-defined]
+    finally:
+        await transport.aclose()
+
+
+async def test_the_httpx_send_again_never_goes_on_a_connection_opened_meanwhile() -> None:
+    """After retire(), another task may open a connection and leave it in the pool;
+    the send again must not take it (it may be closing as the first one was)."""
+    transport = HttpxTransport()
+    try:
+        with ClosingServer(per_connection=10) as server:
+            await transport.send(Request("GET", server.url / "warm"))
+            client = transport._get_client()
+            assert transport._backend is not None
+            transport._backend.retire()
+            await transport.send(Request("GET", server.url / "other-task"))  # a new one, pooled
+            assert server.connections == 2
+            status, _, _ = await transport._send_once(
+                client, Request("POST", server.url / "teams/"), 5.0, fresh=True
+            )
+            assert status == 201
+            assert server.connections == 3  # a connection of its own
+    finally:
         await transport.aclose()

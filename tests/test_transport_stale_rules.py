@@ -12,9 +12,12 @@ import time
 
 import httpx
 import pytest
+from yarl import URL
 
 from sentry_members_async.transports import _stale
 from sentry_members_async.transports._stale import (
+    RESET_GRACE,
+    RESET_WINDOW_CAP,
     TCP_CLOSE,
     TCP_CLOSE_WAIT,
     TCP_ESTABLISHED,
@@ -22,46 +25,92 @@ from sentry_members_async.transports._stale import (
     may_send_again,
     never_received,
     peer_closed,
+    reset_window,
     tcp_counters,
+    time_left,
 )
+from sentry_members_async.transports.base import Request, RequestTimeoutError
 from sentry_members_async.transports.httpx import HttpxTransport
 
 #: A kept-alive connection when it was picked: 200 bytes of ours acknowledged,
-#: 90 received (the answers before), 2 segments with data.
-PICKED = TcpCounters(TCP_ESTABLISHED, 0, 200, 90, 2)
+#: 90 received (the answers before), 2 segments with data; a 40 us round trip.
+PICKED = TcpCounters(TCP_ESTABLISHED, 0, 200, 90, 2, 40, 20)
+#: Soon after the write (a closing server's reset), and long after (a server that acted).
+SOON = 0.005
+LATE = 0.2
 
 
 def after(state: int, *, acked: int = 200, received: int = 90, data: int = 2) -> TcpCounters:
     return TcpCounters(state, 0, acked, received, data)
 
 
-def test_a_reset_with_nothing_received_proves_the_request_unread() -> None:
-    assert never_received(PICKED, after(TCP_CLOSE))
-    # our bytes acknowledged, then reset: closed with them unread
-    assert never_received(PICKED, after(TCP_CLOSE, acked=400))
-    # a FIN, then the reset our bytes met (the FIN counts one "byte")
-    assert never_received(PICKED, after(TCP_CLOSE, received=91))
+def test_a_reset_soon_after_the_write_proves_the_request_unread() -> None:
+    assert never_received(PICKED, after(TCP_CLOSE), elapsed=SOON)
+    # our bytes acknowledged, then reset: the kernel acknowledged them, the close found
+    # them unread (uWSGI's close after its answer)
+    assert never_received(PICKED, after(TCP_CLOSE, acked=400), elapsed=SOON)
+    assert never_received(PICKED, after(TCP_CLOSE, acked=400), elapsed=reset_window(PICKED))
+
+
+def test_a_reset_later_than_the_window_proves_nothing() -> None:
+    """A peer that read the request, acted on it (time), then reset: not sent again."""
+    assert not never_received(PICKED, after(TCP_CLOSE, acked=400), elapsed=LATE)
+    assert not never_received(
+        PICKED, after(TCP_CLOSE, acked=400), elapsed=reset_window(PICKED) + 1e-3
+    )
+    assert not never_received(PICKED, after(TCP_CLOSE), elapsed=LATE)
+
+
+def test_the_window_is_the_round_trip_and_its_deviation_plus_the_grace() -> None:
+    assert reset_window(PICKED) == pytest.approx((40 + 4 * 20) / 1e6 + RESET_GRACE)
+    far = TcpCounters(TCP_ESTABLISHED, 0, 200, 90, 2, 80_000, 10_000)  # an 80 ms link
+    assert reset_window(far) == pytest.approx(0.08 + 0.04 + RESET_GRACE)
+    assert never_received(far, after(TCP_CLOSE, acked=400), elapsed=0.15)
+    assert not never_received(far, after(TCP_CLOSE, acked=400), elapsed=0.3)
+    slow = TcpCounters(TCP_ESTABLISHED, 0, 200, 90, 2, 3_000_000, 1_000_000)
+    assert reset_window(slow) == RESET_WINDOW_CAP
+    # the grace stays below what any write of Sentry's takes (91 ms at the fastest, measured)
+    assert RESET_GRACE < 0.09
 
 
 def test_a_fin_that_acknowledged_nothing_proves_it_came_first() -> None:
-    assert never_received(PICKED, after(TCP_CLOSE_WAIT, received=91))
-    # the FIN acknowledged our request: the server's TCP had it
-    assert not never_received(PICKED, after(TCP_CLOSE_WAIT, acked=400, received=91))
+    assert never_received(PICKED, after(TCP_CLOSE_WAIT, received=91), elapsed=LATE)
+    # ... and the reset our bytes met after it, however late
+    assert never_received(PICKED, after(TCP_CLOSE, received=91), elapsed=LATE)
+    # the FIN acknowledged our request: the server's TCP had it, and its socket
+    # was closed with nothing unread: it read the request
+    assert not never_received(PICKED, after(TCP_CLOSE_WAIT, acked=400, received=91), elapsed=SOON)
+    assert not never_received(PICKED, after(TCP_CLOSE, acked=400, received=91), elapsed=SOON)
     # bytes of an earlier request outstanding when picked: the acks prove nothing
     outstanding = TcpCounters(TCP_ESTABLISHED, 1, 200, 90, 2)
-    assert not never_received(outstanding, after(TCP_CLOSE_WAIT, received=91))
+    assert not never_received(outstanding, after(TCP_CLOSE_WAIT, received=91), elapsed=SOON)
 
 
 def test_any_byte_of_an_answer_means_the_server_saw_the_request() -> None:
-    assert not never_received(PICKED, after(TCP_CLOSE, received=91, data=3))  # one byte
-    assert not never_received(PICKED, after(TCP_CLOSE, received=92))  # more than a FIN
-    assert not never_received(PICKED, after(TCP_CLOSE_WAIT, received=150, data=3))
+    assert not never_received(PICKED, after(TCP_CLOSE, received=91, data=3), elapsed=SOON)
+    assert not never_received(PICKED, after(TCP_CLOSE, received=92), elapsed=SOON)
+    assert not never_received(PICKED, after(TCP_CLOSE_WAIT, received=150, data=3), elapsed=SOON)
 
 
 def test_a_connection_still_open_or_closed_before_it_was_picked_proves_nothing() -> None:
-    assert not never_received(PICKED, after(TCP_ESTABLISHED))  # a timeout, say
+    assert not never_received(PICKED, after(TCP_ESTABLISHED), elapsed=SOON)  # a timeout, say
     closed_already = TcpCounters(TCP_CLOSE_WAIT, 0, 200, 91, 2)
-    assert not never_received(closed_already, after(TCP_CLOSE, received=91))
+    assert not never_received(closed_already, after(TCP_CLOSE, received=91), elapsed=SOON)
+
+
+def test_the_time_left_for_the_send_again() -> None:
+    post = Request("POST", URL("http://127.0.0.1/teams/"))
+    assert time_left(post, None, 0.0, clock=lambda: 99.0) is None
+    assert time_left(post, 5.0, 10.0, clock=lambda: 12.0) == 3.0
+    # none left: a timeout, not a send with a total of 0 (aiohttp: no timeout at all)
+    for now in (15.0, 20.0):
+        with pytest.raises(RequestTimeoutError) as info:
+            time_left(post, 5.0, 10.0, clock=lambda: now)  # noqa: B023 - called at once
+        assert info.value.may_have_reached_server is False  # the proof: never received
+    get = Request("GET", URL("http://127.0.0.1/members/"))
+    with pytest.raises(RequestTimeoutError) as info:
+        time_left(get, 5.0, 10.0, clock=lambda: 15.0)
+    assert info.value.may_have_reached_server is True  # sent again without a proof
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
@@ -106,6 +155,10 @@ def test_the_counters_are_read_where_the_struct_puts_them() -> None:
             assert end.data_segs_in - start.data_segs_in == 1
             assert end.bytes_acked - start.bytes_acked == 4
             assert peer_closed(client)
+            # tcpi_rtt and tcpi_rttvar (offsets 68 and 72): a loopback round trip
+            assert 0 < start.rtt_us < 100_000
+            assert 0 < end.rtt_us < 100_000
+            assert end.rttvar_us < 100_000
 
 
 def test_counters_of_what_is_no_tcp_socket_are_none() -> None:

@@ -36,72 +36,123 @@ retry (no backoff, not counted in the client's stats, never a
 The proof comes from the kernel's counters of the connection (Linux
 ``TCP_INFO``), taken when the connection is picked for the request and again
 after the failure, while a duplicate of its descriptor keeps the connection's
-state readable after the HTTP library has closed it:
+state readable after the HTTP library has closed it, and from the time between
+the two:
 
 * **No byte of an answer** arrived: no segment carrying data came
   (``tcpi_data_segs_in`` unchanged; a FIN or a RST carries none, and
   ``tcpi_bytes_received`` grows by the one sequence number of a FIN only), and
-* either the connection was **reset** (RST): the server's TCP discarded our
-  bytes unread, because they arrived after the server closed its socket or
-  because it closed the socket with them still unread (a close with unread
-  data sends RST, RFC 9293 section 3.6.1; what uWSGI does when the next
-  request arrives before its close, and what follows the close in every
-  other case). A server that had read the whole request and acted on it
-  answers, or closes gracefully (FIN), since nothing is left unread;
-* or the server closed the connection (FIN) **without acknowledging a byte
-  of the request** (``tcpi_bytes_acked`` unchanged, nothing outstanding when
-  it was picked): the FIN carries the server's acknowledgement of everything
-  its TCP had received, so its TCP sent the FIN before the request reached
-  it; a server that has closed its sending side can never answer, and HTTP
-  servers read a request after that only to discard it (the lingering close
-  of RFC 9112 section 9.6).
+  one of:
+* the server closed the connection (FIN) **without acknowledging a byte of the
+  request** (``tcpi_bytes_acked`` unchanged, nothing outstanding when it was
+  picked), whether a reset followed or not: the FIN carries the server's
+  acknowledgement of everything its TCP had received, so its TCP sent the FIN
+  before the request reached it. A server that had read any of the request
+  would have acknowledged it (and a socket closed with unread bytes sends a
+  RST, not a FIN, RFC 9293 section 3.6.1); a server that has closed its
+  sending side can never answer, and HTTP servers read a request after that
+  only to discard it (the lingering close of RFC 9112 section 9.6);
+* or the connection was **reset soon after the request was written**: within
+  :func:`reset_window` of it, the connection's smoothed round-trip time plus
+  four of its deviations (``tcpi_rtt + 4 * tcpi_rttvar``: RFC 6298's
+  retransmission timeout without its floor, the time within which an
+  acknowledgement nearly always comes back) plus :data:`RESET_GRACE`, at
+  most :data:`RESET_WINDOW_CAP`.
+
+Why the time. A reset with nothing received says that the server's TCP
+discarded our bytes, or that its socket was aborted; not which. uWSGI (the
+server of Sentry 23.7) closes each kept-alive connection a few milliseconds
+after its answer (Django's teardown); a request that reached it in between
+sits unread in the socket, the kernel acknowledges it (so ``tcpi_bytes_acked``
+grows: that acknowledgement proves nothing), and the close, finding it unread,
+resets the connection. That reset comes back at most one round trip plus the
+rest of the teardown after the request was written: on a real Sentry 23.7.1,
+620 such resets of a POST or DELETE came 0.4 to 60 ms after the write (median
+5 ms, 99th percentile 17 ms). A peer that *read* the whole request and acted
+on it before it reset (an L4 proxy or load balancer passing on the reset of a
+backend that died after its commit, a server aborting a request it has done)
+resets one round trip plus that action after the write, and an action on a
+POST, PUT or DELETE takes longer than :data:`RESET_GRACE` (a database
+transaction; Sentry's fastest team create there took 91 ms). So a reset
+within the window is the unread request of a closing server, sent again
+silently; a later reset is ambiguous and is *not* sent again (a
+``ResponseLostError``: the retry policy and the operation's own rules decide,
+and a DELETE's 404 after it is known to be the answer to a second send). The
+grace also covers the event loop's delay in noticing the reset: the time is
+measured on our side, from before the first byte is written to when the
+failure is seen, so a delay only makes a reset look later, and the error is
+always towards not sending again.
 
 What stays ambiguous is not sent again: the server acknowledged the request
-and closed (FIN) without an answer: it may have read it and died after acting
-(a worker killed after the commit). The one case the reset rule cannot tell
-apart is a server that reads a whole request, acts, and then *aborts* the
-connection (RST, ``SO_LINGER`` 0) without a byte of answer; no HTTP server
-closes a connection it served that way (an abortive close destroys the answer
-it would carry). Where the counters cannot be read (not Linux, a Unix socket),
-only safe requests are sent again. TLS: an alert (``close_notify``) counts as
-bytes received, so a POST on a TLS connection closed that way is not sent
-again (step 1 catches nearly all of them: the alert makes the socket readable).
+and closed (FIN) without an answer (it may have read it and died after
+acting: a worker killed after the commit), or reset it later than the window.
+The one case these rules cannot tell apart is a peer that reads a whole
+request, acts on it *within* the window and then aborts the connection (RST)
+without a byte of answer (a test server can do it in under a millisecond): no
+HTTP server closes a connection it served that way (an abortive close destroys
+the answer it would carry), the resets of proxies come at their timeouts
+(seconds), and no action of Sentry's on a member is that
+fast. Where the counters cannot be read (not Linux, a Unix socket), only safe
+requests are sent again. TLS: an alert (``close_notify``) counts as bytes
+received, so a POST on a TLS connection closed that way is not sent again
+(step 1 catches nearly all of them: the alert makes the socket readable).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import select
 import socket
 import struct
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from .base import Request, RequestTimeoutError
+
 __all__ = [
     "KEEPALIVE_EXPIRY",
+    "RESET_GRACE",
+    "RESET_WINDOW_CAP",
     "SAFE_METHODS",
     "ConnectionWatch",
     "TcpCounters",
     "may_send_again",
     "never_received",
     "peer_closed",
+    "reset_window",
     "tcp_counters",
+    "time_left",
 ]
+
+logger = logging.getLogger("sentry_members_async")
 
 #: Seconds a pooled connection may stay idle before it is closed by us, below
 #: the idle timeout of the servers that have the shortest (gunicorn: 2 s).
 KEEPALIVE_EXPIRY = 1.5
 #: Methods with no effect on the server (RFC 9110 section 9.2.1).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Seconds added to the round trip for a reset to prove the request unread: the
+#: rest of a closing server's linger after its answer, and the event loop's
+#: delay in seeing the reset. Measured on a real Sentry 23.7.1 (uWSGI, local):
+#: 620 resets of a POST or DELETE sent on a connection closing after its
+#: answer came 0.4 to 60 ms after the write (median 5 ms, 99th percentile
+#: 17 ms); the fastest team create there answered in 91 ms.
+RESET_GRACE = 0.075
+#: The window never exceeds this many seconds, whatever the round trip says.
+RESET_WINDOW_CAP = 1.0
 
 # Linux's TCP states (include/net/tcp_states.h)
 TCP_ESTABLISHED = 1
 TCP_CLOSE = 7
 TCP_CLOSE_WAIT = 8
-# struct tcp_info: state (u8) at 0, unacked (u32) at 24, bytes_acked and
+# struct tcp_info (include/uapi/linux/tcp.h): state (u8) at 0, unacked (u32) at
+# 24, rtt and rttvar (u32, microseconds) at 68 and 72, bytes_acked and
 # bytes_received (u64) at 120 and 128, data_segs_in (u32) at 152 (Linux >= 4.6)
 _TCP_INFO = getattr(socket, "TCP_INFO", None) if sys.platform.startswith("linux") else None
 _TCP_INFO_SIZE = 156
@@ -120,6 +171,10 @@ class TcpCounters:
     bytes_received: int
     #: segments received that carried data
     data_segs_in: int
+    #: the smoothed round-trip time, microseconds (``tcpi_rtt``)
+    rtt_us: int = 0
+    #: its mean deviation, microseconds (``tcpi_rttvar``)
+    rttvar_us: int = 0
 
 
 def tcp_counters(sock: Any) -> TcpCounters | None:
@@ -133,9 +188,10 @@ def tcp_counters(sock: Any) -> TcpCounters | None:
     if not isinstance(raw, bytes) or len(raw) < _TCP_INFO_SIZE:
         return None
     (unacked,) = struct.unpack_from("I", raw, 24)
+    rtt, rttvar = struct.unpack_from("II", raw, 68)
     acked, received = struct.unpack_from("QQ", raw, 120)
     (data_segs_in,) = struct.unpack_from("I", raw, 152)
-    return TcpCounters(raw[0], unacked, acked, received, data_segs_in)
+    return TcpCounters(raw[0], unacked, acked, received, data_segs_in, rtt, rttvar)
 
 
 def peer_closed(sock: Any) -> bool:
@@ -162,26 +218,33 @@ def peer_closed(sock: Any) -> bool:
         return False
 
 
-def never_received(before: TcpCounters, after: TcpCounters) -> bool:
+def reset_window(picked: TcpCounters) -> float:
+    """Seconds after the request's write within which a reset proves it unread:
+    the connection's round trip and four deviations (when it was picked) plus
+    :data:`RESET_GRACE`, at most :data:`RESET_WINDOW_CAP`."""
+    round_trip = (picked.rtt_us + 4 * picked.rttvar_us) / 1e6
+    return min(RESET_WINDOW_CAP, round_trip + RESET_GRACE)
+
+
+def never_received(before: TcpCounters, after: TcpCounters, *, elapsed: float) -> bool:
     """Whether the counters prove that the server never received the request
-    sent between ``before`` (the connection picked) and ``after`` (it failed).
+    sent between ``before`` (the connection picked) and ``after`` (it failed),
+    ``elapsed`` seconds after it was written.
 
     See the module's documentation for the reasoning.
     """
     if before.state != TCP_ESTABLISHED:
         return False  # closed before it was picked: it should not have been used
-    if (
-        after.data_segs_in != before.data_segs_in
-        or after.bytes_received - before.bytes_received > 1  # more than a FIN
-    ):
+    if after.state not in (TCP_CLOSE, TCP_CLOSE_WAIT):
+        return False  # still open (a timeout, say): nothing is known
+    received = after.bytes_received - before.bytes_received
+    if after.data_segs_in != before.data_segs_in or received > 1:  # more than a FIN
         return False  # the server sent something: it saw the request
-    if after.state == TCP_CLOSE:
-        return True  # reset: its TCP discarded our bytes unread
-    return (
-        after.state == TCP_CLOSE_WAIT
-        and before.unacked == 0
-        and after.bytes_acked == before.bytes_acked
-    )
+    if received == 1:  # a FIN came (and maybe a reset after it)
+        # sent before any byte of the request reached the server, or else proving nothing
+        return before.unacked == 0 and after.bytes_acked == before.bytes_acked
+    # a reset alone: the request unread only if it came too soon for any action on it
+    return after.state == TCP_CLOSE and elapsed <= reset_window(before)
 
 
 def may_send_again(method: str, reused: bool, proof: bool) -> bool:
@@ -191,6 +254,34 @@ def may_send_again(method: str, reused: bool, proof: bool) -> bool:
     show the server never received it (:func:`never_received`).
     """
     return reused and (method in SAFE_METHODS or proof)
+
+
+def time_left(
+    request: Request,
+    timeout: float | None,
+    started: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> float | None:
+    """The seconds of ``timeout`` left for the send again, the first send having
+    started at ``started`` (``clock``); ``None``: no timeout.
+
+    Raises :class:`~.base.RequestTimeoutError` when none is left, instead of
+    sending again: aiohttp reads a total of 0 as *no* timeout, which would let
+    the second send hang. The first send was never received (or was a safe
+    request), so the error says a POST, PUT or DELETE did not reach the server.
+    """
+    if timeout is None:
+        return None
+    left = timeout - (clock() - started)
+    if left <= 0:
+        raise RequestTimeoutError(
+            f"no complete answer within {timeout} s (the kept-alive connection had been "
+            "closed by the server, and no time was left to send the request again)",
+            request=request,
+            may_have_reached_server=request.method in SAFE_METHODS,
+        )
+    return left
 
 
 class ConnectionWatch:
@@ -206,11 +297,21 @@ class ConnectionWatch:
     :meth:`close`). Always :meth:`close` it.
     """
 
-    __slots__ = ("_before", "_probe", "method", "reused")
+    __slots__ = ("_before", "_clock", "_probe", "_written", "method", "reused")
 
-    def __init__(self, method: str, sock: Any, *, reused: bool) -> None:
+    def __init__(
+        self,
+        method: str,
+        sock: Any,
+        *,
+        reused: bool,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.method = method
         self.reused = reused
+        self._clock = clock
+        #: when the request was (about to be) written: the reset window starts here
+        self._written = clock()
         self._before: TcpCounters | None = None
         self._probe: socket.socket | None = None
         if reused and method not in SAFE_METHODS and sock is not None:
@@ -223,8 +324,21 @@ class ConnectionWatch:
         """Whether the counters show that the server never received the request."""
         if self._before is None or self._probe is None:
             return False
+        elapsed = self._clock() - self._written
         after = tcp_counters(self._probe)
-        return after is not None and never_received(self._before, after)
+        if after is None:
+            return False
+        proof = never_received(self._before, after, elapsed=elapsed)
+        logger.debug(
+            "%s on a closed connection: %s -> %s, %.2f ms after the write (window %.2f ms): %s",
+            self.method,
+            self._before,
+            after,
+            elapsed * 1e3,
+            reset_window(self._before) * 1e3,
+            "never received" if proof else "may have been received",
+        )
+        return proof
 
     def may_send_again(self) -> bool:
         """After a failure before any answer: whether to send once more on a new connection."""

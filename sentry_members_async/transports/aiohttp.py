@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import aiohttp
 
 from ._skeleton import BaseTransport, ErrorTable, read_capped
-from ._stale import KEEPALIVE_EXPIRY, ConnectionWatch, peer_closed
+from ._stale import KEEPALIVE_EXPIRY, ConnectionWatch, peer_closed, time_left
 from .base import Headers, Request, check_body_size
 
 if TYPE_CHECKING:
@@ -196,6 +196,7 @@ class AiohttpTransport(BaseTransport):
         try:
             return await self._send_once(session, request, timeout, fresh=False)
         except _SendAgain as stale:
+            timeout = time_left(request, timeout, started)  # (raises when none is left)
             self.stale_resent += 1
             logger.debug(
                 "%s %s: the kept-alive connection was closed by the server before the "
@@ -204,8 +205,6 @@ class AiohttpTransport(BaseTransport):
                 request.url.path,
                 stale.__cause__,
             )
-            if timeout is not None:
-                timeout = max(0.0, timeout - (time.monotonic() - started))
             return await self._send_once(session, request, timeout, fresh=True)
 
     async def _send_once(

@@ -28,7 +28,7 @@ import httpcore
 import httpx
 
 from ._skeleton import BaseTransport, ErrorTable, read_capped
-from ._stale import KEEPALIVE_EXPIRY, SAFE_METHODS, ConnectionWatch, peer_closed
+from ._stale import KEEPALIVE_EXPIRY, SAFE_METHODS, ConnectionWatch, peer_closed, time_left
 from ._timeout import timeout as _timeout
 from .base import Headers, Request, check_body_size
 
@@ -43,10 +43,12 @@ _CLOSED_UNDER_US = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError
 class _Send:
     """One send: the connection (stream) it went on, and what that one had carried."""
 
-    __slots__ = ("method", "received", "reused", "stream", "unsent", "watch")
+    __slots__ = ("fresh", "method", "received", "reused", "stream", "unsent", "watch")
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, *, fresh: bool = False) -> None:
         self.method = method
+        #: only a connection no request went on will do (the send again after a stale one)
+        self.fresh = fresh
         self.stream: _Stream | None = None
         self.reused = False
         self.received = 0  # the stream's bytes read before this send
@@ -93,9 +95,15 @@ class _Stream(httpcore.AsyncNetworkStream):
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         send = _SEND.get()
         if send is not None and send.stream is not self:
-            # The first bytes of this send: the pool picked this connection. A close
-            # that arrived after httpcore's own check is seen here, or counted by the
-            # watch (made first), before anything is written.
+            # The first bytes of this send: the pool picked this connection.
+            if send.fresh and self.requests > 0:
+                # The send again wants a new connection; this one carried a request
+                # (opened by another task since retire(): as likely to be closing as
+                # the first). Nothing written: the pool closes it and picks another,
+                # or opens one.
+                raise httpcore.ConnectionNotAvailable()
+            # A close that arrived after httpcore's own check is seen here, or
+            # counted by the watch (made first), before anything is written.
             send.attach(self)
             if send.reused and peer_closed(self.get_extra_info("socket")):
                 send.unsent = True
@@ -154,7 +162,10 @@ class _Backend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
     def retire(self) -> None:
-        """Let no connection open now be reused: the send again wants a new one."""
+        """Let no connection open now be reused: the send again wants a new one.
+
+        (A connection opened after this by another task is refused to the send
+        again when it first writes: see :meth:`_Stream.write`.)"""
         for stream in self.streams:
             stream.retired = True
 
@@ -228,6 +239,7 @@ class HttpxTransport(BaseTransport):
         try:
             return await self._send_once(client, request, timeout, fresh=False)
         except _SendAgain as stale:
+            timeout = time_left(request, timeout, started)  # (raises when none is left)
             self.stale_resent += 1
             logger.debug(
                 "%s %s: the kept-alive connection was closed by the server before the "
@@ -238,14 +250,12 @@ class HttpxTransport(BaseTransport):
             )
             if self._backend is not None:
                 self._backend.retire()
-            if timeout is not None:
-                timeout = max(0.0, timeout - (time.monotonic() - started))
             return await self._send_once(client, request, timeout, fresh=True)
 
     async def _send_once(
         self, client: httpx.AsyncClient, request: Request, timeout: float | None, *, fresh: bool
     ) -> tuple[int, Headers, bytes]:
-        send = _Send(request.method)
+        send = _Send(request.method, fresh=fresh and self._backend is not None)
         token = _SEND.set(send)
         trace = None if self._backend is not None else _Trace()
         try:
