@@ -2,9 +2,11 @@
 
 * 429 from a daily invite quota (:class:`InviteQuotaError`): never retried,
   waiting seconds does not lift it.
-* Any other 429: retried, after the server's wait (``Retry-After``, else the
-  window reset from ``X-Sentry-Rate-Limit-Reset`` when it is still ahead, else
-  backoff). Sentry 23.7 sends no ``Retry-After`` on any API 429, and a
+* Any other 429: retried, after the wait it names
+  (:func:`~.errors.requested_wait`, shared with the limiter and
+  ``RateLimitedError.retry_after``: ``Retry-After``, else the window reset
+  from ``X-Sentry-Rate-Limit-Reset``, each only when still ahead), else after
+  backoff. Sentry 23.7 sends no ``Retry-After`` on any API 429, and a
   self-hosted install no rate-limit header at all: then backoff it is.
 * 502, 503, 504 and :class:`ConnectError` (surely not sent): retried for any
   method.
@@ -26,7 +28,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from .errors import InviteQuotaError, parse_retry_after, rate_limit_reset_delay
+from .errors import InviteQuotaError, requested_wait
 from .transports.base import RequestTimeoutError, TransportError
 
 __all__ = ["IDEMPOTENT_METHODS", "RetryDecision", "RetryPolicy", "is_idempotent"]
@@ -110,7 +112,7 @@ class RetryPolicy:
         if status not in RETRY_STATUSES:
             return RetryDecision(False, reason=f"{status} is final")
         reason = f"answered {status}"
-        wait = _server_wait(headers) if status == 429 and headers is not None else None
+        wait = requested_wait(headers) if status == 429 and headers is not None else None
         if wait is None:
             return RetryDecision(True, self.backoff(attempt), reason)
         if wait > self.max_delay:
@@ -129,14 +131,3 @@ class RetryPolicy:
             )
         kind = "timeout" if isinstance(error, RequestTimeoutError) else type(error).__name__
         return RetryDecision(True, self.backoff(attempt), kind)
-
-
-def _server_wait(headers: Mapping[str, str]) -> float | None:
-    """The wait a 429 asks for: ``Retry-After``, else until the window's reset if
-    that is still ahead; ``None`` (back off) when it says neither, or when its
-    reset is past by our clock (a skewed clock must not make every retry instant)."""
-    wait = parse_retry_after(headers.get("Retry-After"))
-    if wait is not None:
-        return wait
-    reset = rate_limit_reset_delay(headers)
-    return reset if reset is not None and reset > 0 else None

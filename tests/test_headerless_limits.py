@@ -11,6 +11,7 @@ sends no rate-limit header at all. And a path without its trailing slash is a
 from __future__ import annotations
 
 import ast
+import email.utils
 import json
 import pathlib
 import time
@@ -27,6 +28,7 @@ from sentry_members_async import (
     Response,
     SentryClient,
 )
+from sentry_members_async.errors import requested_wait
 from sentry_members_async.pipeline import error_from_response
 from sentry_members_async.pipeline.observer import RetryEvent
 from sentry_members_async.retry import RetryPolicy
@@ -265,3 +267,76 @@ def test_every_rest_path_the_package_names_ends_with_a_slash() -> None:
     assert paths
     missing = sorted(p for p in paths if "/scim/v2/" not in p and not p.endswith("/"))
     assert missing == []
+
+
+# -- one wait, read in one place --------------------------------------------------
+
+#: 429s and the wait each names (seconds after EPOCH), or None: it names none.
+NAMED_WAITS: list[tuple[dict[str, str], float | None]] = [
+    ({}, None),
+    ({"Retry-After": "7"}, 7.0),
+    ({"Retry-After": "0"}, 0.0),  # "come back now" is a wait that is named
+    ({"Retry-After": "soon"}, None),
+    ({"Retry-After": email.utils.formatdate(EPOCH + 20, usegmt=True)}, 20.0),
+    ({"Retry-After": email.utils.formatdate(EPOCH - 20, usegmt=True)}, None),  # past date
+    ({"X-Sentry-Rate-Limit-Reset": str(EPOCH + 12)}, 12.0),
+    ({"X-Sentry-Rate-Limit-Reset": str(EPOCH - 12)}, None),  # past reset: skewed clock
+    ({"X-Sentry-Rate-Limit-Reset": "None"}, None),
+    # a past Retry-After date names nothing: the window's reset, if ahead, does
+    (
+        {
+            "Retry-After": email.utils.formatdate(EPOCH - 20, usegmt=True),
+            "X-Sentry-Rate-Limit-Reset": str(EPOCH + 5),
+        },
+        5.0,
+    ),
+    ({"Retry-After": "3", "X-Sentry-Rate-Limit-Reset": str(EPOCH + 30)}, 3.0),
+]
+
+
+@pytest.mark.parametrize(("headers", "named"), NAMED_WAITS)
+def test_requested_wait_is_the_wait_a_429_names(
+    headers: dict[str, str], named: float | None
+) -> None:
+    assert requested_wait(headers, now=EPOCH) == (
+        None if named is None else pytest.approx(named, abs=1e-6)
+    )
+
+
+@pytest.mark.parametrize(("headers", "named"), NAMED_WAITS)
+def test_the_error_the_policy_and_the_limiter_agree_on_the_wait(
+    headers: dict[str, str], named: float | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(time, "time", lambda: EPOCH)  # the error's and the policy's wall clock
+    error = error_from_response(
+        Response(429, {"Content-Type": "text/html", **headers}, json.dumps(GENERIC).encode(), REQ)
+    )
+    assert isinstance(error, RateLimitedError)
+    decision = policy().decide(method="GET", attempt=3, elapsed=0, status=429, headers=headers)
+    fake = FakeTime()  # wall clock at EPOCH
+    lim = limiter(fake, adaptive=False, jitter=lambda low, high: high)
+    lim.observe(429, headers)
+    paused = lim._paused_until - fake.now
+    if named is None:
+        assert error.retry_after is None
+        assert "retry after" not in str(error)
+        assert decision.delay == 4.0  # the policy's backoff (attempt 3)
+        assert paused == 1.0  # the limiter's first backoff step
+    else:
+        assert error.retry_after == pytest.approx(named, abs=1e-6)
+        assert f"(retry after {error.retry_after:g} s)" in str(error)
+        assert decision.delay == pytest.approx(named + 0.25, abs=1e-6)  # + its jitter
+        assert paused == pytest.approx(named, abs=1e-6)
+
+
+def test_a_past_reset_is_no_retry_after_of_zero() -> None:
+    # the reviewer's case: the retry backed off, the error said "(retry after 0 s)"
+    error = error_from_response(
+        answer(
+            json.dumps(GENERIC).encode(),
+            {**SENTRY_23_7_HEADERS, "X-Sentry-Rate-Limit-Reset": "1000"},
+        )
+    )
+    assert isinstance(error, RateLimitedError)
+    assert error.retry_after is None
+    assert "retry after 0 s" not in str(error)

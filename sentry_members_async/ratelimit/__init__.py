@@ -45,7 +45,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-from ..errors import RateLimitedError, parse_retry_after
+from ..errors import RateLimitedError, requested_wait
 from .slots import FifoSlots, header_float, header_int
 
 __all__ = [
@@ -324,11 +324,7 @@ class RateLimiter:
     def _pause(self, headers: Mapping[str, str], now: float, wall: float) -> None:
         """A 429: every caller waits for ``Retry-After``, else the window's reset
         (when still ahead), else a step of exponential backoff with jitter."""
-        wait = parse_retry_after(headers.get("Retry-After"), now=wall)
-        if wait is None:
-            reset = header_float(headers.get("X-Sentry-Rate-Limit-Reset"))
-            if reset is not None and reset > wall:
-                wait = reset - wall
+        wait = requested_wait(headers, now=wall)
         if wait is None:
             wait = self._backoff(now)
         else:
