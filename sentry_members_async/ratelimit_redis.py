@@ -19,14 +19,13 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from .errors import parse_retry_after
+from .errors import requested_wait
 from .ratelimit import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_PAUSE, RateLimiter, pause_too_long
 from .ratelimit.slots import FifoSlots, header_float, header_int
 
@@ -223,11 +222,9 @@ class RedisLimiter:
         limit = header_int(headers.get("X-Sentry-Rate-Limit-Limit"))
         remaining = header_int(headers.get("X-Sentry-Rate-Limit-Remaining"))
         reset = header_float(headers.get("X-Sentry-Rate-Limit-Reset"))
-        wait: float | None = None
-        if status == 429:
-            wait = parse_retry_after(headers.get("Retry-After"))
-            if wait is None and reset is not None:
-                wait = max(0.0, reset - time.time())
+        # The wait a 429 names (errors.requested_wait, the one source): none for a
+        # past Retry-After date or reset, so a skewed clock never makes it instant.
+        wait = requested_wait(headers) if status == 429 else None
         args = [
             status,
             "" if limit is None else limit,
