@@ -104,6 +104,8 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
+MULTI_BACKEND_TESTS = ["tests/integration/test_idp_removal.py"]
+
 #: The servers of ``nox -s live``: (environment of the harness, the variable that
 #: names its state file to the tests). The main one is seeded as tools/live/seed.py
 #: says; the other two give the differential suite the generic limiter's 429s
@@ -138,7 +140,9 @@ def live(session: nox.Session) -> None:
             "-q",
             "-p",
             "no:cacheprovider",
-            *(session.posargs or ["tests/live", "tests/differential"]),
+            # and the integration bodies that run on every backend (MULTI_BACKEND
+            # in tests/integration/conftest.py), here against the real server too
+            *(session.posargs or ["tests/live", "tests/differential", *MULTI_BACKEND_TESTS]),
             env=states,
         )
     finally:
