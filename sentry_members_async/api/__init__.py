@@ -1,6 +1,7 @@
 """Resource groups, one method per endpoint."""
 
-from .members import MembersAPI, TeamAddResult, TeamJoinResult, build_query
+from .member_query import build_query
+from .members import MembersAPI, TeamAddResult, TeamJoinResult
 from .org import OrgAPI
 from .scim import PatchOperation, ScimAPI, ScimGroupsAPI, ScimUsersAPI, patch_body, scim_filter
 from .teams import TeamsAPI

@@ -17,7 +17,6 @@ from ..errors import (
     ValidationError,
 )
 from ..models import (
-    TEAM_ROLE_NAMES,
     Member,
     MemberId,
     MemberRef,
@@ -31,7 +30,6 @@ from ._common import (
     OrgContext,
     check_email,
     check_member_ref,
-    check_org_role,
     check_page_size,
     check_slug,
     check_team_role,
@@ -41,7 +39,10 @@ from ._common import (
     post_once,
     team_roles_body,
 )
+from .idp import IDP_MANAGED_DETAIL, is_idp_managed
 from .invites import InviteStatus, invite_body, is_already_member
+from .member_query import RoleFilter, build_query
+from .member_teams import held_team_role
 
 __all__ = [
     "IDP_MANAGED_DETAIL",
@@ -58,13 +59,11 @@ __all__ = [
 MEMBERS = "/api/0/organizations/{org}/members/"
 MEMBER = "/api/0/organizations/{org}/members/{member_id}/"
 MEMBER_TEAM = "/api/0/organizations/{org}/members/{member_id}/teams/{team}/"
-TEAM_MEMBERS = "/api/0/teams/{org}/{team}/members/"
 
 READ = ("member:read", "member:write", "member:admin")
 WRITE = ("member:write", "member:admin", "member:invite")
 UPDATE = ("member:invite", "member:write", "member:admin")
 TEAM_SCOPES = ("org:read", "org:write", "org:admin", "member:read", "member:write", "member:admin")
-TEAM_READ = ("team:read", "team:write", "team:admin")
 
 #: What adding a member to a team did: ``"added"`` (201), ``"requested"`` (202:
 #: an access request was created because the caller may not add directly),
@@ -74,66 +73,6 @@ TeamAddResult: TypeAlias = Literal["added", "requested", "unchanged"]
 #: What :meth:`MembersAPI.join_team` did: as :data:`TeamAddResult`, or ``"updated"``
 #: (already on the team, and the team role it holds there changed).
 TeamJoinResult: TypeAlias = Literal["added", "requested", "unchanged", "updated"]
-
-RoleFilter: TypeAlias = "str | Sequence[str] | None"
-
-#: Sentry's ``detail`` when the members API refuses to remove an IdP-provisioned member
-#: (src/sentry/api/endpoints/organization_member/details.py, after its scope, role
-#: and last-owner checks; seen on 23.7.1).
-IDP_MANAGED_DETAIL = "This user is managed through your organization's identity provider."
-
-
-def is_idp_managed(error: BaseException) -> bool:
-    """Whether ``error`` is Sentry's refusal to remove an IdP-provisioned member.
-
-    Only that ``403``: the others a removal may meet (the last owner, a
-    partnership's member, a missing scope) are not lifted by SCIM.
-    """
-    if isinstance(error, IdpManagedError):
-        return True
-    if not isinstance(error, PermissionDeniedError) or error.status != 403:
-        return False
-    return error.detail.rstrip(".") == IDP_MANAGED_DETAIL.rstrip(".")
-
-
-def _bool_token(name: str, value: bool | None) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, bool):
-        raise ValidationError(f"{name} must be True, False or None")
-    return [f"{name}:{'true' if value else 'false'}"]
-
-
-def build_query(
-    query: str | None = None,
-    *,
-    role: RoleFilter = None,
-    email: str | Sequence[str] | None = None,
-    is_invited: bool | None = None,
-    has_2fa: bool | None = None,
-    sso_linked: bool | None = None,
-) -> str | None:
-    """Sentry's members ``query`` from keyword filters (keys as in the behaviour reference).
-
-    ``role=["owner", "manager"]`` gives ``role:owner role:manager`` (values of
-    one key are OR-ed by Sentry). A raw ``query`` is appended as is.
-    """
-    tokens: list[str] = []
-    if role is not None:
-        roles = [role] if isinstance(role, str) else list(role)
-        tokens += [f"role:{check_org_role(r)}" for r in roles]
-    if email is not None:
-        emails = [email] if isinstance(email, str) else list(email)
-        tokens += [f"email:{check_email(e)}" for e in emails]
-    tokens += _bool_token("isInvited", is_invited)
-    tokens += _bool_token("has2fa", has_2fa)
-    tokens += _bool_token("ssoLinked", sso_linked)
-    if query is not None:
-        if not isinstance(query, str):
-            raise ValidationError("query must be a string")
-        if query.strip():
-            tokens.append(query.strip())
-    return " ".join(tokens) or None
 
 
 @attrs.frozen
@@ -470,7 +409,7 @@ class MembersAPI:
         When the details do not list the team in ``teamRoles`` (an older
         server, or the member changed in between), the role held before is read
         again from the team's member list (``GET teams/{org}/{team}/members/``,
-        its ``teamRole``), which :meth:`_held_before` does. If Sentry still does
+        its ``teamRole``), which :func:`.member_teams.held_team_role` does. If Sentry still does
         not say, the org role's minimum decides where it can (a member whose
         minimum is the top team role held it before, so ``"unchanged"``);
         otherwise the result is ``"updated"``: the role was set, and no answer
@@ -486,46 +425,10 @@ class MembersAPI:
         member = await self.get(member_id)
         before = member.team_role_on(team)
         if before is None:
-            before = await self._held_before(member, team)
+            before = await held_team_role(self._org, member, team)
         membership = await self.set_team_role(member_id, team, wanted)
         after = effective_team_role(membership.team_role, member.minimum_team_role)
         return "unchanged" if after == before else "updated"
-
-    async def _held_before(self, member: Member, team: str) -> str | None:
-        """The role ``member`` holds on ``team`` when the details did not say.
-
-        Read from the team's member list (``teamRole``: stored or held, raised
-        to the org role's minimum either way). ``None`` when that list does not
-        say either (not listed, no ``teamSlug``/``teamRole`` keys, or the token
-        may not read it) and the minimum does not decide: a member whose
-        minimum is the top team role holds that one, whatever is stored.
-        """
-        minimum = member.minimum_team_role
-        if minimum == TEAM_ROLE_NAMES[-1]:
-            return minimum
-        path = {"org": self._org.slug, "team": check_slug(team)}
-
-        async def fetch(cursor: str | None) -> Page[Member]:
-            response = await self._client.request(
-                "GET",
-                TEAM_MEMBERS,
-                path_params=path,
-                params={"per_page": 100, "cursor": cursor},
-                required_scopes=TEAM_READ,
-            )
-            return cursor_page(response, Member)
-
-        try:
-            async with Paginator(cursor_fetch=fetch, page_size=100, prefetch=1) as listed:
-                async for row in listed:
-                    if row.id != member.id:
-                        continue
-                    if row.team_slug != team:  # a list without team keys says nothing
-                        return None
-                    return effective_team_role(row.team_role, minimum)
-        except (PermissionDeniedError, NotFoundError):
-            return None
-        return None
 
     async def remove_from_team(self, member_id: MemberRef, team: str) -> Team:
         """Remove a member from a team (Sentry answers 200 with the team, also if absent)."""
