@@ -5,7 +5,8 @@ Each payload is built from Sentry's serializers, key by key:
 organization_member/base.py), ``OrganizationMemberWithTeamsSerializer``
 (expand/teams.py), ``OrganizationMemberWithRolesSerializer`` (expand/roles.py)
 and the role serializers (src/sentry/api/serializers/models/role.py), with the
-values a 23.7.1 server answered (/work/shared/reference/real-sentry-23.7.md).
+values a real 23.7.1 server answered (``tests/live/test_payloads.py`` decodes
+every kind of payload it sends).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Each operation's rule, written once in ``MembersAPI`` and used by bulk, apply and the CLI.
 
 Against the emulator over loopback HTTP: the requests sent and what each call says.
-Where Sentry 23.7.1 answers otherwise than the emulator (see
-``/work/shared/reference/real-sentry-23.7.md``), the emulator's ``23.7`` profile
+Where Sentry 23.7.1 answers otherwise than the emulator (seen on the real
+server by ``tests/live`` and ``tests/differential``), the emulator's ``23.7`` profile
 (:mod:`sentry_members_async.testing.profiles`) answers as it does: an invite's
 role read from ``role`` only (``invite_role_keys``), a pending invite's details
 with ``"user": {}`` (``pending_detail_user_empty``), and the *stored* team role,
