@@ -108,8 +108,8 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import attrs
 
@@ -121,16 +121,20 @@ __all__ = [
     "RESET_WINDOW_CAP",
     "SAFE_METHODS",
     "ConnectionWatch",
+    "SendAgain",
     "TcpCounters",
     "may_send_again",
     "never_received",
     "peer_closed",
     "reset_window",
+    "send_once_more_if_stale",
     "tcp_counters",
     "time_left",
 ]
 
 logger = logging.getLogger("sentry_members_async")
+
+_T = TypeVar("_T")
 
 #: Seconds a pooled connection may stay idle before it is closed by us, below
 #: the idle timeout of the servers that have the shortest (gunicorn: 2 s).
@@ -282,6 +286,37 @@ def time_left(
             may_have_reached_server=request.method in SAFE_METHODS,
         )
     return left
+
+
+class SendAgain(Exception):
+    """The request failed on a stale connection and may go once more (raised by a
+    transport's single send, caught by :func:`send_once_more_if_stale`)."""
+
+
+async def send_once_more_if_stale(
+    request: Request,
+    timeout: float | None,
+    send: Callable[[float | None, bool], Awaitable[_T]],
+    on_resend: Callable[[], None],
+) -> _T:
+    """``send(timeout, fresh=False)``; after a :class:`SendAgain`, once more on a new
+    connection (``fresh=True``) with the time left, ``on_resend()`` called first
+    (the transport counts it, and may retire its connections). The one place both
+    transports send a request again."""
+    started = time.monotonic()
+    try:
+        return await send(timeout, False)
+    except SendAgain as stale:
+        timeout = time_left(request, timeout, started)  # (raises when none is left)
+        on_resend()
+        logger.debug(
+            "%s %s: the kept-alive connection was closed by the server before the "
+            "answer (%s); sent again on a new connection",
+            request.method,
+            request.url.path,
+            stale.__cause__,
+        )
+        return await send(timeout, True)
 
 
 class ConnectionWatch:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import weakref
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -36,7 +35,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import aiohttp
 
 from ._skeleton import BaseTransport, ErrorTable, read_capped
-from ._stale import KEEPALIVE_EXPIRY, ConnectionWatch, peer_closed, time_left
+from ._stale import (
+    KEEPALIVE_EXPIRY,
+    ConnectionWatch,
+    SendAgain,
+    peer_closed,
+    send_once_more_if_stale,
+)
 from .base import Headers, Request, check_body_size
 
 if TYPE_CHECKING:
@@ -117,10 +122,6 @@ class OneConnectionPerSend(aiohttp.TCPConnector):
             return conn
 
 
-class _SendAgain(Exception):
-    """The request failed on a stale connection and may go once more (see :mod:`._stale`)."""
-
-
 #: What aiohttp raises when the connection closed (or was reset) before the answer.
 _CLOSED_UNDER_US = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ResendRefused)
 
@@ -192,20 +193,16 @@ class AiohttpTransport(BaseTransport):
 
     async def exchange(self, request: Request, timeout: float | None) -> tuple[int, Headers, bytes]:
         session = self._get_session()
-        started = time.monotonic()
-        try:
-            return await self._send_once(session, request, timeout, fresh=False)
-        except _SendAgain as stale:
-            timeout = time_left(request, timeout, started)  # (raises when none is left)
+
+        def resent() -> None:
             self.stale_resent += 1
-            logger.debug(
-                "%s %s: the kept-alive connection was closed by the server before the "
-                "answer (%s); sent again on a new connection",
-                request.method,
-                request.url.path,
-                stale.__cause__,
-            )
-            return await self._send_once(session, request, timeout, fresh=True)
+
+        return await send_once_more_if_stale(
+            request,
+            timeout,
+            lambda left, fresh: self._send_once(session, request, left, fresh=fresh),
+            resent,
+        )
 
     async def _send_once(
         self,
@@ -239,7 +236,7 @@ class AiohttpTransport(BaseTransport):
         except _CLOSED_UNDER_US as exc:
             watch = send.watch
             if not fresh and not answered and watch is not None and watch.may_send_again():
-                raise _SendAgain from exc
+                raise SendAgain from exc
             raise
         finally:
             _SEND.reset(token)

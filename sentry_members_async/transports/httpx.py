@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import weakref
 from contextvars import ContextVar
 from typing import Any, ClassVar
@@ -28,7 +27,14 @@ import httpcore
 import httpx
 
 from ._skeleton import BaseTransport, ErrorTable, read_capped
-from ._stale import KEEPALIVE_EXPIRY, SAFE_METHODS, ConnectionWatch, peer_closed, time_left
+from ._stale import (
+    KEEPALIVE_EXPIRY,
+    SAFE_METHODS,
+    ConnectionWatch,
+    SendAgain,
+    peer_closed,
+    send_once_more_if_stale,
+)
 from ._timeout import timeout as _timeout
 from .base import Headers, Request, check_body_size
 
@@ -235,22 +241,18 @@ class HttpxTransport(BaseTransport):
         client = self._get_client()
         # A cancellation point even when httpx never suspends (a mock transport).
         await asyncio.sleep(0)
-        started = time.monotonic()
-        try:
-            return await self._send_once(client, request, timeout, fresh=False)
-        except _SendAgain as stale:
-            timeout = time_left(request, timeout, started)  # (raises when none is left)
+
+        def resent() -> None:
             self.stale_resent += 1
-            logger.debug(
-                "%s %s: the kept-alive connection was closed by the server before the "
-                "answer (%s); sent again on a new connection",
-                request.method,
-                request.url.path,
-                stale.__cause__,
-            )
             if self._backend is not None:
                 self._backend.retire()
-            return await self._send_once(client, request, timeout, fresh=True)
+
+        return await send_once_more_if_stale(
+            request,
+            timeout,
+            lambda left, fresh: self._send_once(client, request, left, fresh=fresh),
+            resent,
+        )
 
     async def _send_once(
         self, client: httpx.AsyncClient, request: Request, timeout: float | None, *, fresh: bool
@@ -276,12 +278,12 @@ class HttpxTransport(BaseTransport):
                     )
                 except _CLOSED_UNDER_US as exc:
                     if not fresh and _may_send_again(send, trace):
-                        raise _SendAgain from exc
+                        raise SendAgain from exc
                     raise
                 try:
                     if send.unsent and not fresh:
                         # what the server sent before it closed (a 408?) answers no request of ours
-                        raise _SendAgain
+                        raise SendAgain
                     body = await _read(answer, request)
                 finally:
                     await answer.aclose()
@@ -294,10 +296,6 @@ class HttpxTransport(BaseTransport):
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
-
-
-class _SendAgain(Exception):
-    """The request failed on a stale connection and may go once more (see :mod:`._stale`)."""
 
 
 def _may_send_again(send: _Send, trace: _Trace | None) -> bool:

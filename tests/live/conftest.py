@@ -20,6 +20,7 @@ import pytest
 
 from sentry_members_async import Org, RetryEvent, SentryClient
 
+from ..checks import Checks as BaseChecks
 from .realserver import RealSentry, load
 
 T = TypeVar("T")
@@ -27,19 +28,8 @@ T = TypeVar("T")
 _TALLY = {"checks": 0, "held": 0, "raised": 0}
 
 
-@dataclass
-class Checks:
-    failures: list[str] = field(default_factory=list)
-
-    def eq(self, actual: Any, expected: Any, what: str = "") -> None:
-        _TALLY["checks"] += 1
-        if actual == expected:
-            _TALLY["held"] += 1
-        else:
-            self.failures.append(f"{what}: {actual!r} != {expected!r}")
-
-    def true(self, condition: bool, what: str) -> None:
-        self.eq(bool(condition), True, what)
+class Checks(BaseChecks):
+    """Counted checks (:class:`tests.checks.Checks`), and checks of a call's outcome."""
 
     async def ok(self, call: Awaitable[T], what: str) -> T | None:
         """Awaits ``call``: one check that it raised nothing; its result, or None."""
@@ -67,7 +57,7 @@ class Checks:
 
 @pytest.fixture
 def check() -> Iterator[Checks]:
-    checks = Checks()
+    checks = Checks(_TALLY)
     yield checks
     if checks.failures:
         pytest.fail("checks that did not hold:\n" + "\n".join(checks.failures))
