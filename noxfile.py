@@ -13,13 +13,9 @@ import nox
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 
-TEST_DEPS = [
-    "pytest>=8",
-    "pytest-asyncio>=0.24",
-    "coverage[toml]>=7.10.3",
-    "hypothesis>=6.100",
-    "mypy>=1.11",
-]
+#: The test dependencies are the package's `test` extra (pyproject.toml), declared
+#: once for nox and for a plain ``pip install -e ".[test]" && pytest``.
+TEST_EXTRA = ".[test]"
 LINT_DEPS = ["ruff>=0.6", "import-linter>=2.1"]
 BENCH_DEPS = ["pydantic>=2", "msgspec>=0.18", "orjson>=3"]
 DOCS_DEPS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "ruff>=0.6"]
@@ -28,7 +24,7 @@ DOCS_DEPS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite, with a coverage report."""
-    session.install("-e", ".[cli,httpx,redis]", *TEST_DEPS)
+    session.install("-e", TEST_EXTRA)
     # asyncio debug mode for the whole suite; ResourceWarning is an error (pyproject.toml).
     # `coverage run`, not pytest-cov: the package's pytest plugin is imported before
     # pytest-cov would start measuring.
@@ -79,7 +75,7 @@ def _modules_over(limit: int) -> list[str]:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package and the tests."""
-    session.install("-e", ".[cli,httpx,redis]", *TEST_DEPS)
+    session.install("-e", TEST_EXTRA)
     session.run("mypy", "--strict", "sentry_members_async", "tests")
 
 
@@ -126,7 +122,7 @@ def live(session: nox.Session) -> None:
     on the real server) and ``tests/differential`` (the same raw requests to the
     real server and to the emulator's 23.7 profile), and stops what it started.
     """
-    session.install("-e", ".[cli,httpx,redis]", *TEST_DEPS)
+    session.install("-e", TEST_EXTRA)
     harness = "tools/live/harness.py"
     states = {}
     try:
