@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Mapping
 
-__all__ = ["parse_retry_after", "rate_limit_reset_delay", "requested_wait"]
+__all__ = ["parse_http_date", "parse_retry_after", "rate_limit_reset_delay", "requested_wait"]
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -60,12 +60,32 @@ def _reset_epoch(headers: Mapping[str, str]) -> float | None:
     return reset if math.isfinite(reset) else None
 
 
+def parse_http_date(value: str | None) -> float | None:
+    """Epoch seconds of an HTTP date (a ``Date`` header), or ``None`` if it is not one."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None  # an HTTP date is always GMT; one without a zone is not one
+    stamp = when.timestamp()
+    return stamp if math.isfinite(stamp) else None
+
+
+def _server_now(headers: Mapping[str, str]) -> float:
+    """The answer's ``Date`` (epoch seconds), else this host's clock."""
+    date = parse_http_date(headers.get("Date"))
+    return time.time() if date is None else date
+
+
 def rate_limit_reset_delay(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds until ``X-Sentry-Rate-Limit-Reset`` (epoch seconds), if present (``0.0`` if past)."""
     reset = _reset_epoch(headers)
     if reset is None:
         return None
-    current = time.time() if now is None else now
+    current = _server_now(headers) if now is None else now
     return max(0.0, reset - current)
 
 
@@ -86,9 +106,14 @@ def requested_wait(headers: Mapping[str, str], *, now: float | None = None) -> f
       ahead of the server's, reading it as "0 s" would make every retry
       instant, so the caller backs off instead.
 
-    ``now``: the wall clock (epoch seconds), ``time.time()`` by default.
+    ``now``: the server's clock (epoch seconds) when the answer was made. By
+    default the answer's own ``Date`` (the server's clock, RFC 9110 6.6.1),
+    else this host's ``time.time()``: both ``Retry-After`` dates and the reset
+    are on the server's clock, and this host's may be minutes off it. (``Date``
+    is in whole seconds, so a wait read against it is up to 1 s long, never
+    short.)
     """
-    current = time.time() if now is None else now
+    current = _server_now(headers) if now is None else now
     parsed = _retry_after(headers.get("Retry-After"), current)
     if parsed is not None:
         seconds, is_date = parsed

@@ -46,6 +46,8 @@ from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from ..errors import RateLimitedError, requested_wait
+from .options import check_options, check_rate_limit
+from .skew import ServerClock
 from .slots import FifoSlots, header_float, header_int
 
 __all__ = [
@@ -113,7 +115,8 @@ _NO_WAIT: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext(
 
 #: The limiter and the send number of the request this task holds a permit for:
 #: an answer observed inside the permit is placed among the requests sent after it.
-_HELD: contextvars.ContextVar[tuple[RateLimiter, int] | None] = contextvars.ContextVar(
+#: (The third item: the monotonic time it was sent.)
+_HELD: contextvars.ContextVar[tuple[RateLimiter, int, float] | None] = contextvars.ContextVar(
     "sentry_members_async_permit", default=None
 )
 
@@ -152,8 +155,8 @@ class RateLimiter:
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[float, float], float] = random.uniform,
     ) -> None:
-        _check_options(max_concurrency, rate, safety, max_pause)
-        hint = _check_rate_limit(rate_limit)
+        check_options(max_concurrency, rate, safety, max_pause)
+        hint = check_rate_limit(rate_limit)
         self.max_pause = float(max_pause)
         self.max_concurrency = max_concurrency
         self.rate = rate
@@ -164,6 +167,8 @@ class RateLimiter:
         self.straggler_margin = 0.1
         self._clock = clock
         self._wall = wall_clock
+        #: The server's clock against ``wall_clock``, learned from its answers.
+        self.server_clock = ServerClock()
         self._sleep = sleep
         self._jitter = jitter
         #: bursts of 429s in a row that named no wait (the backoff's exponent)
@@ -309,7 +314,7 @@ class RateLimiter:
     def observe(self, status: int, headers: Mapping[str, str]) -> None:
         """Learn the server's limit, window and usage; pause everyone on a 429."""
         now = self._clock()
-        wall = self._wall()
+        wall = self._server_time(headers, now, self._wall())
         if status == 429:
             self.rate_limited += 1
             self._pause(headers, now, wall)
@@ -320,6 +325,25 @@ class RateLimiter:
             self._slots.resize(concurrent)
         if self.adaptive:
             self._learn(status, headers, now, wall)
+
+    def _server_time(self, headers: Mapping[str, str], now: float, wall: float) -> float:
+        """The server's clock now, as this answer narrows it (never this host's own:
+        the reset header is an epoch on the server's clock, see :mod:`.skew`)."""
+        held = _HELD.get()
+        sent = wall - (now - held[2]) if held is not None and held[0] is self else None
+        server = self.server_clock
+        old = server.offset
+        changed = server.learn(
+            received=wall,
+            sent=sent,
+            date=headers.get("Date"),
+            reset=header_float(headers.get("X-Sentry-Rate-Limit-Reset")),
+            window=self.window,
+        )
+        if changed and self._window_end is not None:
+            # The window's end, placed on the old reading of the server's clock.
+            self._window_end -= server.offset - old
+        return server.now(wall)
 
     def _pause(self, headers: Mapping[str, str], now: float, wall: float) -> None:
         """A 429: every caller waits for ``Retry-After``, else the window's reset
@@ -438,7 +462,7 @@ class _Permit:
             limiter._held(False, None)
             raise
         self._started = limiter._clock()
-        self._token = _HELD.set((limiter, limiter.sent))
+        self._token = _HELD.set((limiter, limiter.sent, self._started))
         limiter._in_flight += 1
 
     async def __aexit__(
@@ -451,35 +475,3 @@ class _Permit:
         limiter._in_flight -= 1
         _HELD.reset(self._token)
         limiter._held(self._probe, self._started if exc_type is None else None)
-
-
-def _check_options(
-    max_concurrency: int, rate: float | None, safety: float, max_pause: float
-) -> None:
-    if max_concurrency < 1:
-        raise ValueError("max_concurrency must be at least 1")
-    if rate is not None and rate <= 0:
-        raise ValueError("rate must be positive")
-    if not 0.0 < safety <= 1.0:
-        raise ValueError("safety must be within (0, 1]")
-    if not max_pause >= 0:
-        raise ValueError("max_pause must be a number of seconds (>= 0)")
-
-
-def _check_rate_limit(value: object) -> tuple[int, float] | None:
-    """``(requests, window seconds)``, both positive, or ``None``."""
-    if value is None:
-        return None
-    if not isinstance(value, tuple) or len(value) != 2:
-        raise ValueError("rate_limit must be a (requests, window seconds) tuple")
-    requests, window = value
-    if isinstance(requests, bool) or not isinstance(requests, int) or requests < 1:
-        raise ValueError("rate_limit's requests must be a positive integer")
-    if (
-        isinstance(window, bool)
-        or not isinstance(window, int | float)
-        or not math.isfinite(window)
-        or window <= 0
-    ):
-        raise ValueError("rate_limit's window must be a positive number of seconds")
-    return requests, float(window)

@@ -10,6 +10,7 @@ invite quotas are endpoint logic: ``handlers/invite_quota.py``.)
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -96,6 +97,10 @@ class RequestLimiter:
                 max(0, concurrent_limit - window.in_flight - (0 if refused else 1))
             ),
             "X-Sentry-Rate-Limit-ConcurrentLimit": str(concurrent_limit),
+            # The clock the windows are counted on, as every HTTP answer carries it
+            # (RFC 9110 6.6.1; on sentry.io, set by its web servers): a client whose
+            # clock differs learns the difference from it, not from the reset alone.
+            "Date": email.utils.formatdate(now, usegmt=True),
         }
         if refused and retry_after:
             headers["Retry-After"] = str(max(1, math.ceil(reset - now)))
