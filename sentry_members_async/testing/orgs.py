@@ -8,12 +8,14 @@ database (src/sentry/testutils/factories.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Iterable, Mapping
 
+from .clock import EmulatorClock
 from .profiles import Profile
 from .seeding import seed_members
-from .state import ORG_ROLES, Organization, State
+from .state import ORG_ROLES, Member, Organization, State, User
 
 __all__ = ["Seeding"]
 
@@ -26,6 +28,12 @@ class Seeding:
     profile: Profile
     invite_quotas: bool
     _rng: random.Random
+    _clock: EmulatorClock
+
+    def _days_ago(self, days: float) -> dt.datetime:
+        """The emulator's clock less ``days`` (seeding's invite and login dates)."""
+        now = dt.datetime.fromtimestamp(self._clock.now(), dt.timezone.utc)
+        return now - dt.timedelta(days=days)
 
     def add_org(
         self,
@@ -106,12 +114,16 @@ class Seeding:
         teams: int | Iterable[str] = (),
         roles: Mapping[str, float] | None = None,
         domain: str | None = None,
+        two_factor_ratio: float = 0.3,
+        sso_linked_ratio: float = 0.2,
     ) -> list[int]:
         """Add ``n`` realistic, deterministic members; returns their member ids.
 
         ``pending_ratio`` of them are pending invites (``user: null``);
         ``teams`` (slugs, or a count of the org's first teams) are spread over
-        them; ``roles`` weights the org roles (default mostly ``member``).
+        them; ``roles`` weights the org roles (default mostly ``member``);
+        ``two_factor_ratio`` and ``sso_linked_ratio`` of the accepted members
+        have 2FA and a linked SSO identity.
         """
         o = self._org(org)
         weights = dict(roles or {"member": 0.9, "admin": 0.04, "manager": 0.05, "billing": 0.01})
@@ -128,6 +140,8 @@ class Seeding:
             teams=team_objs,
             roles=weights,
             domain=domain or f"{o.slug}.example.com",
+            two_factor_ratio=two_factor_ratio,
+            sso_linked_ratio=sso_linked_ratio,
         )
 
     def add_member(
@@ -142,11 +156,23 @@ class Seeding:
         teams: Mapping[str, str | None] | Iterable[str] = (),
         inviter: str | None = None,
         flags: Mapping[str, bool] | None = None,
+        has_2fa: bool = False,
+        invited_days_ago: float | None = None,
+        expired: bool | None = None,
+        user_emails: Iterable[tuple[str, bool]] = (),
+        last_login_days_ago: float | None = None,
     ) -> int:
         """Add one member (or, with ``pending``, an invite) as given; returns its id.
 
         ``teams``: slugs, or slug -> team role (``None``: the org role's default);
-        ``inviter``: the e-mail of the member who invited them.
+        ``inviter``: the e-mail of the member who invited them; ``has_2fa``:
+        the account has a second factor; ``invited_days_ago``: the member row's
+        ``dateCreated`` that many days before the emulator's clock, and an
+        invite older than Sentry's 30 days of validity is ``expired``
+        (``INVITE_DAYS_VALID``, src/sentry/models/organizationmember.py) unless
+        ``expired`` says otherwise; ``user_emails``: the account's other
+        addresses, (address, verified); ``last_login_days_ago``: the account's
+        last login and activity.
         """
         o = self._org(org)
         if role not in ORG_ROLES:
@@ -160,12 +186,51 @@ class Seeding:
         if pending:
             member = self.state.new_member(o, role, email=email, inviter_id=inviter_id)
         else:
-            user = self.state.new_user(email, name or email.split("@", 1)[0])
+            user = self.state.new_user(email, name or email.split("@", 1)[0], has_2fa=has_2fa)
+            user.secondary_emails = [(str(e), bool(v)) for e, v in user_emails]
+            if last_login_days_ago is not None:
+                user.last_login = user.last_active = self._days_ago(last_login_days_ago)
             member = self.state.new_member(o, role, user=user, inviter_id=inviter_id)
         member.invite_status = invite_status
         member.flags.update(flags or {})
+        self._date(member, invited_days_ago, expired)
         self.set_teams(org, email, teams)
         return member.id
+
+    def _date(self, member: Member, days_ago: float | None, expired: bool | None) -> None:
+        if days_ago is not None:
+            member.date_created = self._days_ago(days_ago)
+            member.token_expired = member.pending and days_ago > 30
+        if expired is not None:
+            member.token_expired = expired
+
+    def user_of(self, org: str, email: str) -> User:
+        """The account of the member with ``email`` (an accepted member)."""
+        member = self.state.member_by_email(self._org(org), email)
+        if member is None or member.user_id is None:
+            raise ValueError(f"no accepted member {email!r}")
+        return self.state.users[member.user_id]
+
+    def set_user(
+        self,
+        org: str,
+        email: str,
+        *,
+        has_2fa: bool | None = None,
+        add_email: str | None = None,
+        verified: bool = True,
+        last_login_days_ago: float | None = None,
+    ) -> None:
+        """Change the account of the member with ``email``: 2FA on or off, one more
+        address (``verified`` or not), the last login and activity."""
+        user = self.user_of(org, email)
+        if has_2fa is not None:
+            user.has_2fa = has_2fa
+        if add_email is not None:
+            user.secondary_emails.append((add_email, verified))
+        if last_login_days_ago is not None:
+            user.last_login = user.last_active = self._days_ago(last_login_days_ago)
+        self._org(org).version += 1
 
     def set_teams(
         self, org: str, email: str, teams: Mapping[str, str | None] | Iterable[str]
@@ -184,16 +249,43 @@ class Seeding:
             member.teams[team.id] = team_role
         o.version += 1
 
-    def accept_invite(self, org: str, email: str) -> int:
-        """Turn the pending invite for ``email`` into a member; returns the user id."""
+    def accept_invite(
+        self,
+        org: str,
+        email: str,
+        *,
+        account_email: str | None = None,
+        keep_invite_address: bool | None = None,
+    ) -> int:
+        """Turn the pending invite for ``email`` into a member; returns the user id.
+
+        ``account_email``: the invite is accepted by an account whose address
+        is another one (getsentry/sentry#19592, #72224): the member then shows
+        the account's address, as Sentry clears the invite's e-mail on
+        acceptance (``OrganizationMember.approve_member_invitation`` /
+        ``set_user``); ``keep_invite_address`` (default: with an
+        ``account_email``) adds the invited address to the account as a
+        verified secondary address.
+        """
         o = self._org(org)
         member = self.state.member_by_email(o, email)
         if member is None or not member.pending:
             raise ValueError(f"no pending invite for {email!r}")
-        name = email.split("@", 1)[0].replace(".", " ").title()
-        user = self.state.new_user(email, name)
+        address = account_email or email
+        name = address.split("@", 1)[0].replace(".", " ").title()
+        user = self.state.new_user(address, name)
+        if account_email is not None and (keep_invite_address is None or keep_invite_address):
+            user.secondary_emails.append((email, True))
         self.state.accept(o, member, user)
         return user.id
+
+    def remove_member(self, org: str, email: str) -> None:
+        """The member (or invite) with ``email`` leaves, as if removed outside the API."""
+        o = self._org(org)
+        member = self.state.member_by_email(o, email)
+        if member is None:
+            raise ValueError(f"no member {email!r}")
+        self.state.remove_member(o, member)
 
     def add_invite_request(self, org: str, email: str, *, join: bool = False) -> int:
         """An invite request (or, with ``join``, a join request) for ``email``;

@@ -46,6 +46,8 @@ def seed_members(
     teams: Sequence[Team],
     roles: Mapping[str, float],
     domain: str,
+    two_factor_ratio: float = 0.3,
+    sso_linked_ratio: float = 0.2,
 ) -> list[int]:
     """Add ``n`` members to ``org`` (``pending_ratio`` of them invites); their ids."""
     owner = next(m for m in org.members.values() if m.role == "owner")
@@ -62,9 +64,9 @@ def seed_members(
             member = state.new_member(org, role, email=email, inviter_id=owner.user_id)
             member.token_expired = rng.random() < 0.1
         else:
-            user = state.new_user(email, f"{first} {last}", has_2fa=rng.random() < 0.3)
+            user = state.new_user(email, f"{first} {last}", has_2fa=rng.random() < two_factor_ratio)
             member = state.new_member(org, role, user=user, inviter_id=owner.user_id)
-            member.flags["sso:linked"] = rng.random() < 0.2
+            member.flags["sso:linked"] = rng.random() < sso_linked_ratio
         if teams and ORG_ROLES[role].is_team_roles_allowed:
             for team in rng.sample(teams, k=min(len(teams), 1 + rng.randrange(2))):
                 member.teams[team.id] = "admin" if rng.random() < 0.05 else None

@@ -167,6 +167,10 @@ class User:
     is_active: bool = True
     has_2fa: bool = False
     last_login: dt.datetime | None = None
+    #: ``User.last_active`` (``None``: Sentry's default, the time the user was created).
+    last_active: dt.datetime | None = None
+    #: The account's other addresses (``UserEmail`` rows): (address, verified).
+    secondary_emails: list[tuple[str, bool]] = field(default_factory=list)
 
 
 @dataclass

@@ -31,11 +31,16 @@ def ser_user(user: User, profile: Profile = LATEST, *, detailed: bool = False) -
         "lastLogin": iso(user.last_login) if user.last_login else None,
         "has2fa": user.has_2fa,
         # ``User.last_active`` defaults to the time the user was created.
-        "lastActive": iso(user.date_joined),
+        "lastActive": iso(user.last_active or user.date_joined),
         "isSuperuser": False,
         "isStaff": False,
         "experiments": {},
-        "emails": [{"id": str(user.id), "email": user.email, "is_verified": True}],
+        # ``UserSerializer``: every ``UserEmail`` row of the account, with ``is_verified``.
+        "emails": [{"id": str(user.id), "email": user.email, "is_verified": True}]
+        + [
+            {"id": f"{user.id}{n}", "email": address, "is_verified": verified}
+            for n, (address, verified) in enumerate(user.secondary_emails, 1)
+        ],
         "avatar": {"avatarType": "letter_avatar", "avatarUuid": None},
         "canReset2fa": True,
     }

@@ -1,0 +1,44 @@
+"""Access reviews: one complete, checked snapshot of an organization, as evidence.
+
+``await review(acme)`` reads every member and pending invite with its org
+role, teams and team roles (from the team member lists: one request per page,
+never one per member), 2FA, SSO and IdP flags, invite age and inviter, and the
+account's last login and activity (account-wide: Sentry has no per-org
+activity). The :class:`Review` carries summary counts, findings, a proof of
+completeness and a content hash; :func:`diff_reviews` compares it with an
+earlier one; :func:`review_json`, :func:`review_csv` and :func:`review_html`
+export it.
+"""
+
+from __future__ import annotations
+
+from .build import review
+from .diff import ReviewDiff, RoleChange, diff_reviews
+from .export import load_review, review_csv, review_json, safe_cell
+from .snapshot import (
+    SCHEMA,
+    Changes,
+    Completeness,
+    Review,
+    ReviewMember,
+    ReviewTeam,
+    Summary,
+)
+
+__all__ = [
+    "SCHEMA",
+    "Changes",
+    "Completeness",
+    "Review",
+    "ReviewDiff",
+    "ReviewMember",
+    "ReviewTeam",
+    "RoleChange",
+    "Summary",
+    "diff_reviews",
+    "load_review",
+    "review",
+    "review_csv",
+    "review_json",
+    "safe_cell",
+]
