@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from .api.members import MembersAPI
 from .api.org import OrgAPI
 from .bulk import BulkAPI
-from .changes import BulkReport, IdpFallback, Progress
-from .reconcile import Change, DesiredMember, Plan, apply_plan, make_plan
+from .changes import BulkReport, IdpFallback, OutcomeKind, Progress
+from .reconcile import Change, DesiredMember, Plan, PlanOptions, apply_plan, make_plan
 from .watch import CheckpointStore, MemberWatch, WatchOptions
 
 if TYPE_CHECKING:
@@ -69,29 +69,46 @@ class Org(OrgAPI):
         super().__init__(client, slug)
         self.members = OrgMembers(self)
         self.bulk = BulkAPI(self)
+        #: How many members the last plan of this object read (the implausible-read guard's).
+        self._last_size: int | None = None
 
     async def plan(
         self,
         desired: Iterable[DesiredMember | Mapping[str, Any]],
         *,
-        remove_missing: bool = True,
+        remove_missing: bool = False,
+        max_removals: int | None = None,
+        allow_mass_removal: bool = False,
         remove_owners: bool = False,
         remove_self: bool = False,
+        previous_size: int | None = None,
     ) -> Plan:
         """The changes that make the org match ``desired`` (see :mod:`..reconcile`).
 
-        Members not in ``desired`` are removed (``remove_missing``), except
-        Owners and the caller unless ``remove_owners`` / ``remove_self``. Team
-        roles are compared as held: a role at or below the org role's minimum
-        (admin for a manager or owner) is the minimum, no change.
+        Nothing is sent but reads. Members not in ``desired`` stay unless
+        ``remove_missing=True``; even then Owners and the caller stay unless
+        ``remove_owners`` / ``remove_self``. A plan that would remove more than
+        10 % of the org (at least 25) raises :class:`~.reconcile.MassRemovalError`
+        unless ``max_removals=N`` allows that many or ``allow_mass_removal=True``;
+        one built on an empty read, or on one under half the members the last
+        plan found (``previous_size``, by default the last plan of this
+        ``Org`` object), raises :class:`~.reconcile.ImplausibleReadError`.
+        Changes the token cannot make are in ``plan.refused`` (marked ``!``
+        in ``plan.diff()``). Team roles are compared as held: a role at or
+        below the org role's minimum (admin for a manager or owner) is the
+        minimum, no change.
         """
-        return await make_plan(
-            self,
-            desired,
+        options = PlanOptions(
             remove_missing=remove_missing,
             remove_owners=remove_owners,
             remove_self=remove_self,
+            max_removals=max_removals,
+            allow_mass_removal=allow_mass_removal,
+            previous_size=self._last_size if previous_size is None else previous_size,
         )
+        plan = await make_plan(self, desired, options)
+        self._last_size = plan.org_size
+        return plan
 
     async def apply(
         self,
@@ -103,11 +120,23 @@ class Org(OrgAPI):
     ) -> BulkReport[Change]:
         """Run a :class:`Plan` through the bulk engine; one outcome per change.
 
+        The members it changes are read again first: a change whose premise
+        changed since the plan (the member gone, made an Owner, another role
+        or other teams) is not sent and ends ``failed`` with a
+        :class:`~.reconcile.StaleChangeError`; one the plan found the token
+        cannot make ends ``failed`` with a :class:`~.reconcile.ChangeRefusedError`.
+
         ``idp_fallback="scim"``: a removal Sentry refuses because the identity
         provider provisioned the member goes through SCIM (as ``bulk.remove``).
         An invite's team roles, which Sentry ignores in the invite, are set on
         its team memberships right after it (``failed`` if one does not take).
         """
-        return await apply_plan(
+        report = await apply_plan(
             self, plan, idp_fallback=idp_fallback, progress=progress, concurrency=concurrency
         )
+        if plan.org_size is not None:
+            # The next plan's implausible-read guard expects the org as this apply left it.
+            counts = report.counts()
+            removed = counts.get(OutcomeKind.REMOVED, 0) + counts.get(OutcomeKind.NOT_FOUND, 0)
+            self._last_size = plan.org_size - removed
+        return report

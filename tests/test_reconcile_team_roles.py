@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sentry_members_async.models import Member, MemberId
-from sentry_members_async.reconcile import SetTeamRole, _team_changes
+from sentry_members_async.reconcile import SetTeamRole
+from sentry_members_async.reconcile.compare import _team_changes
 
 
 def _member(role: str) -> Member:
