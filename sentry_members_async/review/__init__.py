@@ -15,6 +15,7 @@ from __future__ import annotations
 from .build import review
 from .diff import ReviewDiff, RoleChange, diff_reviews
 from .export import load_review, review_csv, review_json, safe_cell
+from .html import review_html
 from .snapshot import (
     SCHEMA,
     Changes,
@@ -39,6 +40,7 @@ __all__ = [
     "load_review",
     "review",
     "review_csv",
+    "review_html",
     "review_json",
     "safe_cell",
 ]
