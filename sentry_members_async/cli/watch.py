@@ -9,8 +9,17 @@ from collections.abc import Callable
 
 import click
 
-from ..watch import CheckpointStore, FileStore, MemberEvent, MemberWatch, RedisStore
-from .common import Settings, go, opened
+from ..errors import ConfigurationError
+from ..watch import (
+    CheckpointBusyError,
+    CheckpointStore,
+    FileStore,
+    MemberEvent,
+    MemberWatch,
+    RedisStore,
+    WatchOptions,
+)
+from .common import EX_TEMPFAIL, Exit, Settings, fail, go, opened
 
 __all__ = ["members_watch"]
 
@@ -39,6 +48,11 @@ async def _follow(
 @click.option("--redis", "redis_url", help="Keep the checkpoint in Redis at this URL instead.")
 @click.option("--emit-initial", is_flag=True, help="First run: report every member.")
 @click.option("--once", is_flag=True, help="Poll once, print what changed, exit.")
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Start a new baseline over the stored checkpoint (unreadable, say).",
+)
 @click.option("--max-events", type=click.IntRange(min=1), help="Exit after N events.")
 @click.option(
     "--format",
@@ -58,10 +72,15 @@ def members_watch(
     redis_url: str | None,
     emit_initial: bool,
     once: bool,
+    reset: bool,
     max_events: int | None,
     fmt: str,
 ) -> None:
-    """Stream membership changes (invited, joined, removed, role/teams changed, ...)."""
+    """Stream membership changes (invited, joined, removed, role/teams changed, ...).
+
+    One watcher per checkpoint: while another holds it (a daemon, when this is
+    a cron run), this one says so and exits 75 ("try again later").
+    """
     text = fmt == "text" or (fmt == "auto" and sys.stdout.isatty())
     log = logging.getLogger("sentry_members_async.watch")
     if not log.handlers:
@@ -75,18 +94,44 @@ def members_watch(
         store: CheckpointStore = RedisStore(redis_url) if redis_url else FileStore(state_dir)
         try:
             async with opened(settings) as (_client, org):
-                watch = org.members.watch(
+                options = WatchOptions(
                     interval=interval,
                     teams=with_teams,
                     budget=budget,
                     store=store,
                     emit_initial=emit_initial,
+                    reset=reset,
                 )
-                async with watch:
+                async with MemberWatch(org, options) as watch:
                     await _follow(watch, show, once=once, max_events=max_events)
+        except CheckpointBusyError as exc:
+            fail(exc, settings)  # one line
+            raise Exit(EX_TEMPFAIL) from None  # held by another watcher: try again later
+        except _redis_errors() as exc:
+            where = _no_password(redis_url or "")
+            raise ConfigurationError(f"the Redis store at {where}: {exc}") from None
         finally:
             if isinstance(store, RedisStore):
                 await store.aclose()
         return 0
 
     go(ctx, work)
+
+
+def _redis_errors() -> tuple[type[BaseException], ...]:
+    """redis-py's errors (when the extra is installed): one line, not a traceback."""
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # pragma: no cover - the extra is installed in CI
+        return ()
+    return (RedisError,)
+
+
+def _no_password(url: str) -> str:
+    """A Redis URL without its password (``redis://:secret@host`` -> ``redis://:***@host``)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"

@@ -11,6 +11,10 @@ schedule). :class:`MemberWatch` does that polling and diffing once, right:
   ``id`` a consumer can deduplicate on.
 * **A baseline**: the first poll with an empty store records the org and emits
   nothing (``emit_initial=True`` emits every member instead).
+* **One watcher per checkpoint**: the store's lease (a ``flock`` for the
+  :class:`FileStore`, a fenced lease for the :class:`RedisStore`) lets one
+  watcher hold a key; a second refuses to start
+  (:class:`CheckpointBusyError`) instead of losing the first's events.
 * **Checkpoints** in a :class:`CheckpointStore` (a :class:`FileStore` by
   default, :class:`RedisStore` with the ``redis`` extra): the snapshot and the
   events not yet handed out are saved before any of them is handed out, so a
@@ -30,8 +34,10 @@ schedule). :class:`MemberWatch` does that polling and diffing once, right:
 
 The rooms, lowest first (each imports only those before it):
 
+* :mod:`.errors`: what can go wrong with a checkpoint (held, moved, unreadable);
 * :mod:`.events`: member states, events and the pure :func:`diff_members`;
-* :mod:`.stores`: the checkpoint stores (file, Redis, memory);
+* :mod:`.stores`: the store and lease protocols, the memory store;
+  :mod:`.filestore` and :mod:`.redisstore`, the file and Redis stores;
 * :mod:`.budget`: the :class:`BudgetLimiter` (the watcher's share of the limit);
 * :mod:`.options`: :class:`WatchOptions`, the settings, written and checked once;
 * :mod:`.checkpoint`: the snapshot, its batch of events and the delivery cursor;
@@ -40,17 +46,31 @@ The rooms, lowest first (each imports only those before it):
 """
 
 from .budget import BudgetLimiter
+from .errors import (
+    CheckpointBusyError,
+    CheckpointConflictError,
+    CheckpointCorruptError,
+    CheckpointError,
+)
 from .events import EVENT_KINDS, EventKind, MemberEvent, MemberState, diff_members
+from .filestore import FileStore
 from .options import WatchOptions
-from .stores import CheckpointStore, FileStore, MemoryStore, RedisStore, default_state_dir
+from .redisstore import RedisStore
+from .stores import CheckpointLease, CheckpointStore, LeasingStore, MemoryStore, default_state_dir
 from .watcher import MemberWatch, WatchStats
 
 __all__ = [
     "EVENT_KINDS",
     "BudgetLimiter",
+    "CheckpointBusyError",
+    "CheckpointConflictError",
+    "CheckpointCorruptError",
+    "CheckpointError",
+    "CheckpointLease",
     "CheckpointStore",
     "EventKind",
     "FileStore",
+    "LeasingStore",
     "MemberEvent",
     "MemberState",
     "MemberWatch",

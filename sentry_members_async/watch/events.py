@@ -175,8 +175,10 @@ class MemberEvent:
         return ""
 
 
-def _event_id(org: str, rev: int, kind: str, member_id: str) -> str:
-    raw = f"{org}\x00{rev}\x00{kind}\x00{member_id}".encode()
+def _event_id(org: str, rev: int, kind: str, member_id: str, epoch: str = "") -> str:
+    """Stable across a restart; unique across checkpoints (``epoch``, random, names one)."""
+    where = f"{org}\x00{epoch}" if epoch else org  # no epoch: the ids of older releases
+    raw = f"{where}\x00{rev}\x00{kind}\x00{member_id}".encode()
     return hashlib.sha256(raw).hexdigest()[:24]
 
 
@@ -227,9 +229,10 @@ def _event(
     org: str,
     rev: int,
     observed_at: dt.datetime,
+    epoch: str = "",
 ) -> MemberEvent:
     return MemberEvent(
-        id=_event_id(org, rev, kind, mid),
+        id=_event_id(org, rev, kind, mid, epoch),
         kind=kind,
         org=org,
         member_id=mid,
@@ -246,12 +249,15 @@ def diff_members(
     org: str,
     rev: int,
     observed_at: dt.datetime,
+    epoch: str = "",
 ) -> list[MemberEvent]:
     """The events that turn ``before`` into ``after`` (pure; ordered by member id, kind).
 
-    ``rev`` is the revision of ``before`` in the checkpoint: it makes event ids
-    stable. A member new since ``before`` who is already accepted and has an
-    inviter was invited *and* joined between the two polls: both events.
+    ``rev`` is the revision of ``before`` in the checkpoint and ``epoch`` the
+    checkpoint's random name: together they make event ids stable across a
+    restart, and unique across checkpoints (a reset one starts again at 1). A
+    member new since ``before`` who is already accepted and has an inviter
+    was invited *and* joined between the two polls: both events.
     """
     changes: list[tuple[EventKind, MemberId, MemberState | None, MemberState | None]] = []
     for mid, now in after.items():
@@ -260,11 +266,14 @@ def diff_members(
         changes.extend((kind, mid, now, was) for kind in kinds)
     changes.extend(("removed", mid, None, was) for mid, was in before.items() if mid not in after)
     changes.sort(key=lambda change: (id_key(change[1]), _KIND_ORDER[change[0]]))
-    return [_event(*change, org=org, rev=rev, observed_at=observed_at) for change in changes]
+    return [
+        _event(*change, org=org, rev=rev, observed_at=observed_at, epoch=epoch)
+        for change in changes
+    ]
 
 
 def initial_events(
-    after: Mapping[MemberId, MemberState], *, org: str, observed_at: dt.datetime
+    after: Mapping[MemberId, MemberState], *, org: str, observed_at: dt.datetime, epoch: str = ""
 ) -> list[MemberEvent]:
     """``emit_initial=True``: one ``invited`` or ``joined`` per member of the first poll."""
     return [
@@ -276,6 +285,7 @@ def initial_events(
             org=org,
             rev=0,
             observed_at=observed_at,
+            epoch=epoch,
         )
         for mid, now in sorted(after.items(), key=lambda item: id_key(item[0]))
     ]

@@ -69,10 +69,14 @@ class WatchOptions:
     #: A :class:`CheckpointStore`; ``None``: a :class:`FileStore` in
     #: :func:`default_state_dir`.
     store: CheckpointStore | None = attrs.field(default=None, validator=_store)
-    #: The checkpoint's key; ``None``: from the Sentry host, the org and ``teams``.
+    #: The checkpoint's key; ``None``: from the Sentry base URL (scheme, host, port,
+    #: path), the org and ``teams``.
     key: str | None = attrs.field(default=None, validator=_key)
     #: On the first poll with an empty store, emit every member (``invited`` or
     #: ``joined``) instead of recording a silent baseline.
     emit_initial: bool = attrs.field(default=False, validator=_flag)
     #: Pages fetched concurrently while listing.
     prefetch: int = attrs.field(default=8, validator=_positive)
+    #: Ignore the stored checkpoint (one that is unreadable, say) and start a new
+    #: baseline, written over it at the first poll (the key must not be held).
+    reset: bool = attrs.field(default=False, validator=_flag)

@@ -1,23 +1,37 @@
-"""Where a watcher keeps its checkpoint: bytes under a key, in a file, in Redis or in memory.
+"""Where a watcher keeps its checkpoint: bytes under a key, held by one watcher at a time.
 
 The watcher writes one checkpoint (its snapshot and the events not yet handed
-out) and a small cursor (how many of them were handed out) per key; a store
-needs only ``load`` and ``save``, so any key-value store can serve.
+out) and a small cursor (how many of them were handed out, ``key:cursor``).
+A store needs only ``load`` and ``save``, so any key-value store can serve;
+the stores of this package also give a *lease* (:class:`LeasingStore`): one
+watcher holds a key, and a second one on it refuses to start
+(:class:`~.errors.CheckpointBusyError`) instead of overwriting the first's
+snapshot and delivery count, which loses events (issue 26 #1). Each save
+through a lease is also a compare-and-swap on what the lease last read or
+wrote (:class:`~.errors.CheckpointConflictError` when it moved).
+
+Here: the protocols, :class:`MemoryStore` and :func:`lease_of`; the file and
+Redis stores have a module each (:mod:`.filestore`, :mod:`.redisstore`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
 import os
-import tempfile
+import weakref
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from ..errors import ConfigurationError
+from .errors import CheckpointBusyError, CheckpointConflictError
 
-__all__ = ["CheckpointStore", "FileStore", "MemoryStore", "RedisStore", "default_state_dir"]
+__all__ = [
+    "CheckpointLease",
+    "CheckpointStore",
+    "LeasingStore",
+    "MemoryStore",
+    "default_state_dir",
+    "lease_of",
+    "sub_key",
+]
 
 
 @runtime_checkable
@@ -29,17 +43,147 @@ class CheckpointStore(Protocol):
     async def save(self, key: str, data: bytes) -> None: ...
 
 
+class CheckpointLease(Protocol):
+    """One watcher's hold on a key and its sub-keys (``key:cursor``).
+
+    ``load`` and ``save`` read and write through the hold; ``save`` writes
+    only while the lease is held and the stored value is the one this lease
+    last read or wrote (else :class:`~.errors.CheckpointBusyError` or
+    :class:`~.errors.CheckpointConflictError`, and nothing is written).
+    """
+
+    async def load(self, key: str) -> bytes | None: ...
+
+    async def save(self, key: str, data: bytes) -> None: ...
+
+    async def renew(self) -> None:
+        """Say the holder is alive (a lease that runs out is renewed; a lost one raises)."""
+
+    async def release(self) -> None:
+        """Give the key up (idempotent)."""
+
+
+@runtime_checkable
+class LeasingStore(CheckpointStore, Protocol):
+    """A store that lets one watcher at a time hold a key."""
+
+    async def lease(self, key: str, *, hold: float) -> CheckpointLease:
+        """Hold ``key``; :class:`~.errors.CheckpointBusyError` when another holder has it.
+
+        ``hold``: the longest the holder may go between two calls on the lease
+        (a lease with a time limit lasts at least that long).
+        """
+        ...
+
+
+def sub_key(base: str, key: str) -> str:
+    """``key`` when it is ``base`` or one of its sub-keys (``base:...``), else a ValueError."""
+    if key != base and not key.startswith(base + ":"):
+        raise ValueError(f"the lease of {base!r} does not cover {key!r}")
+    return key
+
+
+class _Unleased:
+    """A plain store seen as a lease: no hold, no check (one watcher per key is the user's)."""
+
+    def __init__(self, store: CheckpointStore, key: str) -> None:
+        self.store = store
+        self.key = key
+
+    async def load(self, key: str) -> bytes | None:
+        return await self.store.load(sub_key(self.key, key))
+
+    async def save(self, key: str, data: bytes) -> None:
+        await self.store.save(sub_key(self.key, key), data)
+
+    async def renew(self) -> None:
+        return None
+
+    async def release(self) -> None:
+        return None
+
+
+async def lease_of(store: CheckpointStore, key: str, *, hold: float) -> CheckpointLease:
+    """The store's lease on ``key``, or (a store without leases) a view with no hold."""
+    if isinstance(store, LeasingStore):
+        return await store.lease(key, hold=hold)
+    return _Unleased(store, key)
+
+
+class _MemoryLease:
+    def __init__(self, store: MemoryStore, key: str) -> None:
+        self.store = store
+        self.key = key
+        self.released = False
+        self._seen: dict[str, int] = {}
+
+    def _check(self, key: str) -> str:
+        sub_key(self.key, key)
+        if self.released:
+            raise CheckpointBusyError(
+                f"the lease of the checkpoint {self.key!r} was given up",
+                key=self.key,
+                where="memory",
+            )
+        return key
+
+    # Through the store's own load and save: a subclass's (failures injected in
+    # a test, say) are what the watcher meets.
+    async def load(self, key: str) -> bytes | None:
+        self._seen[self._check(key)] = self.store.versions.get(key, 0)
+        return await self.store.load(key)
+
+    async def save(self, key: str, data: bytes) -> None:
+        version = self.store.versions.get(self._check(key), 0)
+        if key in self._seen and self._seen[key] != version:
+            raise CheckpointConflictError(
+                f"the checkpoint {key!r} changed under this watcher", key=self.key, where="memory"
+            )
+        await self.store.save(key, data)
+        self._seen[key] = self.store.versions.get(key, 0)
+
+    async def renew(self) -> None:
+        self._check(self.key)
+
+    async def release(self) -> None:
+        if not self.released:
+            self.released = True
+            if self.store.holders.get(self.key) is self:
+                del self.store.holders[self.key]
+
+
 class MemoryStore:
-    """A checkpoint store in this process (tests; a watcher that need not survive a restart)."""
+    """A checkpoint store in this process (tests; a watcher that need not survive a restart).
+
+    One watcher at a time holds a key; a watcher that is closed, or no longer
+    referenced anywhere (garbage), holds nothing.
+    """
 
     def __init__(self) -> None:
         self.data: dict[str, bytes] = {}
+        #: How many times each key was written.
+        self.versions: dict[str, int] = {}
+        self.holders: weakref.WeakValueDictionary[str, _MemoryLease] = weakref.WeakValueDictionary()
 
     async def load(self, key: str) -> bytes | None:
         return self.data.get(key)
 
     async def save(self, key: str, data: bytes) -> None:
         self.data[key] = bytes(data)
+        self.versions[key] = self.versions.get(key, 0) + 1
+
+    async def lease(self, key: str, *, hold: float = 0.0) -> CheckpointLease:
+        """Hold ``key`` in this process (:class:`~.errors.CheckpointBusyError` if held)."""
+        held = self.holders.get(key)
+        if held is not None and not held.released:
+            raise CheckpointBusyError(
+                f"another watcher in this process holds the checkpoint {key!r}",
+                key=key,
+                where="memory",
+            )
+        lease = _MemoryLease(self, key)
+        self.holders[key] = lease
+        return lease
 
 
 def default_state_dir() -> Path:
@@ -55,88 +199,3 @@ def default_state_dir() -> Path:
         os.path.expanduser("~"), ".local", "state"
     )
     return Path(base) / "sentry-members"
-
-
-class FileStore:
-    """One file per key in ``directory`` (created when needed); writes are atomic.
-
-    A write goes to a temporary file in the same directory, is flushed to disk,
-    then renamed over the old file: a crash leaves the old checkpoint or the
-    new one, never half of one.
-    """
-
-    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
-        self.directory = Path(directory) if directory is not None else default_state_dir()
-
-    def __repr__(self) -> str:
-        return f"FileStore({str(self.directory)!r})"
-
-    def path(self, key: str) -> Path:
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)
-        digest = hashlib.sha256(key.encode()).hexdigest()[:8]
-        return self.directory / f"{safe[:100]}-{digest}.json"
-
-    async def load(self, key: str) -> bytes | None:
-        path = self.path(key)
-
-        def read() -> bytes | None:
-            try:
-                return path.read_bytes()
-            except FileNotFoundError:
-                return None
-
-        return await asyncio.to_thread(read)
-
-    async def save(self, key: str, data: bytes) -> None:
-        path = self.path(key)
-
-        def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-
-        await asyncio.to_thread(write)
-
-
-class RedisStore:
-    """Checkpoints in Redis (extra ``redis``): ``RedisStore("redis://localhost:6379/0")``.
-
-    Takes a URL or a ``redis.asyncio.Redis`` client (then the caller closes it).
-    """
-
-    def __init__(self, redis: Any, *, prefix: str = "sentry-members:watch:") -> None:
-        try:
-            import redis.asyncio as aioredis
-        except ImportError:  # pragma: no cover - the extra is installed in CI
-            raise ConfigurationError(
-                "RedisStore needs the redis extra: pip install 'sentry-members-async[redis]'"
-            ) from None
-        if isinstance(redis, str):
-            self._redis = aioredis.Redis.from_url(redis)
-            self._owns = True
-        else:
-            self._redis = redis
-            self._owns = False
-        self.prefix = prefix
-
-    async def load(self, key: str) -> bytes | None:
-        value = await self._redis.get(self.prefix + key)
-        if value is None:
-            return None
-        return value.encode() if isinstance(value, str) else bytes(value)
-
-    async def save(self, key: str, data: bytes) -> None:
-        await self._redis.set(self.prefix + key, data)
-
-    async def aclose(self) -> None:
-        if self._owns:
-            await self._redis.aclose()

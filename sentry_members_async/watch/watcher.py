@@ -22,9 +22,10 @@ from ..models import MemberId
 from .budget import BudgetLimiter
 from .checkpoint import CURSOR_EVERY, Checkpoint
 from .events import MemberEvent, MemberState, diff_members, initial_events
+from .filestore import FileStore
 from .options import WatchOptions
 from .snapshot import SnapshotReader
-from .stores import CheckpointStore, FileStore
+from .stores import CheckpointStore
 
 __all__ = ["MemberWatch", "WatchStats"]
 
@@ -50,12 +51,16 @@ class WatchStats:
     stretched: bool = False
 
 
-def _default_key(org: OrgAPI, teams: bool) -> str:
-    """From the Sentry host, the org and what is watched."""
+def _base_url(org: OrgAPI) -> str:
+    """The Sentry watched: scheme, host, port and path prefix (``https://sentry.corp/eu``)."""
     url = org.client.base_url
-    host = url.host or "sentry"
-    where = f"{host}:{url.explicit_port}" if url.explicit_port else host
-    return f"watch:{where}:{org.slug}:{'teams' if teams else 'members'}"
+    port = f":{url.explicit_port}" if url.explicit_port else ""
+    return f"{url.scheme}://{url.host or 'sentry'}{port}{url.path.rstrip('/')}"
+
+
+def _default_key(org: OrgAPI, teams: bool) -> str:
+    """From the whole base URL (two Sentrys on one host differ), the org and what is watched."""
+    return f"watch:{_base_url(org)}:{org.slug}:{'teams' if teams else 'members'}"
 
 
 class MemberWatch(AsyncClosing):
@@ -86,7 +91,16 @@ class MemberWatch(AsyncClosing):
         )
         self.store: CheckpointStore = self.options.store or FileStore()
         self.key = self.options.key or _default_key(org, self.options.teams)
-        self._checkpoint = Checkpoint(self.store, self.key, org=self.org, teams=self.teams)
+        self._checkpoint = Checkpoint(
+            self.store,
+            self.key,
+            org=self.org,
+            teams=self.teams,
+            url=_base_url(org),
+            # the lease outlives three intervals (a minute at least) without a call
+            hold=max(60.0, 3 * self.configured_interval),
+            reset=self.options.reset,
+        )
         self.stats = WatchStats(interval=self.configured_interval)
         self._queue: deque[MemberEvent] = deque()
         self._next_poll: float | None = None
@@ -142,29 +156,36 @@ class MemberWatch(AsyncClosing):
         return self._hand_out()
 
     async def poll(self) -> list[MemberEvent]:
-        """Poll once now: the events not yet handed out, then the new ones (all delivered)."""
+        """Poll once now: the events not yet handed out, then the new ones (all delivered).
+
+        Nothing is lost to a failure: a poll that fails keeps what was queued,
+        and when saving the delivery count fails (a full disk, a Redis blip)
+        the events go back in the queue and the next ``poll()`` returns them.
+        """
         if self._closed:
             raise ConfigurationError("the watch is closed")
         await self._load()
-        queued = list(self._queue)
-        self._queue.clear()
+        await self._poll()  # a new batch carries what was still queued
+        events = [self._hand_out() for _ in range(len(self._queue))]
         try:
-            await self._poll()
+            await self._checkpoint.save_cursor()
         except BaseException:
-            self._queue.extendleft(reversed(queued))  # nothing is lost to a failed poll
+            self._queue.extendleft(reversed(events))  # not delivered after all
+            self._checkpoint.delivered -= len(events)
+            self.stats.events -= len(events)
             raise
-        events = queued + [self._hand_out() for _ in range(len(self._queue))]
-        self.stats.events += len(queued)
-        await self._checkpoint.save_cursor()
         return events
 
     async def aclose(self) -> None:
-        """Stop: save how many events were handed out. Idempotent."""
+        """Stop: save how many events were handed out, give the key up. Idempotent."""
         if self._closed:
             return
         self._closed = True
         if self._checkpoint.loaded:
-            await self._checkpoint.save_cursor()
+            try:
+                await self._checkpoint.save_cursor()
+            finally:
+                await self._checkpoint.release()
 
     def _hand_out(self) -> MemberEvent:
         event = self._queue.popleft()
@@ -187,9 +208,12 @@ class MemberWatch(AsyncClosing):
         finally:
             self.stats.requests += self.limiter.sent - sent_before  # also for a cut-off poll
         if events or current != self._checkpoint.snapshot:
-            await self._checkpoint.save(current, events)
-            self._queue.extend(events)
-        # else: nothing changed, nothing to write (a 100k-member checkpoint is ~20 MB)
+            # What was still queued (a poll() after a restart) stays in the new batch.
+            pending = [*self._queue, *events]
+            await self._checkpoint.save(current, pending)
+            self._queue = deque(pending)
+        else:  # nothing changed, nothing to write (a 100k-member checkpoint is ~20 MB)
+            await self._checkpoint.renew()
         self._count_poll(started, self.limiter.sent - sent_before, len(current), len(events))
 
     async def _read_changes(self) -> tuple[dict[MemberId, MemberState], list[MemberEvent]]:
@@ -200,10 +224,19 @@ class MemberWatch(AsyncClosing):
         if before is None:
             if not self.emit_initial:
                 return current, []
-            return current, initial_events(current, org=self.org, observed_at=observed)
+            return current, initial_events(
+                current, org=self.org, observed_at=observed, epoch=self._checkpoint.epoch
+            )
         current = await self._reader.confirm(before, current)
-        rev = self._checkpoint.rev
-        return current, diff_members(before, current, org=self.org, rev=rev, observed_at=observed)
+        events = diff_members(
+            before,
+            current,
+            org=self.org,
+            rev=self._checkpoint.rev,
+            observed_at=observed,
+            epoch=self._checkpoint.epoch,
+        )
+        return current, events
 
     def _count_poll(self, started: float, cost: int, members: int, events: int) -> None:
         took = asyncio.get_running_loop().time() - started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 from collections import Counter
@@ -194,6 +195,7 @@ async def test_events_not_yet_handed_out_survive_a_restart_with_their_ids(
         ("invited", "a3@acme.example.com"),
         ("joined", "a1@acme.example.com"),
     ]
+    await second.aclose()  # one watcher holds the key at a time
 
     # A crash (no aclose) before the delivery count was saved hands the batch out
     # again with the same ids: a consumer deduplicates on them.
@@ -201,11 +203,14 @@ async def test_events_not_yet_handed_out_survive_a_restart_with_their_ids(
     crashing = acme200.members.watch(store=store)
     batch = await crashing.poll()  # poll() saves the count: delivered
     assert [e.email for e in batch] == ["b1@acme.example.com"]
+    await crashing.aclose()
     await acme200.members.invite("b2@acme.example.com")
     lost = acme200.members.watch(store=store)
     async for event in lost:
         first_id = event.id
         break  # and the process "dies": no aclose, the count is not saved
+    del lost  # (a watcher nobody holds any more holds its key no more)
+    gc.collect()
     replay = acme200.members.watch(store=store)
     again = await replay.poll()
     assert [(e.email, e.id) for e in again] == [("b2@acme.example.com", first_id)]
@@ -444,6 +449,8 @@ async def test_a_long_batch_saves_its_progress_every_hundred_events(acme200: Org
         seen.append(event)
         if len(seen) == 150:
             break  # and "crash": no aclose
+    del first
+    gc.collect()
     resumed = await acme200.members.watch(store=store).poll()
     # progress was saved when the 101st event was asked for: 100 are not repeated
     assert [e.id for e in resumed] == [e.id for e in seen[100:]] + [e.id for e in resumed[50:]]

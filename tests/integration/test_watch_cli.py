@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
 
+from sentry_members_async import FileStore, SentryClient
 from sentry_members_async.testing import SentryEmulator
 
 
@@ -92,3 +95,65 @@ def test_bad_budget_is_a_usage_error(served: tuple[SentryEmulator, dict[str, str
     assert done.returncode == 2
     assert "budget" in done.stderr
     assert emu.requests == []
+
+
+async def test_a_cron_run_beside_a_running_watcher_says_so_and_changes_nothing(
+    served: tuple[SentryEmulator, dict[str, str]], tmp_path: pathlib.Path
+) -> None:
+    """Issue 26 #1: the daemon and the cron run share the default key; the second refuses."""
+    emu, env = served
+    state = tmp_path / "state"
+    async with SentryClient(env["SENTRY_AUTH_TOKEN"], base_url=env["SENTRY_URL"]) as client:
+        acme = client.org("acme")
+        daemon = acme.members.watch(store=FileStore(state), budget=None)
+        assert await daemon.poll() == []  # it holds the key from its first poll on
+        await acme.members.invite("during@acme.example.com")
+        cron = await asyncio.to_thread(watch, env, "--once", "--state-dir", str(state))
+        assert (cron.returncode, cron.stdout) == (75, "")
+        lines = cron.stderr.strip().splitlines()
+        assert len(lines) == 1, cron.stderr
+        assert lines[0].startswith("error: another watcher holds the checkpoint ")
+        assert "run one watcher per key" in lines[0]
+        assert [e.email for e in await daemon.poll()] == ["during@acme.example.com"]
+        await daemon.aclose()
+    after = await asyncio.to_thread(watch, env, "--once", "--state-dir", str(state))
+    assert (after.returncode, after.stdout) == (0, ""), after.stderr  # nothing new, once each
+
+
+def test_a_corrupt_checkpoint_is_one_line_and_reset_starts_over(
+    served: tuple[SentryEmulator, dict[str, str]], tmp_path: pathlib.Path
+) -> None:
+    """Issue 26 #9 (review #14): a torn checkpoint names its file and the way out."""
+    emu, env = served
+    state = tmp_path / "state"
+    assert watch(env, "--once", "--state-dir", str(state)).returncode == 0
+    (checkpoint,) = state.glob("*.json")
+    checkpoint.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
+    for _ in range(2):  # the same answer every time, never a traceback
+        broken = watch(env, "--once", "--state-dir", str(state))
+        assert (broken.returncode, broken.stdout) == (2, "")
+        assert broken.stderr.count("\n") == 1, broken.stderr
+        assert f"error: the checkpoint {checkpoint} is unreadable (not JSON: " in broken.stderr
+        assert "--reset" in broken.stderr
+    fresh = watch(env, "--once", "--reset", "--state-dir", str(state))
+    assert (fresh.returncode, fresh.stdout) == (0, ""), fresh.stderr  # a new baseline
+    emu.sso_login("acme", "after-reset@acme.example.com")
+    later = watch(env, "--once", "--state-dir", str(state))
+    assert later.returncode == 0, later.stderr
+    assert [json.loads(line)["email"] for line in later.stdout.splitlines()] == [
+        "after-reset@acme.example.com"
+    ]
+
+
+def test_an_unreachable_redis_store_is_one_line(
+    served: tuple[SentryEmulator, dict[str, str]],
+) -> None:
+    _, env = served
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = watch(env, "--once", "--redis", f"redis://:hunter2@127.0.0.1:{port}/0")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"error: the Redis store at redis://:***@127.0.0.1:{port}/0: ")
+    assert "hunter2" not in done.stderr
