@@ -101,7 +101,7 @@ async def test_a_cron_run_beside_a_running_watcher_says_so_and_changes_nothing(
     served: tuple[SentryEmulator, dict[str, str]], tmp_path: pathlib.Path
 ) -> None:
     """Issue 26 #1: the daemon and the cron run share the default key; the second refuses."""
-    emu, env = served
+    _, env = served
     state = tmp_path / "state"
     async with SentryClient(env["SENTRY_AUTH_TOKEN"], base_url=env["SENTRY_URL"]) as client:
         acme = client.org("acme")
