@@ -109,7 +109,7 @@ def _checks(
     return signs
 
 
-def _record(member: Member, teams: list[tuple[str, str | None]], listed: bool) -> ReviewMember:
+def record(member: Member, teams: list[tuple[str, str | None]], listed: bool) -> ReviewMember:
     user = member.user
     flags = member.flags
     return ReviewMember(
@@ -148,7 +148,7 @@ def _records(reading: _Round) -> tuple[tuple[ReviewMember, ...], tuple[ReviewTea
     for m in reading.members.members:
         unique.setdefault(m.id, m)
     members = tuple(
-        _record(m, by_member.get(m.id, []), invites_listed or not (m.pending or m.user is None))
+        record(m, by_member.get(m.id, []), invites_listed or not (m.pending or m.user is None))
         for m in sorted(unique.values(), key=lambda m: (len(m.id), m.id))
     )
     teams = tuple(
