@@ -9,10 +9,12 @@ delivered exactly once across the two; never may one be lost.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -32,6 +34,7 @@ from sentry_members_async import (
     SentryClient,
 )
 from sentry_members_async.testing import SentryEmulator
+from sentry_members_async.watch import CheckpointBusyError, CheckpointConflictError
 
 REDIS = shutil.which("redis-server")
 #: The ports this suite's redis-server may take (the first free one).
@@ -108,19 +111,11 @@ async def _close(*stores: CheckpointStore) -> None:
             await store.aclose()
 
 
-def _busy(exc: BaseException) -> bool:
-    from sentry_members_async.watch import CheckpointBusyError
-
-    return isinstance(exc, CheckpointBusyError)
-
-
 async def _poll(watch: MemberWatch, got: list[MemberEvent]) -> bool:
     """One poll: its events into ``got``; False when the watcher refused (held key)."""
     try:
         got.extend(await watch.poll())
-    except Exception as exc:
-        if not _busy(exc):
-            raise
+    except CheckpointBusyError:
         return False
     return True
 
@@ -210,3 +205,90 @@ async def test_a_watcher_that_died_mid_batch_loses_nothing_to_the_next(
     for e in got:
         assert by_id.setdefault(e.id, (e.kind, e.email)) == (e.kind, e.email)
     assert len(by_id) == len(wanted)
+
+
+async def test_a_redis_lease_that_ran_out_is_fenced(
+    acme: tuple[SentryEmulator, Org], redis_url: str
+) -> None:
+    """A's lease runs out (deleted here, as its time limit would); B takes over and writes.
+
+    A's next write is refused: while B holds the key (busy), and after B
+    closed (the version moved: conflict). Nothing A wrote lands over B's.
+    """
+    import redis.asyncio as aioredis
+
+    _, org = acme
+    prefix = f"fence{time.monotonic_ns()}:"
+    raw = aioredis.Redis.from_url(redis_url)
+    one, two = RedisStore(raw, prefix=prefix), RedisStore(raw, prefix=prefix)
+    a = org.members.watch(store=one, budget=None)
+    assert await a.poll() == []
+    await raw.delete(prefix + a.key + ":lease")  # A's lease ran out
+    b = org.members.watch(store=two, budget=None)
+    assert await b.poll() == []  # B takes the key over
+    await org.members.invite("p@newco.example.com")
+    assert [e.email for e in await b.poll()] == ["p@newco.example.com"]
+    stored = await raw.get(prefix + a.key)
+    await org.members.invite("q@newco.example.com")
+    with pytest.raises(CheckpointBusyError, match="another watcher took the checkpoint"):
+        await a.poll()
+    await b.aclose()
+    with pytest.raises(CheckpointConflictError, match="changed under this watcher"):
+        await a.poll()
+    assert await raw.get(prefix + a.key) == stored  # A wrote nothing over B's checkpoint
+    await a.aclose()
+    c = org.members.watch(store=RedisStore(raw, prefix=prefix), budget=None)
+    assert [e.email for e in await c.poll()] == ["q@newco.example.com"]  # B's, then q
+    await c.aclose()
+    await raw.aclose()
+
+
+async def test_a_checkpoint_file_replaced_under_its_holder_is_not_written_over(
+    acme: tuple[SentryEmulator, Org], tmp_path: Path
+) -> None:
+    """A writer that ignores the lock (an older release, a hand edit): the holder stops."""
+    _, org = acme
+    store = FileStore(tmp_path)
+    watch = org.members.watch(store=store, budget=None)
+    assert await watch.poll() == []
+    path = store.path(watch.key)
+    await store.save(watch.key, path.read_bytes())  # the same bytes, a new file
+    replaced = path.read_bytes()
+    await org.members.invite("r@newco.example.com")
+    with pytest.raises(CheckpointConflictError, match="changed under this watcher"):
+        await watch.poll()
+    assert path.read_bytes() == replaced
+    await watch.aclose()
+
+
+def test_a_second_process_on_a_held_file_key_refuses(tmp_path: Path) -> None:
+    """``flock`` holds across processes: a Python child cannot lease the key either."""
+
+    store = FileStore(tmp_path)
+    child = (
+        "import asyncio, sys\n"
+        "from sentry_members_async import FileStore\n"
+        "from sentry_members_async.watch import CheckpointBusyError\n"
+        "async def main():\n"
+        "    try:\n"
+        f"        await FileStore({str(tmp_path)!r}).lease('k', hold=1)\n"
+        "    except CheckpointBusyError as exc:\n"
+        "        print('busy', exc)\n"
+        "asyncio.run(main())\n"
+    )
+
+    async def hold_then_run() -> tuple[str, str]:
+        lease = await store.lease("k", hold=1)
+        held = await asyncio.to_thread(run_child)
+        await lease.release()
+        return held, await asyncio.to_thread(run_child)
+
+    def run_child() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", child], capture_output=True, text=True, timeout=60, check=True
+        )
+        return done.stdout
+
+    held, free = asyncio.run(hold_then_run())
+    assert held.startswith(f"busy another watcher holds the checkpoint {store.path('k')}")
+    assert free == ""
