@@ -246,27 +246,56 @@ def _opened(source: Source) -> Iterator[io.TextIOBase | Iterable[Mapping[str, An
 
 def read_records(
     source: io.TextIOBase | Iterable[Mapping[str, Any]],
+    *,
+    name: str | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line, record)`` per row, keys stripped: CSV lines from 2 (after the header), dicts from 1.
+    """``(line, record)`` per row, keys stripped and lower-cased: CSV lines from 2
+    (after the header), dicts from 1.
 
-    A CSV needs a header row with an ``email`` column.
+    A CSV needs a header row with an ``email`` column, in any case (``Email``,
+    as spreadsheets export it, is ``email``). A line the csv module cannot read
+    (a field over :func:`csv.field_size_limit`, a NUL byte) is a
+    :class:`ValidationError` naming ``name`` (the file) and the line.
     """
-    records: Iterable[Mapping[str, Any]]
-    first_line = 1
-    if isinstance(source, io.TextIOBase):
-        reader = csv.DictReader(source)
-        if reader.fieldnames is None or "email" not in [f.strip() for f in reader.fieldnames]:
-            raise ValidationError("the CSV needs a header row with an 'email' column")
-        records, first_line = reader, 2
-    else:
-        records = source
-    for offset, record in enumerate(records):
-        yield first_line + offset, _record(record)
+    where = f"{name}: " if name else ""
+    if not isinstance(source, io.TextIOBase):
+        for offset, record in enumerate(source):
+            yield 1 + offset, _record(record)
+        return
+    reader = csv.DictReader(source)
+    try:
+        fields = reader.fieldnames
+    except csv.Error as exc:
+        raise _csv_problem(where, 1, exc) from None
+    if fields is None or "email" not in [f.strip().lower() for f in fields]:
+        raise ValidationError(
+            f"{where}the first row must be a header with an 'email' column "
+            f"(columns found: {', '.join(f.strip() for f in fields or []) or 'none'})"
+        )
+    line = 2
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _csv_problem(where, line, exc) from None
+        yield line, _record(record)
+        line += 1
+
+
+def _csv_problem(where: str, line: int, exc: csv.Error) -> ValidationError:
+    """One line for a CSV the csv module refused (the module's words, made plain)."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        text = f"a field is longer than {csv.field_size_limit():,} characters"
+    return ValidationError(f"{where}line {line}: not a CSV row this tool can read ({text})")
 
 
 def _record(record: Mapping[Any, Any]) -> dict[str, Any]:
-    """A row's fields with their names stripped (a CSV header may pad them)."""
-    return {str(k).strip(): v for k, v in record.items() if k is not None}
+    """A row's fields with their names stripped and lower-cased (a header may pad or
+    capitalise them: ``Email``, `` Role``)."""
+    return {str(k).strip().lower(): v for k, v in record.items() if k is not None}
 
 
 def _email(data: Mapping[str, Any]) -> str:
@@ -282,6 +311,7 @@ def _collect(
     build: Callable[[dict[str, Any]], RowT],
     problems: Callable[[RowT, dict[str, Any]], list[Problem]],
     email: Callable[[RowT], str],
+    name: str | None = None,
 ) -> RowBatch[RowT]:
     """Build and check every row; keep the good ones and every problem of the others.
 
@@ -290,8 +320,10 @@ def _collect(
     rows: list[RowT] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
+    if name is None and isinstance(source, str | os.PathLike):
+        name = os.fspath(source)
     with _opened(source) as records:
-        for line, data in read_records(records):
+        for line, data in read_records(records, name=name):
             row = build(data)
             found = problems(row, data)
             key = email(row).lower()
@@ -318,7 +350,7 @@ def _invite_row(data: Mapping[str, Any]) -> InviteRow:
 
 
 def load_invite_rows(
-    source: Source, *, known_teams: Iterable[str] | None = None
+    source: Source, *, known_teams: Iterable[str] | None = None, name: str | None = None
 ) -> RowBatch[InviteRow]:
     """Read invite rows from a CSV file (or file object) or from dicts, checking each.
 
@@ -326,7 +358,8 @@ def load_invite_rows(
     (comma- or semicolon-separated slugs, each optionally ``slug:team-role``).
     Invalid e-mails, unknown roles, unknown teams (when ``known_teams`` is
     given) and an e-mail given twice become :class:`RowError` entries, every
-    one of every row; nothing is sent.
+    one of every row; nothing is sent. Header names are read in any case.
+    ``name`` (the file's, for an open file) is named in a CSV that cannot be read.
     """
     teams = set(known_teams) if known_teams is not None else None
     return _collect(
@@ -334,6 +367,7 @@ def load_invite_rows(
         _invite_row,
         lambda row, _: invite_row_problems(row, teams),
         lambda row: row.email,
+        name,
     )
 
 

@@ -93,9 +93,14 @@ def test_invite_from_csv_with_bad_rows(
         assert state[email]["pending"]
     assert state["ok5@example.com"]["teams"] == {"team-02": None, "team-03": None}
     assert "ok3@example.com" not in state
-    with (tmp_path / "failed-rows.csv").open(newline="") as handle:
+    with (tmp_path / "failed-members-invite.csv").open(newline="") as handle:
         failed = list(csv.DictReader(handle))
     assert [r["email"] for r in failed] == ["not-an-email", "ok3@example.com", "ok4@example.com"]
+    assert [r["teams"] for r in failed] == ["", "", "team-99"]
+    assert (
+        "3 rows not done written to failed-members-invite.csv (run them again with: "
+        "sentry-members members invite --from-csv failed-members-invite.csv)"
+    ) in done.stderr
 
 
 def test_bad_token_exits_2_with_one_line(served: tuple[SentryEmulator, dict[str, str]]) -> None:
@@ -125,7 +130,7 @@ def test_single_item_commands(served: tuple[SentryEmulator, dict[str, str]]) -> 
     done = cli(env, "members", "set-role", target["email"], "manager")
     assert (done.returncode, done.stdout.strip()) == (
         0,
-        f"updated: {target['email']}: role manager",
+        f"updated: {target['email']} (role manager)",
     )
     got = cli(env, "members", "get", target["email"], "--format", "json")
     assert json.loads(got.stdout)["role"] == "manager"
@@ -138,7 +143,7 @@ def test_single_item_commands(served: tuple[SentryEmulator, dict[str, str]]) -> 
     assert removed.returncode == 0
     assert target["id"] not in [m["id"] for m in emu.members("acme")]
     missing = cli(env, "members", "get", "999999")
-    assert missing.returncode == 1
+    assert missing.returncode == 3  # not found
     assert missing.stderr.startswith("error: 404 ")
 
 

@@ -82,7 +82,7 @@ def test_csv_without_email_column_one_message_for_plan_and_invite(
     source.write_text("mail,role\nann@example.com,member\n")
     expected = [
         f"error: {source}: the first row must be a header with an 'email' column "
-        "(columns: email, role, teams)"
+        "(columns found: mail, role)"
     ]
     for args in (
         ("members", "invite", "--from-csv", str(source)),

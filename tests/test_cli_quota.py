@@ -46,7 +46,7 @@ def test_quota_defers_rows_to_a_file_and_scim_provisions_them(tmp_path: pathlib.
         }
         done = _cli(env, "members", "invite", "--from-csv", str(source), cwd=tmp_path)
         assert done.returncode == 75, done.stderr
-        assert "the daily invite quota was reached: 20 rows were not sent" in done.stderr
+        assert "the daily invite quota was reached: 20 rows not sent" in done.stderr
         assert "deferred-invites.csv" in done.stderr
         # the quota's one answer 429 is reported, counted from this work's start
         progress = [x for x in done.stderr.splitlines() if x.startswith("inviting: ")]
@@ -58,7 +58,7 @@ def test_quota_defers_rows_to_a_file_and_scim_provisions_them(tmp_path: pathlib.
             "429 POST /api/0/organizations/acme/members/: You are being rate limited for too "
             "many invitations."
         }
-        assert not (tmp_path / "failed-rows.csv").exists()
+        assert not (tmp_path / "failed-members-invite.csv").exists()
         again = _cli(
             env,
             "members",
@@ -101,7 +101,7 @@ def test_apply_past_the_quota_exits_75_and_applies_the_rest_tomorrow(
         done = _cli(env, "apply", str(roster), "--keep-missing", "--yes", cwd=tmp_path)
         assert done.returncode == 75, done.stderr
         assert "the daily invite quota was reached: 2 invites were not sent" in done.stderr
-        assert not (tmp_path / "failed-rows.csv").exists()
+        assert not (tmp_path / "failed-members-invite.csv").exists()
         assert len([m for m in emu.members("acme") if m["pending"]]) == 100
         emu.advance(days=1)
         again = _cli(env, "apply", str(roster), "--keep-missing", "--yes", cwd=tmp_path)

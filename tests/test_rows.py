@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+from typing import Any
 
 import pytest
 
@@ -56,7 +58,7 @@ def test_a_good_roster_parses_team_roles() -> None:
 
 
 def test_a_csv_without_an_email_column_is_refused() -> None:
-    with pytest.raises(ValidationError, match="header row with an 'email' column"):
+    with pytest.raises(ValidationError, match="a header with an 'email' column"):
         load_roster(io.StringIO("mail,role\nann@example.com,member\n"))
 
 
@@ -119,3 +121,40 @@ def test_a_team_listed_twice_is_refused_in_every_reader(teams: object) -> None:
     with pytest.raises(RosterError) as info:
         load_roster([{"email": "ann@example.com", "teams": teams}])
     assert str(info.value) == "roster row 1: teams: teams lists a team twice"
+
+
+def test_capitalised_headers_are_read_as_their_lower_case_names() -> None:
+    text = "Email,ROLE, Teams\nann@example.com,Manager,backend:admin\n"
+    batch = load_invite_rows(io.StringIO(text), known_teams=["backend"])
+    assert batch.errors == []
+    assert batch.rows == [
+        InviteRow("ann@example.com", "manager", ("backend",), {"backend": "admin"})
+    ]
+    assert load_roster(io.StringIO(text)) == [
+        DesiredMember("ann@example.com", "manager", {"backend": "admin"})
+    ]
+
+
+def test_a_header_without_email_names_the_file_and_the_columns_found(tmp_path: Any) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("mail,role\nann@example.com,member\n")
+    with pytest.raises(ValidationError) as info:
+        load_invite_rows(path)
+    assert str(info.value) == (
+        f"{path}: the first row must be a header with an 'email' column (columns found: mail, role)"
+    )
+
+
+def test_a_field_over_the_csv_limit_is_one_line_with_the_file_and_line(tmp_path: Any) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text(
+        "email,role,teams\nok@example.com,member,\nann@example.com,member," + "x" * 200_000 + "\n"
+    )
+    with pytest.raises(ValidationError) as info:
+        load_invite_rows(path)
+    assert str(info.value) == (
+        f"{path}: line 3: not a CSV row this tool can read "
+        f"(a field is longer than {csv.field_size_limit():,} characters)"
+    )
+    with pytest.raises(ValidationError, match=r"^big\.csv: line 3: "):
+        load_invite_rows(io.StringIO(path.read_text()), name="big.csv")

@@ -4,9 +4,15 @@ A thin layer over the public SDK. Settings follow sentry-cli:
 ``SENTRY_AUTH_TOKEN``, ``SENTRY_ORG``, ``SENTRY_URL``, plus
 ``SENTRY_SCIM_TOKEN``; each is also a flag.
 
-Exit codes: 0 all done, 1 some items failed (or the API refused the one
-item), 2 usage or configuration error. Errors print one line, never the
-token, and a traceback only with ``--debug``.
+Exit codes: :data:`.exitcodes.EXIT_CODES` (0 done, 1 some items failed, 2
+usage or configuration, 3 not found, 75 quota, 130 interrupted, 141 broken
+pipe, 143 SIGTERM). Errors print one line, never the token, and a traceback
+only with ``--debug``.
+
+The global flags (``--org``, ``--url``, ``--token``, ``--scim-token``,
+``--allow-insecure-http``, ``-q/--quiet``, ``-v/--verbose``, ``--debug``,
+``--format``) are accepted before or after the subcommand, as gh and
+sentry-cli take them (:mod:`.globalflags`).
 
 One module per command group (``members``, ``watch``, ``teams``, ``scim``,
 ``roster`` for plan/apply, ``emulator``, ``demo``), over ``common``
@@ -16,6 +22,7 @@ tables, progress). This module builds the root group from them and runs it.
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -24,6 +31,8 @@ from .._version import __version__
 from .common import Exit, Settings
 from .demo import demo_cmd
 from .emulator import emulator_group
+from .exitcodes import EX_USAGE
+from .globalflags import GlobalFlagsGroup
 from .members import members
 from .output import err, silence_stdout
 from .roster import apply_cmd, plan_cmd
@@ -33,7 +42,7 @@ from .teams import teams
 __all__ = ["cli", "run"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GlobalFlagsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sentry-members")
 @click.option("--token", envvar="SENTRY_AUTH_TOKEN", help="Auth token (prefer SENTRY_AUTH_TOKEN).")
 @click.option("--org", envvar="SENTRY_ORG", help="Organization slug [SENTRY_ORG].")
@@ -43,6 +52,9 @@ __all__ = ["cli", "run"]
     "--allow-insecure-http", is_flag=True, help="Allow plain http:// to a non-loopback --url."
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option(
+    "--verbose", "-v", count=True, help="Log what the SDK does to stderr (-vv: every request)."
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def cli(
@@ -53,11 +65,29 @@ def cli(
     scim_token: str | None,
     allow_insecure_http: bool,
     quiet: bool,
+    verbose: int,
     debug: bool,
 ) -> None:
-    """Manage the members, teams and SCIM users of a Sentry organization."""
+    """Manage the members, teams and SCIM users of a Sentry organization.
+
+    The options below may also be given after the subcommand
+    (sentry-members members list --org acme), as may --format.
+    """
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        log = logging.getLogger("sentry_members_async")
+        log.addHandler(handler)
+        log.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
     ctx.obj = Settings(
-        token, org, url, scim_token, debug, quiet=quiet, allow_insecure_http=allow_insecure_http
+        token,
+        org,
+        url,
+        scim_token,
+        debug,
+        quiet=quiet,
+        allow_insecure_http=allow_insecure_http,
+        verbose=verbose,
     )
 
 
@@ -80,11 +110,11 @@ def run(argv: list[str] | None = None) -> int:
     except Exit as stop:
         return stop.code
     except click.exceptions.Abort:
-        err.print("aborted")
-        return 2
+        err.print("aborted: nothing was changed")
+        return EX_USAGE
     except click.ClickException as exc:
         exc.show()
-        return 2
+        return EX_USAGE
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0)
     return 0
