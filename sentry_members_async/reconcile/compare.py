@@ -70,7 +70,13 @@ def _wanted(desired: Iterable[DesiredMember | Mapping[str, Any]]) -> dict[str, D
 
 
 async def _team_slugs(org: OrgAPI, wanted: Mapping[str, DesiredMember]) -> list[str]:
-    """The org's team slugs; a desired team that is not one of them raises."""
+    """The org's team slugs; a desired team that is not one of them raises.
+
+    None are read when the roster manages no member's teams (every ``teams`` is
+    ``None``): the plan then reads no team list at all.
+    """
+    if all(member.teams is None for member in wanted.values()):
+        return []
     slugs = [team.slug async for team in org.teams.list(detailed=False)]
     for member in wanted.values():
         for slug in member.teams or {}:
