@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import glob
 import json
 import os
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -394,23 +396,68 @@ def start_web(base: Path) -> int:
 # --- commands ---------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def setup_lock(base: Path) -> Iterator[None]:
+    """One instance at a time installs, starts PostgreSQL and builds the template
+    (instances started together on a cold machine would race on the shared venv,
+    the shared cluster and the template database)."""
+    with (base / "setup.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def starting_file(base: Path) -> Path:
+    """Present while this instance's ``up`` runs: another instance's ``down``
+    leaves the shared PostgreSQL running for it."""
+    return base / f"starting{SUFFIX}.pid"
+
+
+def others_running(base: Path) -> bool:
+    """Another instance is up, or is starting (its ``up`` process alive)."""
+    if any(path != state_file(base) for path in base.glob("state*.json")):
+        return True
+    for path in base.glob("starting*.pid"):
+        if path == starting_file(base):
+            continue
+        try:
+            os.kill(int(path.read_text().strip() or 0), 0)
+        except (ValueError, ProcessLookupError, PermissionError):
+            continue
+        return True
+    return False
+
+
 def up(args: argparse.Namespace) -> int:
     base = cache_dir()
     base.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    starting = starting_file(base)
+    starting.write_text(str(os.getpid()))
     try:
-        sentry = install(base)
-        redis_bin()
-        pg_bin("initdb")
-        down(args, quiet=True)
-        start_postgres(base)
+        return _up(args, base, started)
+    finally:
+        starting.unlink(missing_ok=True)
+
+
+def _up(args: argparse.Namespace, base: Path, started: float) -> int:
+    try:
+        with setup_lock(base):
+            sentry = install(base)
+            redis_bin()
+            pg_bin("initdb")
+            down(args, quiet=True)
+            start_postgres(base)
         start_redis(base)
     except Missing as exc:
         log(f"cannot run: {exc}")
         return 3
     flush_redis()
     configure(base, sentry)
-    database_ready(base)
+    with setup_lock(base):
+        database_ready(base)
     pid = start_web(base)
     seed = json.loads((base / "seed.json").read_text())
     state = {
@@ -442,8 +489,7 @@ def down(args: argparse.Namespace, quiet: bool = False) -> int:
     if pidfile.exists():
         stop_pid(int(pidfile.read_text().strip() or 0))
     data = pg_dir(base)
-    others = list(base.glob("state*.json"))
-    if (data / "postmaster.pid").exists() and not others:
+    if (data / "postmaster.pid").exists() and not others_running(base):
         stop_postgres(data)
     if not quiet:
         log("stopped")
