@@ -88,3 +88,16 @@ def test_the_catalogue_names_the_retired_roles() -> None:
     assert caller.retired == frozenset()
     assert check_role_change(caller, member(), "admin").allowed
     assert caller_of(None).kind == "integration"
+
+
+def test_the_org_roles_teams_give_count_for_the_caller() -> None:
+    me = Member(
+        id=ME,
+        email="me@example.com",
+        org_role="member",
+        extra={"orgRolesFromTeams": [{"teamSlug": "leads", "role": {"id": "manager"}}]},
+    )
+    caller = caller_of(me)
+    assert caller.role == "manager"
+    assert check_removal(caller, member("manager")).allowed
+    assert not check_removal(caller, member("owner")).allowed

@@ -13,8 +13,11 @@ The rules are Sentry's (newest first where releases differ):
 
 - An org role change (``PUT members/{id}/`` with ``orgRole``;
   src/sentry/api/endpoints/organization_member/details.py ``put``):
-  refused for a member flagged ``idp:role-restricted`` (403 "This user's
-  org-role is managed through your organization's identity provider."); the
+  refused for a member flagged ``idp:role-restricted`` (newer Sentry: 403
+  "This user's org-role is managed through your organization's identity
+  provider."; 23.7.1 has the check commented out, "Reenable idp lockout once
+  all scim role bugs are resolved", but the identity provider's next sync
+  sets the role back, so it is refused here for every release); the
   new role and the member's current role must both be among the caller's
   allowed roles, those at or below the caller's own
   (``get_allowed_org_roles``, src/sentry/api/endpoints/organization_member/__init__.py;
@@ -31,7 +34,8 @@ The rules are Sentry's (newest first where releases differ):
   is ``member`` at most; no retired role.
 - A removal (``DELETE members/{id}/``, details.py ``delete``): not of a
   member with more access than the caller (``roles.can_manage``; 400 "You
-  cannot remove a member who has more access than you."); a member flagged
+  cannot remove a member who has more access than you."; the caller's rank
+  counts the org roles its teams give); a member flagged
   ``idp:provisioned`` is refused over REST (403 "This user is managed through
   your organization's identity provider.") and goes through SCIM
   (``DELETE Users/{id}``) when a SCIM token is configured.
@@ -127,11 +131,30 @@ def caller_of(me: Member | None, *, scim: bool = False, kind: TokenKind | None =
     retired = frozenset(r.id for r in me.org_role_list if r.is_retired)
     return Caller(
         kind,
-        me.org_role,
+        _top_role(me),
         me.id,
         scim=scim,
         retired=retired if me.org_role_list else RETIRED_ROLES,
     )
+
+
+def _top_role(me: Member) -> str:
+    """The highest of the caller's org role and the org roles its teams give.
+
+    Sentry ranks a caller by all of them (``get_all_org_roles`` in
+    ``OrganizationMember.get_allowed_org_roles_to_invite``, and in
+    details.py ``delete``): ``orgRolesFromTeams`` (newer) / ``groupOrgRoles``
+    (23.7.1), each ``{"teamSlug": ..., "role": {"id": ...}}``.
+    """
+    roles = [me.org_role]
+    for key in ("orgRolesFromTeams", "groupOrgRoles"):
+        entries = me.extra.get(key)
+        for entry in entries if isinstance(entries, list) else ():
+            role = entry.get("role") if isinstance(entry, dict) else None
+            if isinstance(role, dict) and isinstance(role.get("id"), str):
+                roles.append(role["id"])
+    ranked = [r for r in roles if r in ORG_ROLE_NAMES]
+    return max(ranked, key=ORG_ROLE_NAMES.index) if ranked else me.org_role
 
 
 def _rank(role: str | None) -> int | None:
