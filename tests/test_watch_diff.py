@@ -53,6 +53,7 @@ def test_each_kind_once_in_member_then_kind_order() -> None:
     events = diff_members(before, after, org="acme", rev=4, observed_at=AT)
     assert [(e.member_id, e.kind) for e in events] == [
         ("2", "role_changed"),
+        ("2", "role_raised"),  # a privilege alert: member -> manager
         ("3", "joined"),
         ("3", "role_changed"),
         ("4", "invite_expired"),
@@ -63,7 +64,7 @@ def test_each_kind_once_in_member_then_kind_order() -> None:
         ("8", "joined"),
         ("9", "joined"),
     ]
-    removed = events[4]
+    removed = events[5]
     assert removed.member is None
     assert removed.before == before[MemberId("5")]
     assert len({e.id for e in events}) == len(events)
@@ -115,3 +116,71 @@ def test_budget_share_is_checked() -> None:
     gate = BudgetLimiter(NoLimiter(), 0.25).gate
     assert gate is not None
     assert gate.safety == 0.25
+
+
+def alerts(before: MemberState | None, after: MemberState) -> list[str]:
+    was = snap(before) if before is not None else {}
+    events = diff_members(was, snap(after), org="acme", rev=1, observed_at=AT)
+    return [e.kind for e in events if e.is_alert]
+
+
+def test_privilege_alerts_each_rule() -> None:
+    """Issue 29 #3: what counts as a privilege alert, from two rows of one member."""
+    on = {"has_2fa": True, "sso_linked": True, "sso_invalid": False}
+    base = {**on, "idp_provisioned": False, "idp_role_restricted": False}
+    member = state("1", **base)
+    # a role raised to manager or owner; not a lower role, not a demotion
+    assert alerts(member, state("1", **base, role="owner")) == ["role_raised"]
+    assert alerts(state("1", **base, role="admin"), state("1", **base, role="manager")) == [
+        "role_raised"
+    ]
+    assert alerts(member, state("1", **base, role="admin")) == []
+    assert alerts(state("1", **base, role="owner"), state("1", **base, role="manager")) == []
+    # an invite to owner grants nothing until it is accepted; then it does
+    invite = state("1", pending=True, role="owner")
+    assert alerts(None, invite) == []
+    assert alerts(invite, state("1", **base, role="owner")) == ["role_raised"]
+    assert alerts(None, state("1", **base, role="manager")) == ["role_raised"]
+    # 2FA turned off; turned on, or unknown before (an older checkpoint), is no alert
+    assert alerts(member, state("1", **{**base, "has_2fa": False})) == ["2fa_disabled"]
+    assert alerts(state("1", **{**base, "has_2fa": None}), state("1", **base)) == []
+    assert alerts(state("1", **{**base, "has_2fa": False}), member) == []
+    # an SSO link lost: unlinked, or invalid; linking again is no alert
+    assert alerts(member, state("1", **{**base, "sso_linked": False})) == ["sso_link_lost"]
+    assert alerts(member, state("1", **{**base, "sso_invalid": True})) == ["sso_link_lost"]
+    assert alerts(state("1", **{**base, "sso_linked": False}), member) == []
+    # IdP flags changed, either way; unknown before is no alert
+    assert alerts(member, state("1", **{**base, "idp_provisioned": True})) == ["idp_changed"]
+    assert alerts(state("1", **{**base, "idp_role_restricted": True}), member) == ["idp_changed"]
+    assert alerts(state("1", **on), member) == []
+    # all at once: one of each, in EVENT_KINDS order
+    worst = state(
+        "1", role="owner", has_2fa=False, sso_linked=False, sso_invalid=False,
+        idp_provisioned=True, idp_role_restricted=False,
+    )  # fmt: skip
+    assert alerts(member, worst) == ["role_raised", "2fa_disabled", "sso_link_lost", "idp_changed"]
+
+
+def test_alert_lines_say_what_changed() -> None:
+    member = state("1", has_2fa=True, sso_linked=True, sso_invalid=False)
+    lines = {
+        e.kind: e.describe()
+        for e in diff_members(
+            snap(member),
+            snap(state("1", role="owner", has_2fa=False, sso_linked=True, sso_invalid=True)),
+            org="acme",
+            rev=1,
+            observed_at=AT,
+        )
+    }
+    assert lines["role_raised"].endswith("m1@example.com (member 1): member -> owner")
+    assert lines["2fa_disabled"].endswith("m1@example.com (member 1)")
+    assert lines["sso_link_lost"].endswith(": SSO link invalid")
+
+
+def test_a_state_from_an_older_checkpoint_still_reads() -> None:
+    """Rows saved before the alert fields existed: the new fields are unknown (None)."""
+    old = {"id": "1", "email": "m1@example.com", "role": "member", "sso_linked": True}
+    member = MemberState.from_json(old)
+    assert (member.has_2fa, member.sso_invalid, member.idp_provisioned) == (None, None, None)
+    assert MemberState.from_json(member.to_json()) == member

@@ -18,6 +18,7 @@ from ..watch import (
     MemberWatch,
     RedisStore,
     WatchOptions,
+    default_key,
 )
 from .common import EX_TEMPFAIL, Exit, Settings, fail, go, opened
 
@@ -25,15 +26,27 @@ __all__ = ["members_watch"]
 
 
 async def _follow(
-    watch: MemberWatch, show: Callable[[MemberEvent], None], *, once: bool, max_events: int | None
+    watch: MemberWatch,
+    show: Callable[[MemberEvent], None],
+    *,
+    once: bool,
+    max_events: int | None,
+    alerts: bool = False,
 ) -> None:
-    """Show one poll's events (``once``), or every event until ``max_events``."""
+    """Show one poll's events (``once``), or every event until ``max_events``.
+
+    ``alerts``: only the privilege alerts are shown (and counted); the other
+    events are handed out all the same.
+    """
     if once:
         for event in await watch.poll():
-            show(event)
+            if event.is_alert or not alerts:
+                show(event)
         return
     shown = 0
     async for event in watch:
+        if alerts and not event.is_alert:
+            continue
         show(event)
         shown += 1
         if max_events is not None and shown >= max_events:
@@ -48,6 +61,12 @@ async def _follow(
 @click.option("--redis", "redis_url", help="Keep the checkpoint in Redis at this URL instead.")
 @click.option("--emit-initial", is_flag=True, help="First run: report every member.")
 @click.option("--once", is_flag=True, help="Poll once, print what changed, exit.")
+@click.option(
+    "--alerts",
+    "only_alerts",
+    is_flag=True,
+    help="Print only privilege alerts (role raised to manager/owner, 2FA off, SSO lost, IdP).",
+)
 @click.option(
     "--reset",
     is_flag=True,
@@ -72,6 +91,7 @@ def members_watch(
     redis_url: str | None,
     emit_initial: bool,
     once: bool,
+    only_alerts: bool,
     reset: bool,
     max_events: int | None,
     fmt: str,
@@ -79,7 +99,9 @@ def members_watch(
     """Stream membership changes (invited, joined, removed, role/teams changed, ...).
 
     One watcher per checkpoint: while another holds it (a daemon, when this is
-    a cron run), this one says so and exits 75 ("try again later").
+    a cron run), this one says so and exits 75 ("try again later"). With
+    --alerts the checkpoint is one of its own, so an alerts feed and a full
+    feed of one org can run side by side.
     """
     text = fmt == "text" or (fmt == "auto" and sys.stdout.isatty())
     log = logging.getLogger("sentry_members_async.watch")
@@ -101,9 +123,10 @@ def members_watch(
                     store=store,
                     emit_initial=emit_initial,
                     reset=reset,
+                    key=default_key(org, with_teams) + ":alerts" if only_alerts else None,
                 )
                 async with MemberWatch(org, options) as watch:
-                    await _follow(watch, show, once=once, max_events=max_events)
+                    await _follow(watch, show, once=once, max_events=max_events, alerts=only_alerts)
         except CheckpointBusyError as exc:
             fail(exc, settings)  # one line
             raise Exit(EX_TEMPFAIL) from None  # held by another watcher: try again later

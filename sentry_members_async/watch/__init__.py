@@ -9,6 +9,9 @@ schedule). :class:`MemberWatch` does that polling and diffing once, right:
   ``role_changed``, ``teams_changed`` (``teams=True``: one more list per team)
   and ``invite_expired``, each with the member now and before, and a stable
   ``id`` a consumer can deduplicate on.
+* **Privilege alerts** (:data:`ALERT_KINDS`, ``event.is_alert``):
+  ``role_raised`` (to manager or owner), ``2fa_disabled``, ``sso_link_lost``
+  and ``idp_changed``, compared from the same list rows: no request more.
 * **A baseline**: the first poll with an empty store records the org and emits
   nothing (``emit_initial=True`` emits every member instead).
 * **One watcher per checkpoint**: the store's lease (a ``flock`` for the
@@ -35,7 +38,9 @@ schedule). :class:`MemberWatch` does that polling and diffing once, right:
 The rooms, lowest first (each imports only those before it):
 
 * :mod:`.errors`: what can go wrong with a checkpoint (held, moved, unreadable);
-* :mod:`.events`: member states, events and the pure :func:`diff_members`;
+* :mod:`.states`: :class:`MemberState`, what is kept of a member;
+* :mod:`.alerts`: the privilege alert rules (pure);
+* :mod:`.events`: the events and the pure :func:`diff_members`;
 * :mod:`.stores`: the store and lease protocols, the memory store;
   :mod:`.filestore` and :mod:`.redisstore`, the file and Redis stores;
 * :mod:`.budget`: the :class:`BudgetLimiter` (the watcher's share of the limit);
@@ -45,6 +50,7 @@ The rooms, lowest first (each imports only those before it):
 * :mod:`.watcher`: :class:`MemberWatch`, the loop that ties them together.
 """
 
+from .alerts import ALERT_KINDS, AlertKind
 from .budget import BudgetLimiter
 from .errors import (
     CheckpointBusyError,
@@ -57,10 +63,12 @@ from .filestore import FileStore
 from .options import WatchOptions
 from .redisstore import RedisStore
 from .stores import CheckpointLease, CheckpointStore, LeasingStore, MemoryStore, default_state_dir
-from .watcher import MemberWatch, WatchStats
+from .watcher import MemberWatch, WatchStats, default_key
 
 __all__ = [
+    "ALERT_KINDS",
     "EVENT_KINDS",
+    "AlertKind",
     "BudgetLimiter",
     "CheckpointBusyError",
     "CheckpointConflictError",
@@ -78,6 +86,7 @@ __all__ = [
     "RedisStore",
     "WatchOptions",
     "WatchStats",
+    "default_key",
     "default_state_dir",
     "diff_members",
 ]

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from ..models import Member, MemberId, UserId
+from ..models import MemberId
+from .alerts import ALERT_KINDS, AlertKind, alert_detail, alert_kinds
+from .states import MemberState
 
 __all__ = [
+    "ALERT_KINDS",
     "EVENT_KINDS",
     "EventKind",
     "MemberEvent",
@@ -26,80 +29,24 @@ __all__ = [
     "initial_events",
 ]
 
-EventKind: TypeAlias = Literal[
-    "invited", "joined", "removed", "role_changed", "teams_changed", "invite_expired"
-]
+EventKind: TypeAlias = (
+    Literal["invited", "joined", "removed", "role_changed", "teams_changed", "invite_expired"]
+    | AlertKind
+)
 #: Every event kind, in the order events of one member are emitted.
 EVENT_KINDS: tuple[EventKind, ...] = (
     "invited",
     "joined",
     "role_changed",
+    "role_raised",
+    "2fa_disabled",
+    "sso_link_lost",
+    "idp_changed",
     "teams_changed",
     "invite_expired",
     "removed",
 )
 _KIND_ORDER = {kind: i for i, kind in enumerate(EVENT_KINDS)}
-
-
-def _user_id(value: object) -> UserId | None:
-    return None if value is None else UserId(str(value))
-
-
-def _teams_tuple(value: Any) -> tuple[tuple[str, str | None], ...] | None:
-    if value is None:
-        return None
-    return tuple(sorted((str(slug), None if role is None else str(role)) for slug, role in value))
-
-
-@attrs.frozen(kw_only=True)
-class MemberState:
-    """What the watcher knows of one member (kept in the checkpoint)."""
-
-    id: MemberId = attrs.field(converter=MemberId)
-    email: str
-    name: str = ""
-    role: str = "member"
-    pending: bool = False
-    expired: bool = False
-    user_id: UserId | None = attrs.field(default=None, converter=_user_id)
-    #: Who sent the invite (``None`` for SSO just-in-time members and SCIM pushes).
-    inviter: str | None = None
-    sso_linked: bool = False
-    #: ``(team slug, team role)`` pairs, sorted; ``None`` when teams are not watched.
-    teams: tuple[tuple[str, str | None], ...] | None = attrs.field(
-        default=None, converter=_teams_tuple
-    )
-
-    @classmethod
-    def from_member(
-        cls, member: Member, teams: Iterable[tuple[str, str | None]] | None = None
-    ) -> MemberState:
-        return cls(
-            id=member.id,
-            email=member.email,
-            name=member.name,
-            role=member.org_role,
-            pending=member.pending,
-            expired=member.expired,
-            user_id=member.user_id,
-            inviter=member.inviter_name,
-            sso_linked=member.flags.sso_linked,
-            teams=None if teams is None else tuple(teams),
-        )
-
-    @property
-    def team_slugs(self) -> frozenset[str]:
-        return frozenset(slug for slug, _ in self.teams or ())
-
-    def to_json(self) -> dict[str, Any]:
-        data = attrs.asdict(self, recurse=False)
-        if self.teams is not None:
-            data["teams"] = [list(pair) for pair in self.teams]
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> MemberState:
-        return cls(**data)
 
 
 @attrs.frozen(kw_only=True)
@@ -148,6 +95,12 @@ class MemberEvent:
             observed_at=dt.datetime.fromisoformat(data["observed_at"]),
         )
 
+    @property
+    def is_alert(self) -> bool:
+        """A privilege alert (:data:`ALERT_KINDS`: a role raised to manager or owner,
+        2FA turned off, an SSO link lost, IdP flags changed)."""
+        return self.kind in ALERT_KINDS
+
     def describe(self) -> str:
         """One readable line (what the CLI prints on a terminal)."""
         who = f"{self.email} (member {self.member_id})"
@@ -163,6 +116,8 @@ class MemberEvent:
             return ""
         if self.kind in ("invited", "joined"):
             return f" as {now.role}"
+        if self.kind in ALERT_KINDS:
+            return alert_detail(self.kind, before, now)
         if before is None:
             return ""
         if self.kind == "role_changed":
@@ -257,12 +212,14 @@ def diff_members(
     checkpoint's random name: together they make event ids stable across a
     restart, and unique across checkpoints (a reset one starts again at 1). A
     member new since ``before`` who is already accepted and has an inviter
-    was invited *and* joined between the two polls: both events.
+    was invited *and* joined between the two polls: both events. Privilege
+    alerts (:data:`ALERT_KINDS`, :mod:`.alerts`) come from the same rows.
     """
     changes: list[tuple[EventKind, MemberId, MemberState | None, MemberState | None]] = []
     for mid, now in after.items():
         was = before.get(mid)
         kinds = _new_member_kinds(now) if was is None else _member_kinds(was, now)
+        kinds += alert_kinds(was, now)  # privilege alerts, from the same rows
         changes.extend((kind, mid, now, was) for kind in kinds)
     changes.extend(("removed", mid, None, was) for mid, was in before.items() if mid not in after)
     changes.sort(key=lambda change: (id_key(change[1]), _KIND_ORDER[change[0]]))

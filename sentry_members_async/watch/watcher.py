@@ -27,7 +27,7 @@ from .options import WatchOptions
 from .snapshot import SnapshotReader
 from .stores import CheckpointStore
 
-__all__ = ["MemberWatch", "WatchStats"]
+__all__ = ["MemberWatch", "WatchStats", "default_key"]
 
 # The documented logger name (the CLI and the guide use it), not this module's.
 logger = logging.getLogger("sentry_members_async.watch")
@@ -58,8 +58,13 @@ def _base_url(org: OrgAPI) -> str:
     return f"{url.scheme}://{url.host or 'sentry'}{port}{url.path.rstrip('/')}"
 
 
-def _default_key(org: OrgAPI, teams: bool) -> str:
-    """From the whole base URL (two Sentrys on one host differ), the org and what is watched."""
+def default_key(org: OrgAPI, teams: bool) -> str:
+    """The checkpoint key a watcher of ``org`` gets unless given one.
+
+    From the whole base URL (scheme, host, port and path prefix: two Sentrys on
+    one host differ), the org and what is watched:
+    ``watch:https://sentry.corp.example/eu:acme:members``.
+    """
     return f"watch:{_base_url(org)}:{org.slug}:{'teams' if teams else 'members'}"
 
 
@@ -90,7 +95,7 @@ class MemberWatch(AsyncClosing):
             prefetch=self.options.prefetch,
         )
         self.store: CheckpointStore = self.options.store or FileStore()
-        self.key = self.options.key or _default_key(org, self.options.teams)
+        self.key = self.options.key or default_key(org, self.options.teams)
         self._checkpoint = Checkpoint(
             self.store,
             self.key,

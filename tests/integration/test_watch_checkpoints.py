@@ -65,8 +65,8 @@ async def test_event_ids_stay_unique_after_the_checkpoint_is_lost_or_reset(
             watch = MemberWatch(acme, WatchOptions(store=store, budget=None, reset=True))
         assert await watch.poll() == []  # the baseline
         await acme.members.update(ann, role=role)
-        (event,) = await watch.poll()
-        assert (event.kind, event.member_id) == ("role_changed", ann)
+        (event,) = [e for e in await watch.poll() if e.kind == "role_changed"]
+        assert event.member_id == ann
         ids.append(event.id)
         await watch.aclose()
     assert len(set(ids)) == 3, ids  # same member, kind and revision: three ids
