@@ -29,7 +29,7 @@ from ..api.org import OrgAPI
 from ..errors import ValidationError
 from ..models import Member, Team
 from .snapshot import Changes, Completeness, Review, ReviewMember, ReviewTeam
-from .walk import PAGE_SIZE, MemberWalk, TeamWalk, read_last_page, walk_members, walk_team
+from .walk import PAGE_SIZE, Known, MemberWalk, TeamWalk, read_last_page, walk_members, walk_team
 
 __all__ = ["review"]
 
@@ -50,33 +50,27 @@ class _Round:
     signs: list[str]
 
 
-async def _read_teams(org: OrgAPI) -> tuple[list[Team], int]:
-    paginator = org.teams.list(detailed=False, prefetch=1)
-    teams = [team async for team in paginator]
-    return teams, max(paginator.pages_fetched, 1)
-
-
 async def _round(org: OrgAPI) -> _Round:
-    teams, team_list_requests = await _read_teams(org)
-    on_teams: set[str] = set()
-
-    async def one_team(team: Team) -> TeamWalk:
-        walk = await walk_team(org, team)
-        on_teams.update(m.id for m in walk.members)
-        return walk
-
-    members_task = asyncio.ensure_future(walk_members(org, lambda: len(on_teams) or None))
+    """One reading: the member pages start at once; each team's list as soon as the
+    teams list names it."""
+    known = Known()
+    members_task = asyncio.ensure_future(walk_members(org, known))
+    team_tasks: list[asyncio.Task[TeamWalk]] = []
     try:
-        team_walks = list(await asyncio.gather(*(one_team(t) for t in teams)))
+        teams = org.teams.list(detailed=False, prefetch=1)
+        async for team in teams:
+            team_tasks.append(asyncio.ensure_future(walk_team(org, team, known)))
+        team_walks = list(await asyncio.gather(*team_tasks))
         members = await members_task
     finally:
-        if not members_task.done():
-            members_task.cancel()
+        for task in (members_task, *team_tasks):
+            task.cancel()
     last, follows, extra = await read_last_page(org, members)
-    requests = team_list_requests + members.requests + sum(w.pages for w in team_walks) + extra
+    team_pages = sum(w.pages for w in team_walks)
+    requests = max(teams.pages_fetched, 1) + members.requests + team_pages + extra
     at_end = (len(members.pages) - 1) * PAGE_SIZE + len(last)
     signs = _checks(members, team_walks, last, follows)
-    return _Round(teams, team_walks, members, at_end, requests, signs)
+    return _Round([w.team for w in team_walks], team_walks, members, at_end, requests, signs)
 
 
 def _checks(
