@@ -1,7 +1,8 @@
 """One poll's reading of the org: the member list (and team lists), then confirmations.
 
 Listing is offset-paginated (``order_by("id")`` with Sentry's
-``OffsetPaginator``, sentry-behaviour §1), so a member removed while a poll
+``OffsetPaginator``: ``OrganizationMemberIndexEndpoint.get`` in
+src/sentry/api/endpoints/organization_member/index.py), so a member removed while a poll
 pages through the list can shift another row past a page boundary. A member
 missing from a poll is therefore confirmed with one ``GET members/{id}/``
 before ``removed`` is emitted; a team change is confirmed the same way.
