@@ -44,7 +44,9 @@ class Checkpoint:
     ``url``: the Sentry base URL watched (a checkpoint of another Sentry under
     the same key is refused). ``hold``: the longest the watcher may go between
     two calls on its lease. ``reset``: ignore what the store holds (a new
-    baseline, written over it at the first poll).
+    baseline, written over it at the first poll). ``legacy_key``: where an
+    older release kept this checkpoint (its default key had no scheme nor
+    path): with nothing under ``key``, that checkpoint is copied over once.
     """
 
     def __init__(
@@ -57,8 +59,10 @@ class Checkpoint:
         url: str = "",
         hold: float = 0.0,
         reset: bool = False,
+        legacy_key: str | None = None,
     ) -> None:
         self.store = store
+        self.legacy_key = legacy_key
         self.key = key
         self.org = org
         self.teams = teams
@@ -103,12 +107,27 @@ class Checkpoint:
         try:
             raw = await lease.load(self.key)
             cursor = await lease.load(self.key + ":cursor")
+            if raw is None and self.legacy_key is not None and not self.reset:
+                raw, cursor = await self._adopt(lease, self.legacy_key)
             batch = [] if raw is None or self.reset else self._read(raw, cursor)
         except BaseException:
             await lease.release()
             raise
         self.lease, self.loaded = lease, True
         return batch
+
+    async def _adopt(
+        self, lease: CheckpointLease, legacy: str
+    ) -> tuple[bytes | None, bytes | None]:
+        """Copy an older release's checkpoint (and cursor) to this key, once."""
+        raw = await self.store.load(legacy)
+        if raw is None:
+            return None, None
+        cursor = await self.store.load(legacy + ":cursor")
+        await lease.save(self.key, raw)
+        if cursor is not None:
+            await lease.save(self.key + ":cursor", cursor)
+        return raw, cursor
 
     def _corrupt(self, why: str) -> CheckpointCorruptError:
         return CheckpointCorruptError(

@@ -58,6 +58,20 @@ def _base_url(org: OrgAPI) -> str:
     return f"{url.scheme}://{url.host or 'sentry'}{port}{url.path.rstrip('/')}"
 
 
+def _legacy_key(org: OrgAPI, teams: bool) -> str | None:
+    """The default key of releases before the base URL was in it (``None``: a path prefix).
+
+    That key had the host and port only; with a path prefix it was shared by
+    every Sentry on the host, so it is not taken over then.
+    """
+    url = org.client.base_url
+    if url.path.strip("/"):
+        return None
+    host = url.host or "sentry"
+    where = f"{host}:{url.explicit_port}" if url.explicit_port else host
+    return f"watch:{where}:{org.slug}:{'teams' if teams else 'members'}"
+
+
 def default_key(org: OrgAPI, teams: bool) -> str:
     """The checkpoint key a watcher of ``org`` gets unless given one.
 
@@ -105,6 +119,7 @@ class MemberWatch(AsyncClosing):
             # the lease outlives three intervals (a minute at least) without a call
             hold=max(60.0, 3 * self.configured_interval),
             reset=self.options.reset,
+            legacy_key=None if self.options.key else _legacy_key(org, self.options.teams),
         )
         self.stats = WatchStats(interval=self.configured_interval)
         self._queue: deque[MemberEvent] = deque()

@@ -199,3 +199,38 @@ async def test_one_key_given_to_two_sentrys_is_refused(tmp_path: Path) -> None:
                 with pytest.raises(CheckpointError, match="give this watcher its own key"):
                     await watch.poll()
             await watch.aclose()
+
+
+async def test_the_checkpoint_under_an_older_default_key_is_taken_over_once(
+    served: tuple[SentryEmulator, Org], tmp_path: Path
+) -> None:
+    """Upgrading changes the default key (#16): the old checkpoint is copied, nothing is lost."""
+    _, acme = served
+    url = acme.client.base_url
+    legacy = f"watch:{url.host}:{url.port}:acme:members"  # host and port only, as before
+    store = FileStore(tmp_path)
+    old = acme.members.watch(store=store, key=legacy, budget=None, interval=0)
+    await old.poll()
+    await acme.members.invite("one@newco.example.com")
+    await acme.members.invite("two@newco.example.com")
+    async for event in old:  # one of the batch of two handed out, then the old release stops
+        assert event.email == "one@newco.example.com"
+        break
+    await old.aclose()
+    # what an older release wrote: no epoch, no URL, a cursor without an epoch
+    data = json.loads(store.path(legacy).read_bytes())
+    del data["epoch"], data["url"]
+    store.path(legacy).write_text(json.dumps(data))
+    cursor = json.loads(store.path(legacy + ":cursor").read_bytes())
+    del cursor["epoch"]
+    store.path(legacy + ":cursor").write_text(json.dumps(cursor))
+
+    await acme.members.invite("three@newco.example.com")  # while the upgrade happens
+    new = acme.members.watch(store=store, budget=None)
+    assert new.key == f"watch:http://{url.host}:{url.port}:acme:members"
+    got = [e.email for e in await new.poll()]
+    assert got == ["two@newco.example.com", "three@newco.example.com"]
+    await new.aclose()
+    again = acme.members.watch(store=store, budget=None)
+    assert await again.poll() == []
+    await again.aclose()
