@@ -50,11 +50,13 @@ from typing import Literal, TypeAlias
 
 import attrs
 
+from ..errors import SentryError
 from ..models import ORG_ROLE_NAMES, Member, MemberId
 
 __all__ = [
     "RETIRED_ROLES",
     "Caller",
+    "ChangeRefusedError",
     "Route",
     "TokenKind",
     "Verdict",
@@ -108,6 +110,25 @@ class Verdict:
         if self.allowed:
             return "allowed" + (" (through SCIM)" if self.route == "scim" else "")
         return f"{self.reason}; {self.how}" if self.how else self.reason
+
+    def error(self, change: str) -> ChangeRefusedError:
+        """The error a refused ``change`` (its one-line description) ends with."""
+        return ChangeRefusedError(change, self.reason, self.how)
+
+
+class ChangeRefusedError(SentryError):
+    """A change the token cannot make: it was not sent.
+
+    ``change`` names it, ``reason`` says why (Sentry's rule), ``how`` how to
+    make it instead (another token, SCIM, the identity provider).
+    """
+
+    def __init__(self, change: str, reason: str, how: str = "") -> None:
+        self.change = change
+        self.reason = reason
+        self.how = how
+        text = f"refused, not sent: {change}: {reason}"
+        super().__init__(f"{text}; {how}" if how else text)
 
 
 ALLOWED = Verdict(True)

@@ -27,6 +27,7 @@ Automation that cannot wipe an org:
   memberships).
 """
 
+from ..api.capabilities import ChangeRefusedError
 from ..changes import (
     AddToTeam,
     Change,
@@ -46,7 +47,7 @@ from .guards import (
     PlanRefusedError,
     removal_limit,
 )
-from .plan import ChangeRefusedError, Plan, Premise, StaleChangeError
+from .plan import Plan, Premise, StaleChangeError
 
 __all__ = [
     "MIN_REMOVAL_LIMIT",

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..api.capabilities import Verdict
     from ..models import MemberId
 
-__all__ = ["ChangeRefusedError", "Plan", "Premise", "StaleChangeError"]
+__all__ = ["Plan", "Premise", "StaleChangeError"]
 
 #: How each kind of change is named in the diff's summary, in the diff's order.
 _KINDS: dict[type, tuple[str, str]] = {
@@ -48,21 +48,6 @@ class Premise:
     #: Team slug to the team role held (raised to the org role's minimum);
     #: ``None`` when the plan did not read the member's teams.
     teams: Mapping[str, str] | None = None
-
-
-class ChangeRefusedError(SentryError):
-    """A change the token cannot make: it was not sent.
-
-    ``reason`` says why (Sentry's rule), ``how`` how to make it instead
-    (another token, SCIM, the identity provider).
-    """
-
-    def __init__(self, change: str, reason: str, how: str = "") -> None:
-        self.change = change
-        self.reason = reason
-        self.how = how
-        text = f"refused, not sent: {change}: {reason}"
-        super().__init__(f"{text}; {how}" if how else text)
 
 
 class StaleChangeError(SentryError):

@@ -38,7 +38,7 @@ from ..changes import (
 )
 from ..errors import NotFoundError
 from ..models import Member, MemberId
-from .plan import ChangeRefusedError, Plan, Premise, StaleChangeError
+from .plan import Plan, Premise, StaleChangeError
 
 if TYPE_CHECKING:
     from ..api.org import OrgAPI
@@ -152,7 +152,7 @@ def not_sent(plan: Plan, fresh: Mapping[MemberId, Member | None]) -> dict[int, D
         member_id = _member_of(change)
         verdict = plan.refused.get(i)
         if verdict is not None:
-            refused = ChangeRefusedError(change.describe(), verdict.reason, verdict.how)
+            refused = verdict.error(change.describe())
             done[id(change)] = Done(OutcomeKind.FAILED, member_id, refused)
             continue
         if member_id is None:
