@@ -1,9 +1,13 @@
 """Every ```python block of README.md and of the docs site runs, as written, against the emulator.
 
-The emulator is seeded the way ``sentry-members emulator serve`` seeds it
-(organization ``acme``, teams ``team-01``... and ``backend``) and served on
-127.0.0.1; the README's people (ann, bob, leaver) are added as accepted
-members. The environment points the examples at it: ``SENTRY_URL``,
+The emulator is seeded exactly as ``sentry-members emulator serve`` seeds it
+(organization ``acme``, teams ``team-01``... and ``backend``, and the
+examples' people from ``sentry_members_async.testing.people``) and served on
+127.0.0.1; each block runs in a folder holding a copy of ``examples/`` (the
+CSV files the examples read), and nothing else is prepared. This test runs
+the blocks in-process, to check what each promises on the server's state;
+``tests/test_docs_examples.py`` runs every block (shell ones too) as a reader
+does, in subprocesses. The environment points the examples at it: ``SENTRY_URL``,
 ``SENTRY_AUTH_TOKEN``, ``SENTRY_SCIM_TOKEN``, ``SENTRY_ORG`` and
 ``REDIS_URL`` (a closed port: the Redis example carries on alone, as the
 README says it does). The text of a block is never edited.
@@ -27,6 +31,7 @@ import inspect
 import os
 import pathlib
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,10 +41,11 @@ from typing import Any
 import attrs
 import pytest
 
-from sentry_members_async import InviteRow, SentryClient
+from sentry_members_async import SentryClient
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.__main__ import build
 from sentry_members_async.testing.conformance import CHECKS
+from sentry_members_async.testing.people import add_example_people
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -67,14 +73,13 @@ def python_blocks(path: pathlib.Path) -> list[Block]:
 
 
 BLOCKS = [block for path in (README, *DOCS) for block in python_blocks(path)]
-PEOPLE = ("ann@example.com", "bob@example.com", "leaver@example.com")
 
 
 def test_the_readme_has_its_examples() -> None:
     # A change to the fence syntax must not silently leave nothing to run.
-    assert len([b for b in BLOCKS if b.source == "README.md"]) >= 10
+    assert len([b for b in BLOCKS if b.source == "README.md"]) >= 4
     assert any("asyncio.run(main())" in b.code for b in BLOCKS)
-    for guide in ("bulk", "limits-and-retries", "emulator", "redis"):
+    for guide in ("bulk", "client", "limits-and-retries", "emulator", "redis"):
         assert any(b.source == f"docs/guides/{guide}.md" for b in BLOCKS), guide
 
 
@@ -94,23 +99,6 @@ class Served:
     env: dict[str, str]
 
 
-async def _add_people(emu: SentryEmulator, token: str) -> None:
-    async with SentryClient(
-        token, base_url="http://localhost", transport=emu.transport()
-    ) as client:
-        acme = client.org("acme")
-        report = await acme.bulk.invite(
-            [
-                InviteRow("ann@example.com"),
-                InviteRow("bob@example.com", teams=["backend"]),
-                InviteRow("leaver@example.com"),
-            ]
-        )
-        assert report.ok, report.failures()
-    for email in PEOPLE:
-        emu.accept_invite("acme", email)
-
-
 @pytest.fixture
 def served(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     args = argparse.Namespace(
@@ -123,21 +111,13 @@ def served(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         members=100,
     )
     emu, token, scim_token = build(args)
-    asyncio.run(_add_people(emu, token))
-    (tmp_path / "new-hires.csv").write_text(
-        "email,role,teams\n"
-        "new.one@example.com,member,backend\n"
-        "new.two@example.com,manager,team-01;backend\n"
-        "ann@example.com,member,\n",
-        encoding="utf-8",
-    )
-    (tmp_path / "roster.csv").write_text(
-        "email,role,teams\n"
-        "ann@example.com,manager,backend:admin\n"
-        "bob@example.com,member,backend;team-02\n"
-        "carol@example.com,member,\n",
-        encoding="utf-8",
-    )
+    add_example_people(emu, "acme")  # as `sentry-members emulator serve` does
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    # The removal example asks before it removes: this reader answers no.
+    monkeypatch.setattr("builtins.input", lambda prompt="": "n")
+    # The examples run `sentry-members`, as a reader's shell finds it.
+    bindir = str(pathlib.Path(sys.executable).parent)
+    monkeypatch.setenv("PATH", bindir + os.pathsep + os.environ.get("PATH", ""))
     with emu.serve_in_thread() as url:
         env = {
             "SENTRY_URL": url,
@@ -216,8 +196,7 @@ def test_readme_block_runs(
     # What each example promises, checked on the server's state or its printed output.
     if block.source == "README.md":
         check_readme_block(block, served, namespace, out, state)
-    else:
-        check_guide_block(block, served, namespace, out, state)
+    check_guide_block(block, served, namespace, out, state)
 
 
 def check_readme_block(
@@ -230,45 +209,47 @@ def check_readme_block(
             "manager",
             {"backend": None},
         )
-        owner = next(m for m in state.values() if m["role"] == "owner")
-        # joined; an owner's team role stays implicit (the org role outranks team admin)
-        assert owner["teams"] == {"backend": None}
-        assert f"{owner['id']} {owner['email']} owner False" in out
-        assert "leaver@example.com" not in state  # SCIM deactivation removes the member
-    if "converter.structure(payload, Member)" in block.code:
-        assert out.splitlines() == ["member {'newField': 1}", "$.user.id"]
-    if "report.counts()" in block.code:
-        assert "{'created': 2, 'already_member': 1}" in out
+        assert out.splitlines() == ["owner@acme.example.com owner"]
+    if "report.counts()" in block.code and "load_invite_rows" in block.code:
+        assert out.splitlines() == ["{'created': 2, 'already_member': 1}"]
         assert state["ann@example.com"]["role"] == "manager"
-        # on backend; as a manager her team role is implicit (Sentry keeps none below the org's)
-        assert state["ann@example.com"]["teams"] == {"backend": None}
-        assert "backend" not in state["bob@example.com"]["teams"]
-        assert "leaver@example.com" not in state
+        assert state["new.two@example.com"]["role"] == "manager"
+        assert state["new.two@example.com"]["teams"] == {"team-01": None, "backend": None}
     if "load_roster(" in block.code:
-        assert set(state) == {
-            "ann@example.com",
-            "bob@example.com",
-            "carol@example.com",
-            *(m["email"] for m in state.values() if m["role"] == "owner"),
-        }
+        # Nobody the roster leaves out is removed: the seeded 100, the owner, ann, bob,
+        # leaver, and carol invited.
+        assert len(state) == 1 + 100 + 3 + 1
         assert state["ann@example.com"]["role"] == "manager"
+        assert state["bob@example.com"]["teams"] == {"backend": None, "team-02": None}
         assert state["carol@example.com"]["pending"]
         assert "+ invite carol@example.com" in out
-    if "HttpxTransport(my_httpx_client)" in block.code:
-        assert namespace["me"].org_role == "owner"
-    if "RedisLimiter.for_token" in block.code:
-        assert namespace["me"].org_role == "owner"
+        assert "- remove" not in out
     if "test_offboarding" in block.code:
         assert "1 passed" in namespace["pytest"]
-    if "test_my_transport" in block.code:
-        assert f"{len(CHECKS)} passed" in namespace["pytest"]
-    if "acme.members.watch(interval=1" in block.code:
-        assert out == "invited new.hire@example.com\n"
 
 
 def check_guide_block(
     block: Block, served: Served, namespace: dict[str, Any], out: str, state: dict[str, Any]
 ) -> None:
+    if "acme.scim.users.list(user_name=" in block.code:  # the client guide's tour
+        assert state["new.hire@example.com"]["role"] == "manager"
+        assert "leaver@example.com" not in state  # SCIM deactivation removes the member
+    if "converter.structure(payload, Member)" in block.code:
+        assert out.splitlines() == ["member {'newField': 1}", "$.user.id"]
+    if "HttpxTransport(my_httpx_client)" in block.code:
+        assert namespace["me"].org_role == "owner"
+    if "RedisLimiter.for_token" in block.code:
+        assert namespace["me"].org_role == "owner"
+    if "test_my_transport" in block.code:
+        assert f"{len(CHECKS)} passed" in namespace["pytest"]
+    if "acme.members.watch(interval=1" in block.code:
+        assert out == "invited new.hire@example.com\n"
+    if "wait_for_acceptance(people" in block.code:
+        assert out.splitlines()[-1] == "accepted: ['carol@example.com'] still pending: []"
+        assert not state["carol@example.com"]["pending"]
+    if "allow_mass_removal=True" in block.code:
+        assert out.splitlines()[-1] == "nothing applied"  # the reader answered no
+        assert len(state) == 1 + 100 + 3
     if "def hires()" in block.code:
         assert out == "{'created': 50}\n"
         assert all(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ...transports.base import Request
 from ..state import Member, Organization, State, Token
+from .admin import emulator_accept
 from .common import DOES_NOT_EXIST, PERMISSION_DENIED, Answer, Ctx, Result, Text
 from .common import role_scopes as scopes_of
 from .member_details import member_delete, member_get, member_put
@@ -155,8 +156,12 @@ _SCIM_ROUTES_23_7: Routes = [
     ),
     _route(rf"{_SCIM}/Schemas$", GET=scim_schemas_get),
 ]
-ROUTES: Routes = _REST + _SCIM_ROUTES
-ROUTES_23_7: Routes = _REST + _SCIM_ROUTES_23_7
+#: The emulator's own endpoint (testing/handlers/admin.py): accept an invite from a shell.
+_ADMIN: Routes = [
+    _route(r"^/_emulator/organizations/(?P<org>[^/]+)/accept/$", POST=emulator_accept)
+]
+ROUTES: Routes = _REST + _SCIM_ROUTES + _ADMIN
+ROUTES_23_7: Routes = _REST + _SCIM_ROUTES_23_7 + _ADMIN
 _TRAILING_SLASH = "Route not found, did you forget a trailing slash?"
 
 
