@@ -95,6 +95,10 @@ class Caller:
     scim: bool = False
     #: The org roles the server calls retired (from ``orgRoleList``), else :data:`RETIRED_ROLES`.
     retired: frozenset[str] = RETIRED_ROLES
+    #: Whether the organization has team roles (``organizations:team-roles``);
+    #: ``None`` when no read shows it. Without them Sentry keeps every team
+    #: role at the org role's minimum and ignores the roles it is sent.
+    team_roles: bool | None = None
 
 
 @attrs.frozen
@@ -156,7 +160,22 @@ def caller_of(me: Member | None, *, scim: bool = False, kind: TokenKind | None =
         me.id,
         scim=scim,
         retired=retired if me.org_role_list else RETIRED_ROLES,
+        team_roles=_has_team_roles(me),
     )
+
+
+def _has_team_roles(me: Member) -> bool | None:
+    """Whether the org has team roles, from the role catalogue of ``me``'s details.
+
+    Sentry marks a retired role (``admin``) ``isRetired`` only when the org has
+    the ``organizations:team-roles`` feature (``RoleSerializer``,
+    src/sentry/api/serializers/models/role.py: ``has_team_roles and
+    obj.is_retired``; 23.7.1 and newer), so the ``admin`` entry tells.
+    """
+    for role in me.org_role_list:
+        if role.id in RETIRED_ROLES:
+            return role.is_retired
+    return None
 
 
 def _top_role(me: Member) -> str:

@@ -41,7 +41,13 @@ from ..changes import (
     SetTeamRole,
 )
 from ..errors import NotFoundError, ValidationError
-from ..models import Member, MemberId, effective_team_role
+from ..models import (
+    MINIMUM_TEAM_ROLE,
+    TEAM_ROLE_NAMES,
+    Member,
+    MemberId,
+    effective_team_role,
+)
 from ..rows import DesiredMember
 from .guards import check_read, check_removals
 from .plan import Plan, Premise
@@ -235,6 +241,36 @@ def _checked(
     return routed, refused
 
 
+#: Why a plan leaves out the team roles of an organization without them.
+NO_TEAM_ROLES = "the organization has no team roles (organizations:team-roles)"
+
+
+def _without_team_roles(
+    wanted: Mapping[str, DesiredMember],
+) -> tuple[dict[str, DesiredMember], list[str]]:
+    """The roster with its team roles dropped, and one note per role above the minimum.
+
+    Without ``organizations:team-roles`` Sentry ignores every team role it is
+    sent (src/sentry/api/endpoints/organization_member/team_details.py ``put``
+    sets one only ``if features.has("organizations:team-roles", ...)``): a plan
+    that proposed them would propose them again after every apply.
+    """
+    plain: dict[str, DesiredMember] = {}
+    notes: list[str] = []
+    for key, want in wanted.items():
+        minimum = MINIMUM_TEAM_ROLE.get(want.role, TEAM_ROLE_NAMES[0])
+        above = {
+            slug: role
+            for slug, role in (want.teams or {}).items()
+            if role is not None and effective_team_role(role, minimum) != minimum
+        }
+        notes += [f"{want.email}: {role} on {slug}" for slug, role in above.items()]
+        if want.teams is not None:
+            want = attrs.evolve(want, teams=dict.fromkeys(want.teams))
+        plain[key] = want
+    return plain, notes
+
+
 @attrs.frozen(kw_only=True)
 class PlanOptions:
     """How a plan treats members missing from the roster (``acme.plan``'s keywords)."""
@@ -261,6 +297,9 @@ async def make_plan(
     wanted = _wanted(desired)
     slugs = await _team_slugs(org, wanted)
     caller = await read_caller(org)
+    notes: list[str] = []
+    if caller.team_roles is False:
+        wanted, notes = _without_team_roles(wanted)
     live = {m.email.lower(): m async for m in org.members.list()}
     live_teams = await _live_teams(org, slugs)
     changes: list[Change] = []
@@ -297,4 +336,5 @@ async def make_plan(
         )
     by_id = {m.id: m for m in live.values()}
     routed, refused = _checked(caller, changes, by_id)
-    return Plan(org.slug, tuple(routed), tuple(kept), refused, premises, len(live))
+    notes = [f"{note}: {NO_TEAM_ROLES}" for note in notes]
+    return Plan(org.slug, tuple(routed), tuple(kept), refused, premises, len(live), tuple(notes))

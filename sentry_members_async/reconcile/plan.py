@@ -88,6 +88,9 @@ class Plan:
     premises: Mapping[MemberId, Premise] = attrs.field(factory=dict)
     #: How many members (and invites) the live read found; ``None`` if unknown.
     org_size: int | None = None
+    #: What the roster asks that Sentry cannot do, so the plan does not propose it
+    #: (a team role in an org without team roles), one line each, with why.
+    not_proposed: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.changes)
@@ -111,7 +114,8 @@ class Plan:
     def diff(self) -> str:
         """The plan as text: one line per change, by e-mail, then a summary line.
 
-        ``+`` added, ``~`` changed, ``-`` removed, ``=`` kept (protected);
+        ``+`` added, ``~`` changed, ``-`` removed, ``=`` kept (protected),
+        ``#`` asked by the roster but not proposed (Sentry cannot do it);
         a change the token cannot make starts with ``!`` and says why and what
         to do instead.
         """
@@ -126,12 +130,13 @@ class Plan:
                 line += " via SCIM (provisioned by the identity provider)"
             lines.append(line)
         lines += [f"= keep {email} (protected)" for email in sorted(self.kept, key=str.lower)]
+        lines += [f"# not proposed: {item}" for item in self.not_proposed]
         lines.append(self.summary())
         return "\n".join(lines)
 
     def summary(self) -> str:
-        """One line: how many changes of each kind, refused and kept."""
-        if not self.changes and not self.kept:
+        """One line: how many changes of each kind, refused, kept and not proposed."""
+        if not self.changes and not self.kept and not self.not_proposed:
             return "no changes"
         counts: dict[type, int] = {}
         for change in self.changes:
@@ -145,6 +150,7 @@ class Plan:
         text += f": {', '.join(parts)}" if parts else ""
         extra = [f"{len(self.refused)} refused"] if self.refused else []
         extra += [f"{len(self.kept)} kept"] if self.kept else []
+        extra += [f"{len(self.not_proposed)} not proposed"] if self.not_proposed else []
         return text + (f" ({', '.join(extra)})" if extra else "")
 
     def __str__(self) -> str:

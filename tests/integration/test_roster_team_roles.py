@@ -139,12 +139,47 @@ async def test_a_second_plan_is_empty_for_managers_and_owners(
     assert not emu.find("PUT")
 
 
+@pytest.mark.parametrize("profile", ["latest", "23.7"])
+async def test_no_team_roles_proposed_where_the_org_has_none(profile: str) -> None:
+    """Without ``organizations:team-roles`` Sentry ignores every team role: a plan that
+    proposed them would propose them again after each apply. The role catalogue of
+    ``members/me/`` tells (``admin`` is ``isRetired`` only with team roles): the plan
+    says what it leaves out, applies the rest, and the next plan is empty."""
+    emu = SentryEmulator(seed=4, rate_limit=None, invite_quotas=False, profile=profile)
+    emu.add_org("acme", team_roles=False)
+    emu.add_team("acme", "frontend")
+    emu.add_member("acme", "dev@example.com", teams=["frontend"])
+    token = emu.add_token("acme")
+    roster = [
+        DesiredMember("dev@example.com", "member", {"frontend": "admin"}),
+        DesiredMember("new@example.com", "member", {"frontend": "admin"}),
+    ]
+    async with SentryClient(token, base_url="http://localhost", transport=emu.transport()) as c:
+        acme = c.org("acme")
+        plan = await acme.plan(roster)
+        assert plan.diff().splitlines() == [
+            "+ invite new@example.com as member to frontend",
+            "# not proposed: dev@example.com: admin on frontend: the organization has no "
+            "team roles (organizations:team-roles)",
+            "# not proposed: new@example.com: admin on frontend: the organization has no "
+            "team roles (organizations:team-roles)",
+            "1 change: 1 invite (2 not proposed)",
+        ]
+        assert [o.kind for o in await acme.apply(plan)] == [OutcomeKind.CREATED]
+        emu.reset_log()
+        again = await acme.plan(roster)
+        assert again.changes == ()
+        assert len(await acme.apply(again)) == 0
+    assert [r for r in emu.find() if r.method != "GET"] == []
+
+
 async def test_an_invite_role_that_does_not_take_fails_truthfully() -> None:
-    """An org without team roles ignores the role: the invite is made, its outcome failed."""
+    """A token that cannot see whether the org has team roles (an integration's: no
+    ``members/me/``): the invite is made, and its outcome failed when the role did not take."""
     emu = SentryEmulator(seed=4, rate_limit=None, invite_quotas=False)
     emu.add_org("acme", team_roles=False)
     emu.add_team("acme", "frontend")
-    token = emu.add_token("acme")
+    token = emu.add_token("acme", kind="integration")
     async with SentryClient(token, base_url="http://localhost", transport=emu.transport()) as c:
         acme = c.org("acme")
         roster = [DesiredMember("new@example.com", "member", {"frontend": "admin"})]
