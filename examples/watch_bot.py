@@ -9,12 +9,12 @@ shape Slack and most chat webhooks accept, plus the event itself).
 
 Against the emulator (no Sentry account needed)::
 
-    python -m sentry_members_async.testing serve --port 8765 &   # prints the settings
-    SENTRY_URL=http://127.0.0.1:8765 SENTRY_AUTH_TOKEN=<printed token> SENTRY_ORG=acme \\
-        python examples/watch_bot.py --webhook http://127.0.0.1:9000/hook
+    sentry-members emulator serve --detach > emulator.env && . ./emulator.env
+    python examples/watch_bot.py --webhook http://127.0.0.1:9000/hook
 
 The checkpoint (``--state-dir``) makes restarts safe: a bot that was down
-posts what happened meanwhile, once.
+posts what happened meanwhile, once. One bot per checkpoint: a second one on
+the same state directory and org stops at once (``CheckpointBusyError``).
 """
 
 from __future__ import annotations
