@@ -110,6 +110,7 @@ async def test_a_stale_plan_spares_an_owner(
     check.eq(real.role_of(s0), "owner", "s0: still an Owner, still there")
     check.eq((real.team_role(ids[s1], "backend"), real.team_role(ids[s1], "frontend")),
              (None, None), "s1: on both teams, as set meanwhile")  # fmt: skip
+    await acme.members.remove(MemberId(ids[s0]))  # the org keeps its one Owner
 
 
 async def test_mass_removal_is_refused(acme: Org, real: RealSentry, check: Checks) -> None:
@@ -151,3 +152,32 @@ async def test_an_integration_token_role_change_is_refused_unsent(
     check.eq(writes, [], "refused before any request")
     check.eq(real.role_of(email), "member", "still a member")
     del ids
+
+
+async def test_an_idp_provisioned_member_leaves_through_scim(
+    acme: Org, real: RealSentry, check: Checks, uid: str
+) -> None:
+    email = f"idp-{uid}@example.com"
+    user = await acme.scim.users.create(email)  # pushed by the identity provider
+    real.accept_invite(email)
+    check.true("idp:provisioned" in real.member_flags(email), "the member is IdP-provisioned")
+    desired = await _whole_org(acme)
+    del desired[email.lower()]
+    plan = await acme.plan(desired.values(), remove_missing=True)
+    check.eq(
+        [line for line in plan.diff().splitlines() if email in line],
+        [f"- remove {email} (member) via SCIM (provisioned by the identity provider)"],
+        "the diff says it goes through SCIM",
+    )
+    mark = real.log_mark()
+    report = await acme.apply(plan)
+    check.eq([(o.kind, o.via) for o in report], [(OutcomeKind.REMOVED, "scim")], "removed by SCIM")
+    deletes = [f"{r.status} {r.path}" for r in real.settled_requests_since(mark)
+               if r.method == "DELETE"]  # fmt: skip
+    check.eq(
+        deletes,
+        [f"403 /api/0/organizations/acme/members/{user.id}/",
+         f"204 /api/0/organizations/acme/scim/v2/Users/{user.id}"],
+        "the REST DELETE Sentry refuses, then SCIM's",
+    )  # fmt: skip
+    check.eq(real.member_row(email), None, "gone from the org")
