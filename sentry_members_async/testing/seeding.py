@@ -71,6 +71,7 @@ def seed_members(
             for team in rng.sample(teams, k=min(len(teams), 1 + rng.randrange(2))):
                 member.teams[team.id] = "admin" if rng.random() < 0.05 else None
         ids.append(member.id)
+    org.version += 1  # the teams were set after each member was added
     return ids
 
 

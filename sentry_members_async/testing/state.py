@@ -244,6 +244,11 @@ class Organization:
     version: int = 0
     #: (version, members in listing order): the members list, cached until a change.
     listing: tuple[int, list[Member]] | None = field(default=None, repr=False, compare=False)
+    #: (version, team id -> listed members on it): the team member lists of a large
+    #: org, cached until a change (``handlers/teams.py``).
+    team_index: tuple[int, dict[int, list[Member]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def active_teams(self) -> list[Team]:
         return sorted((t for t in self.teams.values() if t.active), key=lambda t: t.slug)
