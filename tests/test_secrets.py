@@ -8,8 +8,17 @@ import traceback
 
 import pytest
 from aiohttp import web
+from yarl import URL
 
-from sentry_members_async import APIError, Request, Response, SentryClient, TransportError
+from sentry_members_async import (
+    APIError,
+    MemoryTransport,
+    Request,
+    Response,
+    SentryClient,
+    TransportError,
+)
+from sentry_members_async.errors import SentryError
 from sentry_members_async.retry import RetryPolicy
 
 from .conftest import SCIM_TOKEN, TOKEN, RecordingServer
@@ -86,3 +95,62 @@ async def test_no_token_anywhere(
     assert "Authorization" in blob  # the header is shown, masked
     assert TOKEN not in blob
     assert SCIM_TOKEN not in blob
+
+
+async def test_a_token_echoed_by_a_proxy_is_masked_in_hook_payloads_and_reprs() -> None:
+    """Finding #10 of the 2026-12-03 review: a proxy that reflects ``Authorization``
+    (a header and a body echoing it) put the token in ``on_response`` payloads and
+    in ``repr(Response)``; errors were masked, hooks were not."""
+
+    async def reflecting(request: Request) -> Response:
+        auth = request.headers.get("Authorization") or ""
+        status = 502 if request.method == "GET" and "scim" not in request.url.path else 200
+        return Response(
+            status,
+            {"Content-Type": "text/plain", "X-Debug-Request-Auth": auth},
+            f"bad gateway; request had {auth}".encode(),
+            request,
+        )
+
+    seen: list[Response] = []
+    async with SentryClient(
+        TOKEN,
+        scim_token=SCIM_TOKEN,
+        base_url="https://sentry.test",
+        transport=MemoryTransport(reflecting),
+        retry=RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0),
+        on_response=seen.append,
+    ) as client:
+        with pytest.raises(SentryError) as caught:
+            await client.org("acme").members.get("me")
+        answer = await client.request("GET", "/api/0/organizations/acme/scim/v2/Users", scim=True)
+    assert len(seen) == 3  # two attempts of the member GET, one SCIM GET
+    texts = [repr(r) + str(r) + r.body.decode() + str(dict(r.headers)) for r in seen]
+    texts += [repr(answer), answer.text(), str(dict(answer.headers))]
+    texts += [str(caught.value), repr(caught.value)]
+    for text in texts:
+        assert TOKEN not in text
+        assert SCIM_TOKEN not in text
+    assert seen[0].headers["X-Debug-Request-Auth"] == "Bearer <redacted>"
+    assert answer.text() == "bad gateway; request had Bearer <redacted>"
+
+
+def test_repr_of_a_transports_response_masks_its_requests_credentials() -> None:
+    """A transport's own answer (before the client) still holds the real request."""
+    request = Request(
+        "GET",
+        URL("https://sentry.test/api/0/"),
+        {"Authorization": f"Bearer {TOKEN}", "Cookie": "session=s3cr3t-cookie"},
+    )
+    response = Response(
+        200,
+        {"X-Echo": f"Bearer {TOKEN}", "X-Cookie": "session=s3cr3t-cookie"},
+        f"you sent {TOKEN} and session=s3cr3t-cookie".encode(),
+        request,
+    )
+    text = repr(response)
+    assert TOKEN not in text
+    assert "s3cr3t-cookie" not in text
+    assert "status=200" in text
+    # The values themselves are untouched: a transport's answer is what the server said.
+    assert response.headers["X-Echo"] == f"Bearer {TOKEN}"

@@ -44,7 +44,7 @@ from ..retry import RetryDecision, RetryPolicy
 from ..transports.aiohttp import AiohttpTransport
 from ..transports.base import Request, Response, Transport, TransportError, check_body_size
 from .build import QueryValue, RequestBuilder
-from .classify import error_from_response, mask_exception
+from .classify import error_from_response, mask_exception, mask_response
 from .config import DEFAULT_MAX_RESPONSE_SIZE, client_config, client_limiter, client_tokens
 from .observer import (
     ClientStats,
@@ -360,6 +360,9 @@ class BaseClient(AsyncClosing):
             response.elapsed,
             response.attempts,
         )
+        # A server or proxy may echo the credentials: hooks, logs and callers get
+        # the answer with them masked, as errors show it.
+        response = mask_response(response, self.__secrets)
         await observer.on_response(response)
         return response
 

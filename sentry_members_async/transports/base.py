@@ -24,7 +24,7 @@ import attrs
 from yarl import URL
 
 from .._json import loads as _loads
-from ..errors import ResponseTooLargeError, SentryError
+from ..errors import ResponseTooLargeError, SentryError, mask_secrets, mask_secrets_in_bytes
 
 __all__ = [
     "ConnectError",
@@ -183,9 +183,14 @@ class Request:
         )
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, repr=False)
 class Response:
-    """One HTTP response, as returned by a transport."""
+    """One HTTP response, as returned by a transport.
+
+    Its ``repr`` masks the credentials of its request wherever the answer echoes
+    them (a proxy or a debug page reflecting ``Authorization``); the client
+    hands hooks and callers answers with its credentials masked already.
+    """
 
     status: int
     headers: Headers = attrs.field(converter=to_headers)
@@ -209,6 +214,30 @@ class Response:
     @property
     def is_success(self) -> bool:
         return 200 <= self.status < 300
+
+    def __repr__(self) -> str:
+        secrets = _credentials(self.request.headers)
+        headers = {k: mask_secrets(v, secrets) for k, v in self.headers.redacted_dict().items()}
+        return (
+            f"Response(status={self.status!r}, headers=Headers({headers!r}), "
+            f"body={mask_secrets_in_bytes(self.body, secrets)!r}, request={self.request!r}, "
+            f"elapsed={self.elapsed!r}, attempts={self.attempts!r})"
+        )
+
+
+def _credentials(headers: Headers) -> tuple[str, ...]:
+    """The secrets a request's headers carry: the values of its sensitive headers,
+    and the token of an ``Authorization`` (``Bearer <token>``) alone (longest first)."""
+    found: list[str] = []
+    for name in headers:
+        if name.lower() in SENSITIVE_HEADERS:
+            value = headers[name]
+            if value != _MASK:
+                found.append(value)
+                scheme, _, token = value.partition(" ")
+                if token.strip() and scheme.lower() in ("bearer", "token", "basic"):
+                    found.append(token.strip())
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 class TransportError(SentryError):
