@@ -91,6 +91,10 @@ class MemberWatch(AsyncClosing):
         async with acme.members.watch(interval=30, budget=0.2) as events:
             async for event in events:
                 print(event.kind, event.email)
+
+    From its first poll until it is closed the watcher holds its checkpoint's
+    key (the store's lease): a second watcher on the key raises
+    :class:`~.errors.CheckpointBusyError` at its first poll.
     """
 
     def __init__(self, org: OrgAPI, options: WatchOptions | None = None, **keywords: Any) -> None:
