@@ -27,7 +27,7 @@ import attrs
 
 from ..api.org import OrgAPI
 from ..errors import ValidationError
-from ..models import Member, Team
+from ..models import Member, Team, effective_team_role
 from .snapshot import Changes, Completeness, Review, ReviewMember, ReviewTeam
 from .walk import PAGE_SIZE, Known, MemberWalk, TeamWalk, read_last_page, walk_members, walk_team
 
@@ -136,7 +136,10 @@ def _records(reading: _Round) -> tuple[tuple[ReviewMember, ...], tuple[ReviewTea
     invites_listed = False
     for walk in reading.team_walks:
         for m in walk.members:
-            by_member.setdefault(m.id, []).append((walk.team.slug, m.team_role))
+            # The role held: 23.7.1's lists show the stored role (NULL at the org
+            # role's minimum), newer ones the raised one (models.effective_team_role).
+            held = effective_team_role(m.team_role, m.minimum_team_role)
+            by_member.setdefault(m.id, []).append((walk.team.slug, held))
             invites_listed = invites_listed or m.user is None or m.pending
     unique: dict[str, Member] = {}
     for m in reading.members.members:

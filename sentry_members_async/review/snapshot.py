@@ -55,8 +55,8 @@ class ReviewMember:
     ``last_login`` and ``last_active`` are the *account's*, across every
     organization the person belongs to: Sentry does not record activity per
     organization (getsentry/sentry#94883). ``has_2fa`` is ``None`` for an
-    invite (no account yet). ``teams`` maps a team slug to the role the team
-    member list shows (``None``: the org role's default); ``teams_listed`` is
+    invite (no account yet). ``teams`` maps a team slug to the team role held
+    there (the stored role raised to the org role's minimum); ``teams_listed`` is
     false for an invite on a Sentry whose team lists leave invites out.
     """
 

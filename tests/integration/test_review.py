@@ -84,6 +84,17 @@ async def test_review_finds_exactly_the_seeded_findings_in_the_planned_requests(
         m.member_id: sorted(s for s, _ in m.teams) for m in result.members if not m.pending
     } == (held)
 
+    # Team roles as held: a seeded team admin is "admin", the owners are team admins
+    # everywhere (their minimum), on both releases (23.7.1 lists a stored NULL).
+    roles = {
+        (str(m["id"]), slug): role for m in emu.members("acme") for slug, role in m["teams"].items()
+    }
+    for m in result.members:
+        for slug, role in m.teams:
+            stored = roles[(m.member_id, slug)]
+            assert role == ("admin" if m.org_role == "owner" else stored or "contributor")
+    assert {r for m in result.members for _, r in m.teams} == {"admin", "contributor"}
+
     # The requests: the teams list, each member page, each team page, and the
     # last member page once more. Never a member's details.
     pages_of_members = math.ceil(2000 / 100)
