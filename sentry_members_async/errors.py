@@ -271,9 +271,10 @@ class ServerError(APIError):
 class RedirectError(APIError):
     """A redirect the client refuses to follow; ``detail`` says why.
 
-    Raised for a ``Location`` that is not ``http(s)``, and for a redirect of a
-    request with a body (an invite's e-mail, a SCIM user) to another origin:
-    the body is never sent to a host other than the one it was meant for.
+    Raised for a ``Location`` that is not ``http(s)``, and for a redirect to
+    another origin (scheme, host or port), whatever the method: a body (an
+    invite's e-mail, a SCIM user) is never sent to a host other than the one it
+    was meant for, and another host's answer never passes for Sentry's.
     ``location`` is the target the server named.
     """
 

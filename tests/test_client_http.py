@@ -30,6 +30,7 @@ from sentry_members_async import (
     ValidationError,
     __version__,
 )
+from sentry_members_async.errors import RedirectError
 from sentry_members_async.retry import RetryPolicy
 
 from .conftest import SCIM_TOKEN, TOKEN, RecordingServer, ServerHandler
@@ -335,9 +336,11 @@ async def test_server_too_slow_is_a_timeout(client: SentryClient, server: Record
 # -- redirects, hooks, logging -----------------------------------------------
 
 
-async def test_redirect_to_another_host_drops_credentials(
+async def test_a_get_redirected_to_another_host_is_refused(
     client: SentryClient, server: RecordingServer
 ) -> None:
+    """Finding #17 of the 2026-12-03 review: the other origin's answer was taken
+    for Sentry's (a member id it named was then deleted on Sentry)."""
     other = server.url.with_host("localhost")
 
     async def redirect(request: web.Request) -> web.StreamResponse:
@@ -346,11 +349,13 @@ async def test_redirect_to_another_host_drops_credentials(
         return web.json_response({"moved": True})
 
     server.handler = redirect
-    response = await client.request("GET", MEMBERS, path_params={"org": "acme"})
-    assert response.json() == {"moved": True}
-    assert [s.raw_path for s in server.seen] == ["/api/0/organizations/acme/members/", "/moved/"]
-    assert server.seen[0].headers["Authorization"] == f"Bearer {TOKEN}"
-    assert "Authorization" not in server.seen[1].headers
+    with pytest.raises(RedirectError) as info:
+        await client.request("GET", MEMBERS, path_params={"org": "acme"})
+    assert [s.raw_path for s in server.seen] == ["/api/0/organizations/acme/members/"]
+    assert info.value.status == 302
+    assert info.value.location == str(other.with_path("/moved/"))
+    assert "changes origin" in str(info.value)
+    assert str(other.origin()) in str(info.value)
 
 
 async def test_redirect_on_the_same_host_keeps_credentials(

@@ -1,8 +1,12 @@
 """Following redirects: which ones, and what a redirected request keeps.
 
-A transport never follows redirects; the pipeline does, so that credentials
-are dropped when the origin changes and a request body (an invitee's e-mail, a
-SCIM user) is never sent to another host.
+A transport never follows redirects; the pipeline does, within the origin of
+the request only (scheme, host and port). A redirect to another origin is
+refused for every method: a request body (an invitee's e-mail, a SCIM user) is
+never sent to another host, and another host's answer never passes for
+Sentry's (the ids in it are acted on, with the token, on Sentry: finding #17
+of the 2026-12-03 review, a ``bulk.remove`` that deleted the member id an
+open redirect's target named).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ def redirected(
     """The request to send after ``response`` redirected ``request`` to ``location``.
 
     Raises :class:`RedirectError` for a target it refuses (not http(s), or
-    another origin for a request with a body).
+    another origin).
     """
     status = response.status
 
@@ -52,12 +56,13 @@ def redirected(
         headers = headers.drop("Content-Type")
     if target.origin() != request.url.origin():
         if body is not None:
-            # The body (an invitee's e-mail, a SCIM user) is meant for Sentry alone,
-            # and another host's answer must not pass for Sentry's.
             raise refuse(
                 "it changes origin and the request has a body, which is only ever "
                 f"sent to {request.url.origin()}"
             )
-        # Never hand credentials to another host (or over a downgraded scheme).
-        headers = headers.drop("Authorization", "Cookie")
+        raise refuse(
+            f"it changes origin (to {target.origin()}), and an answer from there is not "
+            f"taken for {request.url.origin()}'s; if the API now lives there, set "
+            "base_url to it"
+        )
     return attrs.evolve(request, method=method, url=target, headers=headers, body=body)
