@@ -55,6 +55,12 @@ async def test_review_matches_the_database(acme: Org, real: RealSentry, check: C
             held.setdefault(member_id, set()).add(slug)
     seen = {m.member_id: {s for s, _ in m.teams} for m in result.members if m.teams}
     check.eq(seen, held, "review: every member's teams, from the team lists")
+    sample = [(m.member_id, slug, role) for m in result.members for slug, role in m.teams][:40]
+    check.eq(
+        [role for _, _, role in sample],
+        [real.held_team_role(member_id, slug) for member_id, slug, _ in sample],
+        "review: the team roles held (40 memberships)",
+    )
     without = sum(1 for m in result.members if not m.pending and m.member_id not in held)
     check.eq(summary.without_team, without, "review: accepted members on no team")
 
