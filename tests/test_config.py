@@ -146,3 +146,42 @@ async def test_client_does_not_close_a_transport_it_was_given() -> None:
     async with SentryClient(TOKEN, transport=transport):
         pass
     assert transport.closed is False
+
+
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        "bot\r\nX-Injected: yes",
+        "bot\nX-Injected: yes",
+        "bot\r",
+        "bot\x00",
+        "bot\x1b[31m",
+        "bot\x7f",
+        "bot\u2028x",
+    ],
+)
+def test_a_user_agent_with_control_characters_is_refused_when_the_client_is_built(
+    user_agent: str,
+) -> None:
+    """Finding #18 of the 2026-12-03 review: the transports refused the header, and
+    the refusal came back as ResponseLostError ("the server may have acted") and
+    was retried, though nothing had been sent."""
+    with pytest.raises(ConfigurationError) as info:
+        SentryClient(
+            TOKEN, base_url="https://sentry.test", user_agent=user_agent, transport=memory()
+        )
+    bad = next(ch for ch in user_agent if not " " <= ch <= "~")
+    assert str(info.value) == (
+        f"user_agent must be printable ASCII (it is sent as a header): "
+        f"{bad!r} at position {user_agent.index(bad)} is not"
+    )
+
+
+def test_a_plain_user_agent_goes_before_ours() -> None:
+    client = SentryClient(
+        TOKEN,
+        base_url="https://sentry.test",
+        user_agent="acme-sync/2.1 (+ops@acme.com)",
+        transport=memory(),
+    )
+    assert client.user_agent.startswith("acme-sync/2.1 (+ops@acme.com) sentry-members-async/")

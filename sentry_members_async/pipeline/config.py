@@ -124,10 +124,27 @@ def client_config(
     return ClientConfig(
         base_url=url,
         timeout=float(timeout),
-        user_agent=f"{user_agent} {USER_AGENT}" if user_agent else USER_AGENT,
+        user_agent=f"{_check_user_agent(user_agent)} {USER_AGENT}" if user_agent else USER_AGENT,
         max_server_pause=_check_pause(max_server_pause),
         max_response_size=_check_response_size(max_response_size),
     )
+
+
+def _check_user_agent(value: str) -> str:
+    """A header value the transports send as it is: printable ASCII only.
+
+    CR/LF would inject headers (aiohttp and httpx refuse it, too late: after the
+    client was built, as a lost answer); other control characters reach logs.
+    """
+    if not isinstance(value, str):
+        raise ConfigurationError("user_agent must be a string")
+    for i, ch in enumerate(value):
+        if not " " <= ch <= "~":
+            raise ConfigurationError(
+                f"user_agent must be printable ASCII (it is sent as a header): "
+                f"{ch!r} at position {i} is not"
+            )
+    return value
 
 
 def _check_pause(value: float | None) -> float:
