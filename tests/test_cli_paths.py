@@ -185,7 +185,7 @@ def test_emulator_serve_help_lists_its_options(
     _, env = served
     done = cli(env, "emulator", "serve", "--help")
     assert done.returncode == 0
-    assert done.stdout.startswith("usage: sentry-members emulator serve")
+    assert done.stdout.startswith("Usage: sentry-members emulator serve")
     for option in (
         "--port",
         "--org",

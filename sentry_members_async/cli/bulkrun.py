@@ -11,23 +11,26 @@ that a re-run, even after ``kill -9``, skips what was done.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ..bulk import BulkAborted, BulkCancelled, BulkReport
+from ..bulk import BulkAborted, BulkReport
 from ..org import Org
 from .common import Settings, fail, go, interrupted_code, opened
 from .exitcodes import EX_FAILED
 from .journal import Journal
 from .output import Reporter, err, plural, summary
 
-__all__ = ["BulkJob", "run_bulk"]
+__all__ = ["BulkJob", "Fill", "bulk_command", "report_kw", "run_bulk"]
 
 T = TypeVar("T")
 #: What a bulk operation calls as it goes: done, total.
 Progress = Callable[[int, "int | None"], None]
+#: Gives the keyword arguments that make a bulk method fill the run's report in place.
+Fill = Callable[[Callable[..., Any]], dict[str, Any]]
 
 
 @attrs.define
@@ -42,7 +45,9 @@ class BulkJob(Generic[T]):
     doing: str
     label: str
     rows: list[T]
-    call: Callable[[Org, Iterable[T], Progress], Awaitable[BulkReport[Any]]]
+    #: ``call(org, rows, progress, fill)``: ``**fill(org.bulk.method)`` passes the
+    #: report to fill in place when the engine takes one (:func:`report_kw`).
+    call: Callable[[Org, Iterable[T], Progress, Fill], Awaitable[BulkReport[Any]]]
     key: Callable[[T], str]
     failed_csv: str | None = None
     rerun: str | None = None
@@ -76,18 +81,26 @@ async def _resume(job: BulkJob[T], org: Org) -> tuple[list[T], dict[str, str]]:
 
 
 def _not_done(rows: Sequence[T], report: BulkReport[Any], why: str) -> list[tuple[T, str]]:
-    """The rows of ``rows`` the report holds no outcome for."""
+    """The rows of ``rows`` the run did not send: no outcome, or ``not_sent``."""
     missing = []
     for index, row in enumerate(rows):
         try:
-            report[index]
+            outcome = report[index]
         except (LookupError, IndexError):
+            missing.append((row, why))
+            continue
+        if outcome.kind.value == _NOT_SENT:
             missing.append((row, why))
     return missing
 
 
+#: The kind of an item a stopped run did not send (when the engine records one).
+_NOT_SENT = "not_sent"
+
+
 def _finished(report: BulkReport[Any]) -> int:
-    return sum(report.counts().values())
+    """How many items the run finished (sent and answered, or refused): not the unsent."""
+    return sum(n for kind, n in report.counts().items() if kind.value != _NOT_SENT)
 
 
 @attrs.define
@@ -97,51 +110,131 @@ class _Ran(Generic[T]):
     report: BulkReport[Any]
     todo: list[T]
     skipped: dict[str, str]
-    stopped: BulkCancelled | BulkAborted | None = None
+    stopped: asyncio.CancelledError | BulkAborted | None = None
 
     @property
     def not_done(self) -> list[tuple[T, str]]:
-        if isinstance(self.stopped, BulkCancelled):
+        if isinstance(self.stopped, asyncio.CancelledError):
             return _not_done(self.todo, self.report, "not sent: the run was interrupted")
         if isinstance(self.stopped, BulkAborted):
             return _not_done(self.todo, self.report, "not sent: the run stopped at an error")
         return []
 
 
+#: Kinds that are not done: the row runs again.
+_NOT_DONE = frozenset({"failed", "deferred", _NOT_SENT})
+
+
+def report_kw(method: Callable[..., Any], report: BulkReport[Any]) -> dict[str, Any]:
+    """``{"report": report}`` when the bulk ``method`` fills a report in place, else ``{}``."""
+    try:
+        accepts = "report" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        accepts = False
+    return {"report": report} if accepts else {}
+
+
+class _Tracker(Generic[T]):
+    """Journals each row as its outcome lands in the report the run fills in place.
+
+    Called from ``progress`` (after each outcome is recorded): the indices not
+    journaled yet are looked at, so the cost is the number of rows in flight.
+    Without a report filled in place (an engine that does not take ``report=``),
+    the worker task that took a row from the input reports it done, kind unknown
+    (unconfirmed until the run's end).
+    """
+
+    def __init__(self, job: BulkJob[T], todo: list[T], report: BulkReport[Any]) -> None:
+        self.job = job
+        self.todo = todo
+        self.report = report
+        self.in_place = False
+        self.pending: set[int] = set()
+        self.seen = 0
+        self.current: dict[asyncio.Task[Any] | None, T] = {}
+
+    def fill(self, method: Callable[..., Any]) -> dict[str, Any]:
+        """The keyword that makes ``method`` fill the report in place (if it can)."""
+        kw = report_kw(method, self.report)
+        self.in_place = bool(kw)
+        return kw
+
+    def feed(self) -> Iterator[T]:
+        journal = self.job.journal
+        for row in self.todo:
+            # The task that took it reports it done when nothing fills a report in place.
+            self.current.setdefault(asyncio.current_task(), row)
+            if journal is not None:
+                journal.sent(self.job.key(row))
+            yield row
+
+    def scan(self) -> None:
+        journal = self.job.journal
+        if journal is None:
+            return
+        if not self.in_place:
+            row = self.current.pop(asyncio.current_task(), None)
+            if row is not None:
+                journal.done(self.job.key(row))
+            return
+        size = min(len(self.report), len(self.todo))
+        self.pending.update(range(self.seen, size))
+        self.seen = max(self.seen, size)
+        for index in sorted(self.pending):
+            try:
+                kind = self.report[index].kind.value
+            except (LookupError, IndexError):
+                continue
+            self.pending.discard(index)
+            key = self.job.key(self.todo[index])
+            if kind in _NOT_DONE:
+                journal.redo(key)
+            else:
+                journal.done(key, kind)
+
+
+def _start_journal(job: BulkJob[T], skipped: dict[str, str]) -> None:
+    if job.journal is not None:
+        job.journal.start()
+        for key, kind in skipped.items():  # checked on the server: done
+            job.journal.done(key, kind)
+
+
 async def _run(settings: Settings, job: BulkJob[T]) -> _Ran[T]:
     """Run what is left of ``job``, journaling each row taken and finished."""
     async with opened(settings) as (client, org):
         todo, skipped = await _resume(job, org)
-        journal = job.journal
-        current: dict[asyncio.Task[Any] | None, T] = {}
-
-        def feed() -> Iterator[T]:
-            for row in todo:
-                # Taken by a worker: the task that reports it done (``progress``).
-                current[asyncio.current_task()] = row
-                if journal is not None:
-                    journal.sent(job.key(row))
-                yield row
-
-        if journal is not None:
-            journal.start()
-            for key in skipped:  # checked on the server: done, for the next run too
-                journal.done(key)
+        report: BulkReport[Any] = BulkReport()
+        tracker = _Tracker(job, todo, report)
+        _start_journal(job, skipped)
         with Reporter(job.doing, len(todo), client, quiet=settings.quiet) as reporter:
 
             def progress(done: int, total: int | None) -> None:
-                row = current.pop(asyncio.current_task(), None)
-                if journal is not None and row is not None:
-                    journal.done(job.key(row))
+                tracker.scan()
                 reporter.update(done, total if total is not None else len(todo))
+
+            def fill_in_place(method: Callable[..., Any]) -> dict[str, Any]:
+                kw = report_kw(method, report)
+                tracker.in_place = bool(kw)
+                return kw
 
             ran: _Ran[T]
             try:
-                ran = _Ran(await job.call(org, feed(), progress), todo, skipped)
-            except (BulkCancelled, BulkAborted) as exc:
+                ran = _Ran(
+                    await job.call(org, tracker.feed(), progress, fill_in_place), todo, skipped
+                )
+            except BulkAborted as exc:
                 ran = _Ran(exc.report, todo, skipped, exc)
-            how = {BulkCancelled: "interrupted", BulkAborted: "stopped by an error"}
-            reporter.finish(_finished(ran.report), how.get(type(ran.stopped), ""))
+            except asyncio.CancelledError as exc:  # Ctrl-C, SIGTERM (see common.go)
+                partial = getattr(exc, "report", None)
+                ran = _Ran(partial if partial is not None else report, todo, skipped, exc)
+                task = asyncio.current_task()
+                if task is not None and hasattr(task, "uncancel"):
+                    task.uncancel()
+            if ran.report is report:
+                tracker.scan()
+            how = "stopped by an error" if isinstance(ran.stopped, BulkAborted) else "interrupted"
+            reporter.finish(_finished(ran.report), how if ran.stopped is not None else "")
     return ran
 
 
@@ -179,7 +272,7 @@ async def run_bulk(settings: Settings, job: BulkJob[T]) -> int:
     _close_journal(job, ran)
     if isinstance(ran.stopped, BulkAborted):
         raise fail(ran.stopped.error, settings)
-    if isinstance(ran.stopped, BulkCancelled):
+    if isinstance(ran.stopped, asyncio.CancelledError):
         return interrupted_code(settings)
     return code
 

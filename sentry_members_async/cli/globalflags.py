@@ -42,7 +42,7 @@ class _Walk:
         self.globals = {k: v for k, v in _options(root).items() if k not in _NOT_HOISTED}
         self.command: click.Command = root
         self.own = _options(root)
-        self.path = [root.name or "sentry-members"]
+        self.path = ["sentry-members"]
         self.front: list[str] = []
         self.rest: list[str] = []
         self.leaf_at = 0

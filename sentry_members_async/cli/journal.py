@@ -7,15 +7,18 @@ written: a killed process loses none. A run that ends (done, interrupted,
 stopped by an error) appends ``redo`` for each row it did not finish and
 ``end``; a run where every row ended well removes the journal.
 
-A re-run reads it (:meth:`Journal.load`):
+A ``done`` line carries the row's outcome (``created``, ``removed``, ...)
+when the engine fills the report in place (``report=``); a row that ended
+failed, deferred or not sent gets ``redo`` instead. A re-run reads it
+(:meth:`Journal.load`):
 
-- rows ``done`` in a run that reached its ``end`` (and not ``redo``) are
-  *confirmed*: skipped, without a request;
-- rows of a run that was killed (no ``end``) are *unconfirmed*: the journal
-  cannot know whether each ended well. The command checks them against the
-  server first where a re-send is not harmless (an invite: one members lookup
-  per 20 rows, and the rows found are skipped); elsewhere (removals, team
-  changes, which Sentry applies once however often they are sent) they run again.
+- rows ``done`` with an outcome, or ``done`` in a run that reached its ``end``
+  (and not ``redo`` after), are *confirmed*: skipped, without a request;
+- rows taken but not finished by a run that was killed (no ``end``) are
+  *unconfirmed*: the command checks them against the server first where a
+  re-send is not harmless (an invite: one members lookup per 20 rows, and the
+  rows found are skipped); elsewhere (removals, team changes, which Sentry
+  applies once however often they are sent) they run again.
 
 Rows are keyed by what identifies them (an e-mail, lower-cased), so an edited
 input resumes too. ``--no-resume`` ignores and replaces the journal.
@@ -69,6 +72,9 @@ class _Reader:
         elif "sent" in entry:
             self.sent.add(entry["sent"])
         elif "done" in entry:
+            if entry.get("kind"):  # the outcome is known: done, whatever comes next
+                self.state.confirmed.add(entry["done"])
+                self.state.unconfirmed.discard(entry["done"])
             self.done.add(entry["done"])
         elif "redo" in entry:
             for keys in (self.done, self.sent, self.state.confirmed):
@@ -126,13 +132,18 @@ class Journal:
     def sent(self, key: str) -> None:
         self._write({"sent": key})
 
-    def done(self, key: str) -> None:
-        self._write({"done": key})
+    def done(self, key: str, kind: str | None = None) -> None:
+        """``key`` finished: ``kind`` its outcome (``None``: finished, outcome unknown)."""
+        self._write({"done": key, "kind": kind} if kind else {"done": key})
+
+    def redo(self, key: str) -> None:
+        """``key`` ended not done (failed, deferred, not sent): a re-run does it."""
+        self._write({"redo": key})
 
     def finish(self, redo: list[str], *, complete: bool) -> None:
         """The run ended: ``redo`` keys were not done; ``complete`` removes the journal."""
         for key in redo:
-            self._write({"redo": key})
+            self.redo(key)
         self._write({"end": {"complete": complete}})
         self.close()
         if complete:

@@ -23,7 +23,7 @@ __all__ = ["TerminalTable", "tsv_line"]
 #: Columns that may be cut (with an ellipsis) to fit; all others keep their full width.
 SHRINKABLE = frozenset({"name", "teams", "display_name", "invite_status"})
 #: Rows read before the widths are fixed (then the rows stream).
-SAMPLE = 200
+SAMPLE = 1000
 _GAP = 2
 _MIN = 6
 

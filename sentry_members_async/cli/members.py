@@ -292,11 +292,12 @@ def members_invite(
             "inviting",
             "invite",
             batch.rows,
-            lambda org, rows, progress: org.bulk.invite(
+            lambda org, rows, progress, fill: org.bulk.invite(
                 rows,
                 send_invite=not no_email,
                 via="scim" if via == "scim" else "invite",
                 progress=progress,
+                **fill(org.bulk.invite),
             ),
             _invite_key,
             failed_csv=failed,
@@ -439,8 +440,11 @@ def members_remove(
             "removing",
             "remove",
             rows,
-            lambda org, todo, progress: org.bulk.remove(
-                todo, idp_fallback="scim" if idp_fallback == "scim" else None, progress=progress
+            lambda org, todo, progress, fill: org.bulk.remove(
+                todo,
+                idp_fallback="scim" if idp_fallback == "scim" else None,
+                progress=progress,
+                **fill(org.bulk.remove),
             ),
             lambda key: str(key).lower(),
             failed_csv=failed_csv or "failed-members-remove.csv",

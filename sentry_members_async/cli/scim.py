@@ -110,7 +110,9 @@ def scim_users_deactivate(
             "deprovisioning",
             "deprovision",
             rows,
-            lambda org, todo, progress: org.bulk.deprovision(todo, progress=progress),
+            lambda org, todo, progress, fill: org.bulk.deprovision(
+                todo, progress=progress, **fill(org.bulk.deprovision)
+            ),
             lambda email: email.lower(),
             failed_csv=failed_csv or "failed-scim-users-deactivate.csv",
             rerun="sentry-members scim users deactivate --from-csv {path}",

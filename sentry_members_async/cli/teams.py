@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import click
 
 from ..bulk import TeamRow
 from ..errors import ValidationError
-from .bulkrun import BulkJob, bulk_command
+from ..org import Org
+from .bulkrun import BulkJob, Fill, bulk_command
 from .common import (
     Settings,
     columns_option,
@@ -122,7 +126,7 @@ def _team_job(
     doing: str,
     label: str,
     rows: list[TeamRow],
-    call: object,
+    call: Any,
     from_csv: str | None,
     resume: bool,
     failed_csv: str | None,
@@ -137,7 +141,7 @@ def _team_job(
         doing,
         label,
         rows,
-        call,  # type: ignore[arg-type]
+        call,
         lambda row: f"{str(row.member).lower()} {row.team}",
         failed_csv=failed_csv or f"failed-{slug}.csv",
         rerun=f"sentry-members {command} --from-csv {{path}}",
@@ -173,7 +177,10 @@ def teams_add(
     """Add members (ids or e-mails) to TEAM, or every row of --from-csv."""
     rows = _team_rows(team, members_, role, from_csv)
     label = f"add to {team}" if team else "add to teams"
-    call = lambda org, todo, progress: org.bulk.add_to_teams(todo, progress=progress)  # noqa: E731
+
+    def call(org: Org, todo: Iterable[TeamRow], progress: Any, fill: Fill) -> Any:
+        return org.bulk.add_to_teams(todo, progress=progress, **fill(org.bulk.add_to_teams))
+
     job = _team_job("teams add", "adding", label, rows, call, from_csv, resume, failed_csv)
     bulk_command(ctx, job)
 
@@ -196,6 +203,10 @@ def teams_remove(
     """Remove members (ids or e-mails) from TEAM, or every row of --from-csv."""
     rows = _team_rows(team, members_, None, from_csv)
     label = f"remove from {team}" if team else "remove from teams"
-    call = lambda org, todo, progress: org.bulk.remove_from_teams(todo, progress=progress)  # noqa: E731
+
+    def call(org: Org, todo: Iterable[TeamRow], progress: Any, fill: Fill) -> Any:
+        method = org.bulk.remove_from_teams
+        return method(todo, progress=progress, **fill(method))
+
     job = _team_job("teams remove", "removing", label, rows, call, from_csv, resume, failed_csv)
     bulk_command(ctx, job)
