@@ -37,7 +37,7 @@ from ..changes import (
 from ..errors import SentryError, ValidationError
 from ..models import MINIMUM_TEAM_ROLE, TEAM_ROLE_NAMES, MemberId, effective_team_role
 from .plan import Plan
-from .rechecks import not_sent, read_again
+from .rechecks import unsent
 
 if TYPE_CHECKING:
     from ..api.org import OrgAPI
@@ -166,7 +166,11 @@ async def apply_plan(
     sent and ends ``failed`` with a :class:`~.plan.StaleChangeError` saying
     why; a change the plan found the token cannot make ends ``failed`` with a
     :class:`~.plan.ChangeRefusedError` (the reason, and how to make it),
-    also unsent. A removal of a member already gone is ``not_found``.
+    also unsent. A removal of a member already gone is ``not_found``, a
+    change already made (by an earlier apply of the same plan) ``unchanged``,
+    and an invite of someone in the org now ``already_invited`` or
+    ``already_member`` (one filtered list request per 50 invitees): applying
+    the same plan twice sends no write the second time.
 
     Invites go through the same daily-quota gate as ``bulk.invite``: one at a
     time until more than Sentry's daily quota were created, and at the first
@@ -191,7 +195,7 @@ async def apply_plan(
     if plan.org != org.slug:
         raise ValidationError(f"this plan is for {plan.org!r}, not {org.slug!r}")
     fallback = check_idp_fallback(idp_fallback)
-    skipped = not_sent(plan, await read_again(org, plan))
+    skipped = await unsent(org, plan)
     role_changed, waiting = _role_order(c for c in plan.changes if id(c) not in skipped)
 
     async def as_planned(change: Change) -> Operation | Done:

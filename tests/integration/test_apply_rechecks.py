@@ -92,7 +92,7 @@ async def test_a_stale_plan_never_removes_or_demotes_an_owner(
     member = ids(emu)
     for name in ("bob", "ann"):
         await acme.members.update(MemberId(str(member[email(name)])), role="owner")
-    emu.set_teams("acme", email("cat"), {"backend": None, "frontend": None})
+    emu.set_teams("acme", email("cat"), {"backend": "admin"})  # made backend admin
     await acme.members.remove(MemberId(str(member[email("dan")])))
     emu.reset_log()
 
@@ -117,8 +117,7 @@ async def test_a_stale_plan_never_removes_or_demotes_an_owner(
     )
     assert "is an Owner now (was member)" in reasons["ChangeRole", email("ann")]
     assert reasons["AddToTeam", email("cat")].endswith(
-        ": teams changed since the plan: backend (contributor) -> backend (contributor), "
-        "frontend (contributor); plan again"
+        ": teams changed since the plan: backend (contributor) -> backend (admin); plan again"
     )
     assert "no longer in the organization" in reasons["ChangeRole", email("dan")]
     # The log: no write for bob, ann, cat or dan; eve's role change only.
@@ -146,7 +145,7 @@ async def test_a_plan_built_by_hand_is_checked_with_what_its_changes_carry(
         "acme",
         (
             RemoveMember(bob, email("bob")),  # the role is not known: an Owner is not removed
-            ChangeRole(ann, email("ann"), "manager", "member"),  # ann is a member, not manager
+            ChangeRole(ann, email("ann"), "manager", "owner"),  # ann is a member, not manager
             RemoveMember(MemberId("999999"), "ghost@example.com"),  # gone: not_found
         ),
     )
@@ -201,3 +200,34 @@ async def test_many_removals_are_checked_with_one_pass_over_the_member_list(
         email("eve"): K.REMOVED,
     }
     assert writes_to(emu, int(cat)) == []
+
+
+async def test_the_same_plan_applied_twice_sends_no_write_the_second_time(
+    emu: SentryEmulator, acme: Org
+) -> None:
+    owner = (await acme.members.get("me")).email
+    roster = [
+        DesiredMember(owner, "owner"),
+        DesiredMember(email("ann"), "manager", {"backend": None, "frontend": None}),
+        DesiredMember(email("cat"), "member", {"frontend": "admin"}),
+        DesiredMember(email("dan"), "member", {"backend": "admin"}),
+        DesiredMember(email("new"), "member", {"frontend": "admin"}),
+        DesiredMember(email("eve"), "member", {"backend": None}),
+    ]  # bob missing: removed
+    plan = await acme.plan(roster, remove_missing=True)
+    first = await acme.apply(plan)
+    assert first.ok, first.failures()
+    emu.reset_log()
+    second = await acme.apply(plan)  # e.g. a saved plan run again after a partial failure
+    assert [(r.method, r.path) for r in emu.find() if r.method in WRITES] == []
+    kinds = {c.describe(): o.kind for c, o in zip(plan.changes, second, strict=True)}
+    assert kinds == {
+        f"~ {email('ann')}: role member -> manager": K.UNCHANGED,
+        f"+ {email('ann')} joins frontend": K.UNCHANGED,
+        f"+ {email('cat')} joins frontend (admin)": K.UNCHANGED,
+        f"- {email('cat')} leaves backend": K.UNCHANGED,
+        f"~ {email('dan')}: backend role contributor -> admin": K.UNCHANGED,
+        f"+ invite {email('new')} as member to frontend (admin)": K.ALREADY_INVITED,
+        f"- remove {email('bob')} (member)": K.NOT_FOUND,
+    }
+    assert not await acme.plan(roster, remove_missing=True)

@@ -93,9 +93,9 @@ async def test_a_stale_plan_spares_an_owner(
     check.eq(
         sorted(c.describe() for c in plan.changes), sorted(moved), "plan: s0 removed, s1 moved"
     )
-    # Meanwhile: s0 made an Owner, s1 put on frontend too.
+    # Meanwhile: s0 made an Owner, s1 made backend admin.
     await acme.members.update(MemberId(ids[s0]), role="owner")
-    await acme.members.join_team(MemberId(ids[s1]), "frontend")
+    await acme.members.set_team_role(MemberId(ids[s1]), "backend", "admin")
     mark = real.log_mark()
     report = await acme.apply(plan)
     kinds = {
@@ -109,7 +109,7 @@ async def test_a_stale_plan_spares_an_owner(
     check.eq(writes, [], "apply: no DELETE or PUT for them")
     check.eq(real.role_of(s0), "owner", "s0: still an Owner, still there")
     check.eq((real.team_role(ids[s1], "backend"), real.team_role(ids[s1], "frontend")),
-             (None, None), "s1: on both teams, as set meanwhile")  # fmt: skip
+             ("admin", "absent"), "s1: backend admin, as set meanwhile")  # fmt: skip
     await acme.members.remove(MemberId(ids[s0]))  # the org keeps its one Owner
 
 
