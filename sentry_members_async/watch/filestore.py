@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import hashlib
 import os
+import sys
 import tempfile
 import weakref
 from pathlib import Path
@@ -27,6 +27,29 @@ from .errors import CheckpointBusyError, CheckpointConflictError
 from .stores import CheckpointLease, default_state_dir, sub_key
 
 __all__ = ["FileStore"]
+
+if sys.platform == "win32":  # pragma: no cover - CI runs on Linux; not tested on Windows
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        """Lock the file's first byte, without waiting; False when another holds it."""
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        """An exclusive ``flock``, without waiting; False when another holds it."""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
 
 #: What identifies one written version of a file (``None``: no file).
 _Identity = tuple[int, int, int, int] | None
@@ -155,20 +178,20 @@ class FileStore:
 
         def take() -> int:
             lock.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+                locked = _try_lock(fd)
+            except BaseException:
+                os.close(fd)
+                raise
+            if not locked:
                 os.close(fd)
                 raise CheckpointBusyError(
                     f"another watcher holds the checkpoint {path} (its lock {lock.name} is "
                     "taken): run one watcher per key, or give this one its own key",
                     key=key,
                     where=str(path),
-                ) from None
-            except BaseException:
-                os.close(fd)
-                raise
+                )
             return fd
 
         # Not in a thread: open and a non-blocking flock do not wait, and a cancel
