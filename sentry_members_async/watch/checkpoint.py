@@ -107,27 +107,20 @@ class Checkpoint:
         try:
             raw = await lease.load(self.key)
             cursor = await lease.load(self.key + ":cursor")
-            if raw is None and self.legacy_key is not None and not self.reset:
-                raw, cursor = await self._adopt(lease, self.legacy_key)
+            legacy = raw is None and self.legacy_key is not None and not self.reset
+            if legacy and self.legacy_key is not None:
+                raw = await self.store.load(self.legacy_key)
+                cursor = await self.store.load(self.legacy_key + ":cursor")
             batch = [] if raw is None or self.reset else self._read(raw, cursor)
+            if legacy and raw is not None:  # read well: copy it over, once
+                await lease.save(self.key, raw)
+                if cursor is not None:
+                    await lease.save(self.key + ":cursor", cursor)
         except BaseException:
             await lease.release()
             raise
         self.lease, self.loaded = lease, True
         return batch
-
-    async def _adopt(
-        self, lease: CheckpointLease, legacy: str
-    ) -> tuple[bytes | None, bytes | None]:
-        """Copy an older release's checkpoint (and cursor) to this key, once."""
-        raw = await self.store.load(legacy)
-        if raw is None:
-            return None, None
-        cursor = await self.store.load(legacy + ":cursor")
-        await lease.save(self.key, raw)
-        if cursor is not None:
-            await lease.save(self.key + ":cursor", cursor)
-        return raw, cursor
 
     def _corrupt(self, why: str) -> CheckpointCorruptError:
         return CheckpointCorruptError(
