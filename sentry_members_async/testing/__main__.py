@@ -3,12 +3,21 @@
 Prints lines a POSIX shell can source (``export SENTRY_URL=...``; the banner
 is a ``#`` comment), so ``... serve > emulator.env &`` then
 ``. ./emulator.env`` points the CLI and the SDK at the emulator.
+
+The tokens it prints are random (``secrets``) unless ``--seed`` is given (the
+seeded, repeatable tokens of the in-process emulator) or ``--token`` /
+``--scim-token`` name them: a served emulator is reachable by every local
+user (every host, with ``--host 0.0.0.0``), and a token computed from the
+default seed would let any of them act as its owner. Without ``--seed`` the
+data is that of seed 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import secrets
 import shlex
 import sys
 from typing import Any
@@ -17,13 +26,58 @@ from .emulator import RateLimit, SentryEmulator
 
 
 def build(args: argparse.Namespace) -> tuple[SentryEmulator, str, str]:
+    """The emulator ``serve`` answers with, its owner's token and its SCIM token.
+
+    ``args.seed`` ``None``: the data of seed 0 and random tokens; ``args.token``
+    and ``args.scim_token`` (optional): the tokens to use.
+    """
+    given = {kind: _given(args, name) for kind, name in (("user", "token"), ("scim", "scim_token"))}
+    emulator = _emulator(args)
+    emulator.add_org(args.org, scim=True)
+    if args.teams:
+        emulator.add_teams(args.org, args.teams)
+    emulator.add_team(args.org, "backend")  # the team the README's examples use
+    if args.members:
+        emulator.add_members(args.org, args.members, teams=args.teams)
+    random_tokens = args.seed is None
+    token = _rekey(emulator, emulator.add_token(args.org), given["user"], random_tokens)
+    scim_token = _rekey(
+        emulator, emulator.add_token(args.org, kind="scim"), given["scim"], random_tokens
+    )
+    return emulator, token, scim_token
+
+
+def _given(args: argparse.Namespace, name: str) -> str | None:
+    value = getattr(args, name, None)
+    if value is not None and (
+        not value or any(ch.isspace() or not ch.isprintable() for ch in value)
+    ):
+        raise ValueError(f"--{name.replace('_', '-')} must be a token: printable, no spaces")
+    return value
+
+
+def _rekey(emulator: SentryEmulator, minted: str, given: str | None, random_token: bool) -> str:
+    """The token ``minted`` under another value: ``given``, else a random one of the
+    same kind (its prefix kept), else as minted (seeded, repeatable)."""
+    if given is None and not random_token:
+        return minted
+    prefix = minted[: len(minted) - 64]  # mint_token: the kind's prefix + 64 hex digits
+    new = given if given is not None else prefix + secrets.token_hex(32)
+    tokens = emulator.state.tokens
+    if new in tokens:
+        raise ValueError("--token and --scim-token must differ")
+    tokens[new] = dataclasses.replace(tokens.pop(minted), token=new)
+    return new
+
+
+def _emulator(args: argparse.Namespace) -> SentryEmulator:
     profile = getattr(args, "profile", "latest")
     limits = {"none": None, "docs": RateLimit.seed_docs(), "saas": RateLimit.saas()}
     extra: dict[str, Any] = {}
     if args.rate_limit != "profile":
         extra["rate_limit"] = limits[args.rate_limit]
-    emulator = SentryEmulator(
-        seed=args.seed,
+    return SentryEmulator(
+        seed=0 if args.seed is None else args.seed,
         latency=args.latency,
         # Unset: the profile's (Retry-After for "latest", none for "23.7").
         retry_after=False if args.no_retry_after else None,
@@ -32,15 +86,6 @@ def build(args: argparse.Namespace) -> tuple[SentryEmulator, str, str]:
         self_hosted=getattr(args, "self_hosted", False),
         **extra,
     )
-    emulator.add_org(args.org, scim=True)
-    if args.teams:
-        emulator.add_teams(args.org, args.teams)
-    emulator.add_team(args.org, "backend")  # the team the README's examples use
-    if args.members:
-        emulator.add_members(args.org, args.members, teams=args.teams)
-    token = emulator.add_token(args.org)
-    scim_token = emulator.add_token(args.org, kind="scim")
-    return emulator, token, scim_token
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -78,7 +123,14 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     serve.add_argument(
         "--teams", type=int, default=5, help="teams team-01... to seed (plus 'backend')"
     )
-    serve.add_argument("--seed", type=int, default=0, help="random seed")
+    serve.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed of the data and the tokens (default: the data of seed 0, random tokens)",
+    )
+    serve.add_argument("--token", default=None, help="the owner's token (default: random)")
+    serve.add_argument("--scim-token", default=None, help="the SCIM token (default: random)")
     serve.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     serve.add_argument(
         "--rate-limit",
