@@ -1,7 +1,8 @@
 """The documentation site as a reader gets it: built by ``mkdocs build --strict``.
 
 Skipped where mkdocs is not installed (the tests session); ``nox -s docs``
-runs it. It builds the site once into a temporary folder, then reads the HTML:
+runs it on the site it has just built (``$SMA_DOCS_SITE``); otherwise it
+builds the site once into a temporary folder. Then it reads the HTML:
 
 * no Sphinx role is left unrendered (``:class:`Plan``` as text): the
   docstrings' roles become cross-references (``docs/_griffe/sphinx_roles.py``);
@@ -36,6 +37,9 @@ HREF = re.compile(r'\b(?:href|src)="([^"]+)"')
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    built = os.environ.get("SMA_DOCS_SITE")
+    if built:  # nox -s docs has just built it there
+        return (ROOT / built).resolve()
     out = tmp_path_factory.mktemp("site")
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],

@@ -179,6 +179,7 @@ def run_block(block: Block, folder: pathlib.Path) -> subprocess.CompletedProcess
         [shutil.which("bash") or "/bin/bash", "-c", script],
         cwd=folder,
         env=_environment(),
+        input="n\n",  # a reader who answers "no" when an example asks before removing
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
@@ -192,6 +193,10 @@ EXPECTED = {
     "print(owners)  # ['owner@acme.example.com']": "['owner@acme.example.com']",
     "# 1 removed True": "1 removed True",
     "accepted: new.one@example.com": "accepted: new.one@example.com",
+    "# accepted: ['carol@example.com'] still pending: []": (
+        "accepted: ['carol@example.com'] still pending: []"
+    ),
+    'print("nothing applied")': "nothing applied",
 }
 
 
