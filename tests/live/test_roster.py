@@ -65,6 +65,15 @@ async def test_plan_apply_converges(acme: Org, real: RealSentry, check: Checks, 
              if r.method == "POST" and r.path == "/api/0/organizations/acme/members/"]  # fmt: skip
     check.eq(posts, [201, 201], "apply: one invite POST each")
 
+    # The same plan applied again (a saved plan run twice): nothing sent.
+    mark = real.log_mark()
+    rerun = await acme.apply(plan)
+    rewrites = [f"{r.method} {r.path}" for r in real.settled_requests_since(mark)
+                if r.method in WRITES]  # fmt: skip
+    check.eq(rewrites, [], "the same plan applied again sends no write")
+    check.eq(sorted({str(o.kind) for o in rerun}),
+             ["already_invited", "not_found", "unchanged"], "and says it was done")  # fmt: skip
+
     # Apply twice: the next plan is empty, and applying it sends no write.
     again = await check.ok(acme.plan(desired.values(), remove_missing=True), "a second plan")
     check.eq([c.describe() for c in again.changes] if again is not None else None, [],
