@@ -67,12 +67,15 @@ def cli(
     )
 
 
-def in_pty(env: dict[str, str], *args: str, cols: int) -> tuple[int, str]:
-    """Run on a pseudo-terminal ``cols`` wide (stdin, stdout, stderr); exit code and output."""
+def in_pty(env: dict[str, str], *args: str, cols: int, typed: str = "") -> tuple[int, str]:
+    """Run on a pseudo-terminal ``cols`` wide (stdin, stdout, stderr), ``typed`` typed
+    at it; the exit code and the output."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
     proc = subprocess.Popen([*CLI, *args], stdin=slave, stdout=slave, stderr=slave, env=env)
     os.close(slave)
+    if typed:
+        os.write(master, typed.encode())
     chunks = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -457,3 +460,75 @@ def test_kill_9_mid_run_then_the_same_command_invites_every_row_once(
     assert set(emu.invites_created("acme")) == emails
     assert "resuming from" in again.stderr
     assert not journal.exists()  # every row done: nothing left to resume
+
+
+def test_the_docs_list_the_exit_codes_of_the_table() -> None:
+    guide = pathlib.Path(__file__).resolve().parents[1] / "docs" / "guides" / "cli.md"
+    documented = {}
+    for line in guide.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) == 2 and cells[0].strip("`").isdigit():
+            documented[int(cells[0].strip("`"))] = cells[1].replace("`", "").replace("\\", "")
+    assert documented == EXIT_CODES
+
+
+# -- destructive commands ask; rows not done, per command ---------------------------------
+
+
+def test_remove_and_team_delete_ask_on_a_terminal(tmp_path: pathlib.Path) -> None:
+    emu = SentryEmulator(seed=35, rate_limit=None)
+    emu.add_org("acme")
+    emu.add_team("acme", "backend")
+    emu.add_members("acme", 3, pending_ratio=0)
+    token = emu.add_token("acme")
+    target = next(m for m in emu.members("acme") if m["role"] != "owner")
+    with emu.serve_in_thread() as url:
+        env = _env(url, token)
+        code, text = in_pty(env, "members", "remove", target["email"], cols=100, typed="n\n")
+        assert code == 2, text
+        assert f"remove 1 member ({target['email']}) from the organization? [y/N]" in text
+        code, text = in_pty(env, "teams", "delete", "backend", cols=100, typed="n\n")
+        assert code == 2, text
+        assert "delete the team backend and its memberships? [y/N]" in text
+        assert [r.method for r in emu.requests if r.method == "DELETE"] == []
+        code, text = in_pty(env, "members", "remove", target["email"], "--yes", cols=100)
+        assert code == 0, text
+        assert "[y/N]" not in text
+        code, text = in_pty(env, "teams", "delete", "backend", cols=100, typed="y\n")
+        assert code == 0, text
+    assert target["id"] not in [m["id"] for m in emu.members("acme")]
+    assert [t["slug"] for t in emu.teams("acme")] == []
+
+
+def test_each_command_writes_its_own_rows_not_done(
+    big: tuple[SentryEmulator, dict[str, str]], tmp_path: pathlib.Path
+) -> None:
+    emu, env = big
+    member = next(m for m in emu.members("acme") if m["role"] == "member" and not m["pending"])
+    added = cli(env, "teams", "add", "nosuch", member["email"], "--role", "admin", cwd=tmp_path)
+    assert added.returncode == 1, added.stderr
+    with (tmp_path / "failed-teams-add.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["member"], r["team"], r["role"]) for r in rows] == [
+        (member["email"], "nosuch", "admin")
+    ]
+    assert (
+        "1 row not done written to failed-teams-add.csv (run them again with: "
+        "sentry-members teams add --from-csv failed-teams-add.csv)"
+    ) in added.stderr
+    again = cli(env, "teams", "add", "--from-csv", "failed-teams-add.csv", cwd=tmp_path)
+    assert again.returncode == 1  # the team is still not there: the same row fails
+    assert "1 row not done" in again.stderr
+    # The only owner cannot be removed: the row goes to the removals' file, not an invite's.
+    removed = cli(env, "members", "remove", "owner@acme.example.com", cwd=tmp_path)
+    assert removed.returncode == 1, removed.stderr
+    with (tmp_path / "failed-members-remove.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["email"] for r in rows] == ["owner@acme.example.com"]
+    assert "sentry-members members remove --from-csv failed-members-remove.csv" in removed.stderr
+    assert not (tmp_path / "failed-members-invite.csv").exists()
+    before = len(emu.requests)
+    retried = cli(env, "members", "remove", "--from-csv", "failed-members-remove.csv", cwd=tmp_path)
+    assert retried.returncode == 1, retried.stderr  # still the only owner
+    assert "failed: owner@acme.example.com: 403 DELETE" in retried.stderr
+    assert [r.method for r in emu.requests[before:] if r.method == "POST"] == []  # no invite
