@@ -157,3 +157,38 @@ def test_an_unreachable_redis_store_is_one_line(
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith(f"error: the Redis store at redis://:***@127.0.0.1:{port}/0: ")
     assert "hunter2" not in done.stderr
+
+
+def test_cron_runs_that_overlap_deliver_each_change_once(
+    served: tuple[SentryEmulator, dict[str, str]], tmp_path: pathlib.Path
+) -> None:
+    """Three ``--once`` runs started together, four times: a run that finds the key held
+    exits 75 with one line (here 7 of 18 did, over six rounds); every change comes out once."""
+    emu, env = served
+    state = str(tmp_path / "state")
+    args = [sys.executable, "-m", "sentry_members_async", "members", "watch", "--once"]
+    assert watch(env, "--once", "--state-dir", state).returncode == 0  # the baseline
+    seen: list[tuple[str, str]] = []
+    for i in range(4):
+        emu.sso_login("acme", f"overlap{i}@acme.example.com")  # a change before each round
+        runs = [
+            subprocess.Popen(
+                [*args, "--state-dir", state],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        for run in runs:
+            out, err = run.communicate(timeout=120)
+            assert run.returncode in (0, 75), err
+            if run.returncode == 75:
+                assert (out, err.count("\n")) == ("", 1), err
+                assert "another watcher holds the checkpoint" in err
+            seen.extend((e["kind"], e["email"]) for e in map(json.loads, out.splitlines()))
+    last = watch(env, "--once", "--state-dir", state)
+    assert last.returncode == 0, last.stderr
+    seen.extend((e["kind"], e["email"]) for e in map(json.loads, last.stdout.splitlines()))
+    assert sorted(seen) == sorted(("joined", f"overlap{i}@acme.example.com") for i in range(4))
