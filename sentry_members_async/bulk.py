@@ -1,23 +1,31 @@
 """Bulk operations: thousands of changes in parallel, one truthful outcome per item.
 
 ``acme.bulk.invite(rows)``, ``set_roles``, ``add_to_teams``,
-``remove_from_teams``, ``remove``, ``deprovision``. Each operation checks a
-row and looks its member up, then hands the change value it built to the one
-executor (:mod:`.changes`), which ``acme.apply(plan)`` uses too: items run
-concurrently under the client's limiter; input is streamed (a fixed pool of
-workers pulls from the iterable, so a generator of 100,000 rows never sits in
-memory) and the report stores outcomes compactly.
+``remove_from_teams``, ``remove``, ``deprovision``, ``reinvite`` and
+``cleanup_invites``. Each operation checks a row and looks its member up, then
+hands the change value it built to the one executor (:mod:`.changes`), which
+``acme.apply(plan)`` uses too: items run concurrently under the client's
+limiter; input is streamed (a fixed pool of workers pulls from the iterable, so
+a generator of 100,000 rows never sits in memory) and the report stores
+outcomes compactly.
 
-Every item gets exactly one :class:`Outcome`, in input order. Item errors
-never abort the batch; a configuration error (401, bad token), or input that
-raises while it is read, stops it at once and raises :class:`BulkAborted`
-carrying the report so far. Cancelling the run
-stops pulling input, lets the requests already sent finish (so the report
-matches the server) and raises :class:`BulkCancelled` (a
-``CancelledError``) carrying the report; what was not sent yet (an invite
-waiting at the quota gate) is not sent and ends ``failed`` ("cancelled before
-it was sent"). A second cancel stops at once and marks what was in flight as
-failed.
+Every input item gets exactly one :class:`Outcome`, in input order. Item
+errors never abort the batch; a configuration error (401, bad token), or input
+that raises while it is read, stops it and raises :class:`BulkAborted`
+carrying the report. Cancelling the run stops pulling input, lets the requests
+already sent finish (so the report matches the server), and the
+:class:`asyncio.CancelledError` goes on unchanged (so ``asyncio.timeout()``
+raises ``TimeoutError``). To keep the partial report, pass a new one::
+
+    report = BulkReport()
+    try:
+        async with asyncio.timeout(60):
+            await acme.bulk.invite(rows, report=report)
+    except TimeoutError:
+        again = report.failed() + report.not_sent()
+
+What was not sent (an invite whose lookup was still running, and the rows
+never read from the input) ends ``not_sent`` with its row.
 
 Exactly once: invites are looked up by e-mail when an answer was lost, never
 re-sent blindly; the other operations are idempotent on Sentry and are
@@ -30,6 +38,8 @@ them through SCIM when asked (``idp_fallback="scim"``).
 
 from __future__ import annotations
 
+import asyncio
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sized
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -37,7 +47,6 @@ import attrs
 
 from .api._common import check_email, check_org_role, check_slug, check_team_role
 from .changes import (
-    QUOTA_PROBE,
     AddToTeam,
     BulkAborted,
     BulkCancelled,
@@ -45,12 +54,14 @@ from .changes import (
     ChangeRole,
     Deprovision,
     Done,
+    Existing,
     IdpFallback,
     IdpManagedError,
     Invite,
     Operation,
     Outcome,
     OutcomeKind,
+    Precheck,
     Prepare,
     Progress,
     RemoveFromTeam,
@@ -58,6 +69,7 @@ from .changes import (
     ScimInvite,
     Via,
     check_idp_fallback,
+    check_precheck,
     execute,
 )
 from .errors import ValidationError
@@ -78,7 +90,6 @@ if TYPE_CHECKING:
     from .api.org import OrgAPI
 
 __all__ = [
-    "QUOTA_PROBE",
     "BulkAborted",
     "BulkAPI",
     "BulkCancelled",
@@ -88,6 +99,7 @@ __all__ = [
     "InviteRow",
     "Outcome",
     "OutcomeKind",
+    "Precheck",
     "Progress",
     "RoleRow",
     "RowError",
@@ -101,9 +113,12 @@ RowT = TypeVar("RowT")
 
 
 def _invite_change(
-    row: InviteRow, known: set[str], via: Literal["invite", "scim"], send_invite: bool
+    row: InviteRow, known: set[str] | None, via: Literal["invite", "scim"], send_invite: bool
 ) -> Invite | ScimInvite:
-    """The change for one invite row, or a :class:`ValidationError` (nothing sent)."""
+    """The change for one invite row, or a :class:`ValidationError` (nothing sent).
+
+    ``known``: the org's team slugs (``None`` for a row that names no team).
+    """
     problems = invite_row_problems(row, known)
     if problems:
         field, message = problems[0]
@@ -155,7 +170,7 @@ class BulkAPI:
         concurrency: int | None,
         *,
         total: int | None = None,
-        serial_invites: bool = True,
+        report: BulkReport[RowT] | None = None,
     ) -> BulkReport[RowT]:
         return await execute(
             self._org,
@@ -164,7 +179,7 @@ class BulkAPI:
             concurrency=concurrency or self.concurrency,
             progress=progress,
             total=total,
-            serial_invites=serial_invites,
+            report=report,
         )
 
     async def invite(
@@ -173,56 +188,113 @@ class BulkAPI:
         *,
         send_invite: bool = True,
         via: Literal["invite", "scim"] = "invite",
-        quota_aware: bool = True,
+        precheck: Precheck = "lookup",
         progress: Progress | None = None,
         concurrency: int | None = None,
+        report: BulkReport[InviteRow] | None = None,
+        quota_aware: bool | None = None,
     ) -> BulkReport[InviteRow]:
         """Invite every row: ``created``, ``already_member``, ``already_invited``,
-        ``deferred`` or ``failed``.
+        ``deferred``, ``not_sent`` or ``failed``.
 
         A row is an :class:`InviteRow`, a mapping with its fields, or a plain
         e-mail address (invited with the ``member`` role).
 
         Rows are checked as they stream (e-mail, role, team slugs against the
-        org's teams); a bad row fails with a :class:`ValidationError` and is not
-        sent. An address listed twice is invited once: the later row reports
-        ``already_invited`` (Sentry refuses the second invite), so memory stays
-        flat for any input; :func:`load_invite_rows` flags duplicates up front.
+        org's teams, read once when a row first names a team); a bad row fails
+        with a :class:`ValidationError` and is not sent.
+
+        Who is already there is read first (``precheck``, :mod:`.changes.existing`):
+        by default one filtered list request per 100 rows (``query=email:...``),
+        so a row already a member or invited ends ``already_member`` /
+        ``already_invited`` with no POST (a re-run of a file sends only what is
+        missing); ``"list"`` reads the whole member list once instead (cheaper
+        for a batch much larger than the org), ``"off"`` reads nothing and lets
+        Sentry's answer say it. An address listed twice is sent once: the later
+        row ends ``already_invited``. The rest are sent with full concurrency.
 
         The daily invite quota (sentry.io: 100 invites per user or token and 100
-        per organization per 24 h): at the first :class:`InviteQuotaError` no
-        further invite is sent and every remaining row ends ``deferred``
-        (``report.deferred()`` gives them back for the next day's run;
-        ``report.quota`` holds the answer). With ``quota_aware`` (the default)
-        invites are sent one at a time until more than 100 were created in this
-        run (more than Sentry's daily quota allows, so it is off), then
-        concurrently: the server sees at most one invite past the quota.
+        per organization per 24 h, 10 per address): at the first
+        :class:`InviteQuotaError` no further invite is sent and every row not
+        sent yet ends ``deferred`` (``report.deferred()`` gives them back;
+        ``report.quota`` holds the answer and ``report.quota_resets_at`` says
+        when Sentry's fixed window starts again, 00:00 UTC). Invites already in
+        flight when it came end as answered: at most ``concurrency`` POSTs are
+        refused past the quota.
 
         ``via="scim"`` provisions each row with SCIM ``POST Users`` (needs the
         client's SCIM token), which Sentry does not count against the invite
-        quota: ``created``, or ``already_member``/``already_invited`` on
-        Sentry's 409, exactly once after a lost answer. SCIM cannot make owners;
-        a row's teams (with their team roles) are joined afterwards through the
-        members API, also after a 409: a row run again joins the teams it
-        missed and ends ``updated`` (``requested`` when Sentry made an access
-        request instead), or ``already_*`` when nothing was left to do. A row then
-        uses both tokens, one after the other, and each token has a rate limit
-        of its own: with a distinct SCIM token the default is 50 rows in flight,
-        25 a token (sentry.io's concurrent limit per token; a ``concurrency`` set
-        on ``acme.bulk`` counts per token).
+        quota: ``created``, or ``already_member``/``already_invited`` (found
+        before, or on Sentry's 409), exactly once after a lost answer. SCIM
+        cannot make owners; a row's teams (with their team roles) are joined
+        afterwards through the members API, also for a row already there: a row
+        run again joins the teams it missed and ends ``updated`` (``requested``
+        when Sentry made an access request instead), or ``already_*`` when
+        nothing was left to do. A row then uses both tokens, one after the
+        other, and each token has a rate limit of its own: with a distinct SCIM
+        token the default is 50 rows in flight, 25 a token (sentry.io's
+        concurrent limit per token; a ``concurrency`` set on ``acme.bulk``
+        counts per token).
+
+        ``report``: a new :class:`BulkReport` filled in place, to read when the
+        call is cancelled. ``quota_aware`` is deprecated and does nothing
+        (invites are always sent in parallel now).
         """
+        if quota_aware is not None:
+            warnings.warn(
+                "bulk.invite(quota_aware=...) is deprecated and does nothing: invites are "
+                "sent in parallel and stop at the first quota answer",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         if via not in ("invite", "scim"):
             raise ValidationError("via must be 'invite' or 'scim'")
         if isinstance(rows, str | bytes):
             raise ValidationError("rows must be a list of rows or e-mail addresses, not one string")
-        known = {team.slug async for team in self._org.teams.list(detailed=False)}
+        existing = Existing(self._org.members, check_precheck(precheck))
+        prepare = self._invite_prepare(existing, via, send_invite)
+        total = len(rows) if isinstance(rows, Sized) else None
+        try:
+            return await self._run(
+                existing.rows(_invite_rows(rows)),
+                prepare,
+                progress,
+                self._invite_concurrency(via, concurrency),
+                total=total,
+                report=report,
+            )
+        finally:
+            await existing.aclose()
+
+    def _invite_prepare(
+        self, existing: Existing, via: Literal["invite", "scim"], send_invite: bool
+    ) -> Prepare[InviteRow]:
+        teams: list[set[str]] = []
+        lock = asyncio.Lock()
+
+        async def known() -> set[str]:
+            async with lock:  # the org's teams, read once, when a row first names one
+                if not teams:
+                    teams.append({t.slug async for t in self._org.teams.list(detailed=False)})
+            return teams[0]
 
         async def prepare(row: InviteRow) -> Operation | Done:
             if isinstance(row, _Unreadable):
                 return Done(OutcomeKind.FAILED, error=row.error)
-            return _invite_change(row, known, via, send_invite)
+            slugs = await known() if row.teams or row.team_roles else None
+            change = _invite_change(row, slugs, via, send_invite)
+            there = await existing.check(row)
+            if there is None:
+                return existing.track(row, change)
+            if isinstance(change, ScimInvite) and change.teams and there.member_id is not None:
+                # Already there: no POST Users, but the teams it may have missed.
+                joins = attrs.evolve(change, existing=(there.member_id, there.kind.value))
+                return existing.track(row, joins)
+            return there
 
-        total = len(rows) if isinstance(rows, Sized) else None
+        return prepare
+
+    def _invite_concurrency(self, via: str, concurrency: int | None) -> int | None:
         client = self._org.client
         if concurrency is None and via == "scim" and client.scim_limiter is not client.limiter:
             # A row's POST (SCIM token) and its team add (user token) wait on two
@@ -233,15 +305,8 @@ class BulkAPI:
             per_token = self.concurrency
             if per_token == DEFAULT_CONCURRENCY:
                 per_token = DEFAULT_MAX_CONCURRENCY
-            concurrency = 2 * per_token
-        return await self._run(
-            _invite_rows(rows),
-            prepare,
-            progress,
-            concurrency,
-            total=total,
-            serial_invites=quota_aware,
-        )
+            return 2 * per_token
+        return concurrency
 
     async def set_roles(
         self,
@@ -249,6 +314,7 @@ class BulkAPI:
         *,
         progress: Progress | None = None,
         concurrency: int | None = None,
+        report: BulkReport[RoleRow] | None = None,
     ) -> BulkReport[RoleRow]:
         """Give each member an org role: ``updated``, ``unchanged``, ``not_found`` or ``failed``."""
         members = self._org.members
@@ -262,7 +328,7 @@ class BulkAPI:
                 return Done(OutcomeKind.UNCHANGED, member.id)
             return ChangeRole(member.id, member.email, member.org_role, role)
 
-        return await self._run(rows, prepare, progress, concurrency)
+        return await self._run(rows, prepare, progress, concurrency, report=report)
 
     async def add_to_teams(
         self,
@@ -270,6 +336,7 @@ class BulkAPI:
         *,
         progress: Progress | None = None,
         concurrency: int | None = None,
+        report: BulkReport[TeamRow] | None = None,
     ) -> BulkReport[TeamRow]:
         """Add members to teams (and set the team role when given).
 
@@ -287,7 +354,7 @@ class BulkAPI:
                 return Done(OutcomeKind.NOT_FOUND)
             return AddToTeam(member_id, str(row.member), team, role)
 
-        return await self._run(rows, prepare, progress, concurrency)
+        return await self._run(rows, prepare, progress, concurrency, report=report)
 
     async def remove_from_teams(
         self,
@@ -295,6 +362,7 @@ class BulkAPI:
         *,
         progress: Progress | None = None,
         concurrency: int | None = None,
+        report: BulkReport[TeamRow] | None = None,
     ) -> BulkReport[TeamRow]:
         """Remove members from teams: ``removed``, ``unchanged`` (was not on it), ``not_found``."""
         members = self._org.members
@@ -310,7 +378,7 @@ class BulkAPI:
                 return Done(OutcomeKind.UNCHANGED, member.id)
             return RemoveFromTeam(member.id, member.email, team)
 
-        return await self._run(rows, prepare, progress, concurrency)
+        return await self._run(rows, prepare, progress, concurrency, report=report)
 
     async def remove(
         self,
@@ -319,6 +387,7 @@ class BulkAPI:
         idp_fallback: IdpFallback | None = None,
         progress: Progress | None = None,
         concurrency: int | None = None,
+        report: BulkReport[MemberKey] | None = None,
     ) -> BulkReport[MemberKey]:
         """Remove members or revoke invites: ``removed``, ``not_found`` or ``failed``.
 
@@ -347,7 +416,7 @@ class BulkAPI:
                 return Done(OutcomeKind.NOT_FOUND)
             return RemoveMember(member_id, str(key), idp_fallback=fallback)
 
-        return await self._run(members, prepare, progress, concurrency)
+        return await self._run(members, prepare, progress, concurrency, report=report)
 
     async def deprovision(
         self,
@@ -355,6 +424,7 @@ class BulkAPI:
         *,
         progress: Progress | None = None,
         concurrency: int | None = None,
+        report: BulkReport[str] | None = None,
     ) -> BulkReport[str]:
         """Offboard people by e-mail.
 
@@ -374,4 +444,4 @@ class BulkAPI:
                 return Done(OutcomeKind.NOT_FOUND)
             return Deprovision(member.id, member.email, member.org_role)
 
-        return await self._run(emails, prepare, progress, concurrency)
+        return await self._run(emails, prepare, progress, concurrency, report=report)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import attrs
 import pytest
@@ -18,12 +18,13 @@ import pytest
 from sentry_members_async import (
     AuthenticationError,
     BulkAborted,
-    BulkCancelled,
+    BulkReport,
     InviteQuotaError,
     MemberId,
     NotFoundError,
     OutcomeKind,
     PermissionDeniedError,
+    ValidationError,
 )
 from sentry_members_async.changes import (
     IDP_MANAGED_DETAIL,
@@ -33,6 +34,7 @@ from sentry_members_async.changes import (
     RemoveMember,
     RunContext,
     execute,
+    executor,
     is_idp_managed,
 )
 
@@ -124,8 +126,10 @@ async def test_a_configuration_error_stops_the_run() -> None:
     report = info.value.report
     assert info.value.error is denied
     assert report.aborted is denied
-    assert [o.kind for o in report] == [K.UPDATED, K.FAILED]
-    assert steps[2].ran == []  # never pulled
+    assert [o.kind for o in report] == [K.UPDATED, K.FAILED, K.NOT_SENT]
+    assert steps[2].ran == []  # never sent: read from the input into the report
+    assert report.not_sent() == [steps[2]]
+    assert str(report[2].error).startswith("not sent: the run stopped (401 GET /x/")
 
 
 async def test_input_that_raises_stops_the_run_and_keeps_the_report() -> None:
@@ -169,7 +173,8 @@ async def test_the_first_reason_to_stop_stands() -> None:
 async def test_cancel_once_lets_the_sent_finish_twice_marks_them_failed(twice: bool) -> None:
     release = asyncio.Event()
     steps = [Step(str(i), release=release) for i in range(3)]
-    run = asyncio.ensure_future(execute(ORG, steps, as_is, concurrency=2))
+    report: BulkReport[Step] = BulkReport()
+    run = asyncio.ensure_future(execute(ORG, steps, as_is, concurrency=2, report=report))
     await asyncio.sleep(0)
     await asyncio.sleep(0)  # two items sent, both waiting for their answer
     run.cancel()
@@ -178,17 +183,89 @@ async def test_cancel_once_lets_the_sent_finish_twice_marks_them_failed(twice: b
         run.cancel()  # the second cancel: stop at once
     else:
         release.set()  # the answers come: the report matches the server
-    with pytest.raises(BulkCancelled) as info:
+    with pytest.raises(asyncio.CancelledError) as info:
         await run
-    report = info.value.report
+    assert type(info.value) is asyncio.CancelledError  # passed on unchanged
     assert report.cancelled
-    assert len(report) == 2  # the third item was never pulled
+    assert len(report) == 3  # the third item, never pulled, is in it too
+    assert report[2].kind is K.NOT_SENT
+    assert str(report[2].error) == "cancelled before it was sent"
+    assert report.not_sent() == steps[2:]
+    assert steps[2].entered == []
     if not twice:
-        assert [o.kind for o in report] == [K.UPDATED, K.UPDATED]
+        assert [o.kind for o in report][:2] == [K.UPDATED, K.UPDATED]
         return
-    assert [o.kind for o in report] == [K.FAILED, K.FAILED]
+    assert [o.kind for o in report][:2] == [K.FAILED, K.FAILED]
     assert str(report[0].error) == "cancelled while in flight: the server may have applied it"
     assert report.failed() == steps[:2]
+
+
+@pytest.mark.parametrize("how", ["wait_for", "timeout"])
+async def test_a_cancelled_run_under_a_timeout_is_a_timeout_error(how: str) -> None:
+    # asyncio.timeout() (3.11+) and wait_for turn the CancelledError they caused
+    # into TimeoutError only when it reaches them unchanged (not a subclass).
+    if how == "timeout" and not hasattr(asyncio, "timeout"):
+        pytest.skip("asyncio.timeout() is new in Python 3.11")
+    release = asyncio.Event()
+    steps = [Step(str(i), release=release) for i in range(5)]
+    report: BulkReport[Step] = BulkReport()
+
+    async def later() -> None:
+        await asyncio.sleep(0.05)
+        release.set()  # the answers in flight come after the timeout
+
+    async def bounded() -> None:
+        run = execute(ORG, steps, as_is, concurrency=2, report=report)
+        if how == "wait_for":
+            await asyncio.wait_for(run, timeout=0.01)
+        else:
+            timeout: Any = vars(asyncio)["timeout"]  # 3.11+; mypy checks for 3.10
+            async with timeout(0.01):
+                await run
+
+    answers = asyncio.ensure_future(later())
+    with pytest.raises(TimeoutError):
+        await bounded()
+    await answers
+    assert report.cancelled
+    assert [o.kind for o in report] == [K.UPDATED, K.UPDATED] + [K.NOT_SENT] * 3
+    assert report.not_sent() == steps[2:]
+
+
+def test_a_report_passed_in_must_be_new() -> None:
+    used: BulkReport[Step] = BulkReport()
+    used.cancelled = True
+    with pytest.raises(ValidationError, match="new BulkReport"):
+        asyncio.run(execute(ORG, [], as_is, report=used))
+
+
+async def test_a_long_input_left_after_a_cancel_stays_readable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(executor, "MAX_DRAIN", 3)
+    release = asyncio.Event()
+    first = Step("0", release=release)
+
+    def endless() -> Iterator[Step]:
+        yield first
+        n = 1
+        while True:
+            yield Step(str(n))
+            n += 1
+
+    report: BulkReport[Step] = BulkReport()
+    run = asyncio.ensure_future(execute(ORG, endless(), as_is, concurrency=1, report=report))
+    await asyncio.sleep(0)
+    run.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert [o.kind for o in report] == [K.UPDATED] + [K.NOT_SENT] * 3
+    assert [s.name for s in report.not_sent()] == ["1", "2", "3"]
+    assert report.unread is not None
+    assert [next(report.unread).name for _ in range(2)] == ["4", "5"]
+    assert not report.ok
 
 
 async def test_the_quota_gate_defers_every_invite_after_the_first_quota_answer() -> None:
@@ -207,43 +284,56 @@ async def test_the_quota_gate_defers_every_invite_after_the_first_quota_answer()
     assert report.deferred() == [steps[1], steps[3]]
 
 
-@pytest.mark.parametrize(("serial", "at_once"), [(True, 1), (False, 3)])
-async def test_serial_invites_go_one_at_a_time(serial: bool, at_once: int) -> None:
+async def test_invites_go_in_parallel_and_stop_at_the_first_quota_answer() -> None:
     release = asyncio.Event()
-    steps = [InviteStep(str(i), Done(K.CREATED), release=release) for i in range(3)]
-    run = asyncio.ensure_future(execute(ORG, steps, as_is, concurrency=3, serial_invites=serial))
+    quota = InviteQuotaError(429, "POST", "/members/", "too many invitations")
+    steps = [InviteStep("0", raises=quota, release=release)]
+    steps += [InviteStep(str(i), Done(K.CREATED), release=release) for i in range(1, 4)]
+    steps += [InviteStep(str(i)) for i in range(4, 7)]
+    run = asyncio.ensure_future(execute(ORG, steps, as_is, concurrency=4))
     for _ in range(5):
         await asyncio.sleep(0)
-    assert sum(len(s.entered) for s in steps) == at_once  # sent before any answer came
+    assert sum(len(s.entered) for s in steps) == 4  # all sent before any answer came
     release.set()
     report = await run
-    assert [o.kind for o in report] == [K.CREATED] * 3
+    # The three in flight with the quota answer end as answered; nothing is sent after it.
+    assert [o.kind for o in report] == [K.DEFERRED] + [K.CREATED] * 3 + [K.DEFERRED] * 3
+    assert [s.entered for s in steps[4:]] == [[], [], []]
+    assert report.quota is quota
 
 
-async def test_cancel_does_not_send_the_invites_waiting_at_the_quota_gate() -> None:
+async def test_cancel_does_not_send_what_waits_to_be_sent() -> None:
     release = asyncio.Event()
-    steps = [
-        InviteStep(str(i), Done(K.CREATED, MemberId(str(i + 1))), release=release) for i in range(3)
-    ]
-    run = asyncio.ensure_future(execute(ORG, steps, as_is, concurrency=3))
+    looked_up = asyncio.Event()
+    steps = [InviteStep(str(i), Done(K.CREATED, MemberId(str(i + 1)))) for i in range(3)]
+    steps[0] = InviteStep("0", Done(K.CREATED, MemberId("1")), release=release)
+
+    async def prepare(step: Step) -> Operation | Done:
+        if step is not steps[0]:
+            await looked_up.wait()  # the others' lookups are still in flight
+        return step
+
+    report: BulkReport[Step] = BulkReport()
+    run = asyncio.ensure_future(execute(ORG, steps, prepare, concurrency=3, report=report))
     for _ in range(5):
         await asyncio.sleep(0)
-    assert [s.entered for s in steps] == [["0"], [], []]  # the first sent, two wait their turn
+    assert [s.entered for s in steps] == [["0"], [], []]
     run.cancel()
     await asyncio.sleep(0)
+    looked_up.set()
     release.set()  # the first invite's answer comes
-    with pytest.raises(BulkCancelled) as info:
+    with pytest.raises(asyncio.CancelledError):
         await run
-    report = info.value.report
     assert report.cancelled
     assert [s.entered for s in steps] == [["0"], [], []]  # the waiting two were never sent
     assert [(o.kind, o.member_id) for o in report] == [
         (K.CREATED, MemberId("1")),
-        (K.FAILED, None),
-        (K.FAILED, None),
+        (K.NOT_SENT, None),
+        (K.NOT_SENT, None),
     ]
     assert [str(o.error) for o in report][1:] == ["cancelled before it was sent"] * 2
-    assert report.failed() == steps[1:]  # to run them again
+    assert report.not_sent() == steps[1:]  # to run them again
+    assert report.failed() == []
 
 
 async def test_cancel_while_an_item_is_looked_up_does_not_send_its_change() -> None:
@@ -254,17 +344,17 @@ async def test_cancel_while_an_item_is_looked_up_does_not_send_its_change() -> N
         await looked_up.wait()  # the lookup request is in flight
         return step
 
-    run = asyncio.ensure_future(execute(ORG, ["a"], prepare, concurrency=1))
+    report: BulkReport[str] = BulkReport()
+    run = asyncio.ensure_future(execute(ORG, ["a"], prepare, concurrency=1, report=report))
     await asyncio.sleep(0)
     run.cancel()
     await asyncio.sleep(0)
     looked_up.set()  # the lookup's answer comes: the change is not sent
-    with pytest.raises(BulkCancelled) as info:
+    with pytest.raises(asyncio.CancelledError):
         await run
-    report = info.value.report
     assert step.entered == []
     assert [(o.kind, str(o.error), o.row) for o in report] == [
-        (K.FAILED, "cancelled before it was sent", "a")
+        (K.NOT_SENT, "cancelled before it was sent", "a")
     ]
 
 

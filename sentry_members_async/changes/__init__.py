@@ -4,10 +4,12 @@
 build the same change values (:mod:`.values`) and run them through one
 executor (:mod:`.executor`) that owns concurrency, outcomes, cancellation,
 exactly-once and the daily invite-quota gate. Each change's rule lives in the
-resource method it calls (``api/``), written once.
+resource method it calls (``api/``), written once. :mod:`.existing` reads who
+is already in the org before a bulk invite sends anything.
 """
 
-from .executor import QUOTA_PROBE, Prepare, execute
+from .executor import MAX_DRAIN, Prepare, execute
+from .existing import Existing, Precheck, check_precheck
 from .idp import (
     IDP_MANAGED_DETAIL,
     IdpFallback,
@@ -16,6 +18,7 @@ from .idp import (
     is_idp_managed,
 )
 from .outcomes import (
+    QUOTA_WINDOW,
     BulkAborted,
     BulkCancelled,
     BulkReport,
@@ -25,6 +28,7 @@ from .outcomes import (
     Progress,
     ReportWriter,
     Via,
+    quota_resets_at,
 )
 from .values import (
     AddToTeam,
@@ -42,7 +46,8 @@ from .values import (
 
 __all__ = [
     "IDP_MANAGED_DETAIL",
-    "QUOTA_PROBE",
+    "MAX_DRAIN",
+    "QUOTA_WINDOW",
     "AddToTeam",
     "BulkAborted",
     "BulkCancelled",
@@ -51,12 +56,14 @@ __all__ = [
     "ChangeRole",
     "Deprovision",
     "Done",
+    "Existing",
     "IdpFallback",
     "IdpManagedError",
     "Invite",
     "Operation",
     "Outcome",
     "OutcomeKind",
+    "Precheck",
     "Prepare",
     "Progress",
     "RemoveFromTeam",
@@ -67,6 +74,8 @@ __all__ = [
     "SetTeamRole",
     "Via",
     "check_idp_fallback",
+    "check_precheck",
     "execute",
     "is_idp_managed",
+    "quota_resets_at",
 ]

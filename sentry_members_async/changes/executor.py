@@ -3,34 +3,36 @@
 Input is streamed (the workers pull from the iterable, so a generator of
 100,000 rows never sits in memory). For each item, ``prepare`` checks the
 row and looks its member up, giving either a change to run or a :class:`Done`
-already (``not_found``, ``unchanged``); the executor runs the change, sends
-invites through the daily quota gate, and records the outcome at the item's
-index.
+already (``not_found``, ``unchanged``, ``already_invited``); the executor runs
+the change, sends invites through the daily quota gate, and records the
+outcome at the item's index.
 
 Item errors never abort the run; a configuration error (401, bad token), or an
-input iterable that raises, stops it at once and raises :class:`BulkAborted`
-carrying the report so far (what was sent finishes first).
-Cancelling the run stops pulling input, lets the requests already sent finish
-(so the report matches the server) and raises :class:`BulkCancelled` (a
-``CancelledError``) carrying the report; a change not yet sent (an invite
-waiting its turn at the quota gate, an item still being looked up) is not
-sent: it ends ``failed`` with "cancelled before it was sent", its row kept to
-run again. A second cancel stops at once and marks what was in flight as failed.
+input iterable that raises, stops it and raises :class:`BulkAborted` carrying
+the report (what was sent finishes first).
+
+Cancelling the run stops pulling input and lets the requests already sent
+finish (so the report matches the server); then the
+:class:`asyncio.CancelledError` goes on unchanged (``asyncio.timeout()`` turns
+it into ``TimeoutError``, on every Python from 3.10). The partial report is the
+``report`` the caller passed, filled in place. A change not yet sent (an
+invite whose lookup was still running, an item still being prepared) is not
+sent: it ends ``not_sent``, its row kept to run again. A second cancel stops
+at once and marks what was in flight ``failed`` (the server may have applied it).
+
+After a cancel or a configuration error, the items the run never read are read
+from the input (not sent) and end ``not_sent`` with their rows, so the report
+accounts for every input item: ``report.failed() + report.not_sent()`` is
+everything not done. At most :data:`MAX_DRAIN` of them are read: past that (an
+endless generator), the rest of the input is left in ``report.unread``. An
+input that raised is not read again (an iterator that raised is finished).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterable,
-    Iterator,
-    Sequence,
-    Sized,
-)
+import itertools
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence, Sized
 from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
 
 from ..errors import (
@@ -40,29 +42,21 @@ from ..errors import (
     SentryError,
     ValidationError,
 )
-from .outcomes import (
-    BulkAborted,
-    BulkCancelled,
-    BulkReport,
-    Done,
-    OutcomeKind,
-    Progress,
-    ReportWriter,
-)
+from .outcomes import BulkAborted, BulkReport, Done, OutcomeKind, Progress, ReportWriter
 from .values import Operation, RunContext
 
 if TYPE_CHECKING:
     from ..api.org import OrgAPI
 
-__all__ = ["QUOTA_PROBE", "Prepare", "execute"]
+__all__ = ["MAX_DRAIN", "Prepare", "execute"]
 
 RowT = TypeVar("RowT")
 #: Turns one input item into the change to run, or into what already happened.
 Prepare: TypeAlias = Callable[[RowT], Awaitable["Operation | Done"]]
 
-#: Sentry's daily invite quota per user or token (100 per 24 h): once a run
-#: created more than this many, no quota is in force.
-QUOTA_PROBE = 100
+#: After a cancel or an abort, at most this many unread input items are read into
+#: the report (``not_sent``); the rest of a longer input stays in ``report.unread``.
+MAX_DRAIN = 1_000_000
 
 _FATAL = (AuthenticationError, ConfigurationError)
 
@@ -74,61 +68,41 @@ def _input_failed(exc: Exception, pulled: int) -> SentryError:
     return error
 
 
-def _not_sent() -> Done:
-    """A change the run was cancelled before it sent: failed, its row kept to run again."""
-    return Done(OutcomeKind.FAILED, error=SentryError("cancelled before it was sent"))
+def _not_sent(why: str = "cancelled before it was sent") -> Done:
+    """A change the run stopped before it sent: ``not_sent``, its row kept to run again."""
+    return Done(OutcomeKind.NOT_SENT, error=SentryError(why))
 
 
 class _QuotaGate:
-    """Invites one at a time while a daily quota may be in force, then in parallel.
+    """Invites go in parallel until the first :class:`InviteQuotaError`.
 
-    The first :class:`InviteQuotaError` defers its invite and every later one
-    (``deferred``, with that error); nothing more is sent through the gate.
-    Once the run is cancelled (``closed``), an invite still waiting its turn
-    is not sent.
+    That answer defers its invite and every later one (``deferred``, with
+    that error); nothing more is sent through the gate. Invites already sent
+    when it came finish as the server answers them (``created``, or
+    ``deferred`` when their answer is the quota's too).
     """
 
-    def __init__(self, *, serial: bool, on_reached: Callable[[InviteQuotaError], None]) -> None:
-        self.serial = serial
-        self.created = 0
+    def __init__(self, on_reached: Callable[[InviteQuotaError], None]) -> None:
         self.quota: InviteQuotaError | None = None
         self.closed = False
         self._on_reached = on_reached
-        self._lock = asyncio.Lock()
-
-    @contextlib.asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        if not self.serial or self.created > QUOTA_PROBE:
-            yield
-            return
-        async with self._lock:
-            yield
-
-    def reached(self) -> bool:
-        return self.quota is not None
 
     def _deferred(self) -> Done:
         return Done(OutcomeKind.DEFERRED, error=self.quota)
 
     async def send(self, invite: Callable[[], Awaitable[Done]]) -> Done:
         """Run ``invite``, or defer it once the quota was reached."""
-        if self.reached():
+        if self.quota is not None:
             return self._deferred()
+        if self.closed:  # the run was cancelled
+            return _not_sent()
         try:
-            async with self._turn():
-                if self.reached():  # reached while this invite waited its turn
-                    return self._deferred()
-                if self.closed:  # the run was cancelled while it waited
-                    return _not_sent()
-                done = await invite()
+            return await invite()
         except InviteQuotaError as exc:
             if self.quota is None:
                 self.quota = exc
                 self._on_reached(exc)
             return self._deferred()
-        if done.kind is OutcomeKind.CREATED:
-            self.created += 1
-        return done
 
 
 class _Run(Generic[RowT]):
@@ -142,16 +116,17 @@ class _Run(Generic[RowT]):
         *,
         progress: Progress | None,
         total: int | None,
-        serial_invites: bool,
+        report: BulkReport[RowT] | None,
     ) -> None:
-        self.writer: ReportWriter[RowT] = ReportWriter()
+        self.writer: ReportWriter[RowT] = ReportWriter(report)
         self.ctx = RunContext(org)
-        self.gate = _QuotaGate(serial=serial_invites, on_reached=self.writer.quota_reached)
-        self.source: Iterator[tuple[int, RowT]] = enumerate(items)
+        self.gate = _QuotaGate(self.writer.quota_reached)
+        self.items: Iterator[RowT] = iter(items)
         self.prepare = prepare
         self.progress = progress
         self.total = total
         self.stop = False
+        self.input_failed = False
         self.done = 0
         self.in_flight: dict[int, RowT] = {}
         self.pulled = 0  # items taken from the input so far
@@ -160,7 +135,7 @@ class _Run(Generic[RowT]):
         step = await self.prepare(row)
         if isinstance(step, Done):
             return step
-        if self.gate.closed:  # cancelled while the item was looked up: not sent
+        if self.gate.closed:  # cancelled while the item was prepared: not sent
             return _not_sent()
         if step.quota_counted:
             return await self.gate.send(lambda: step.run(self.ctx))
@@ -173,17 +148,26 @@ class _Run(Generic[RowT]):
             if asyncio.iscoroutine(result):
                 await result
 
+    def _next(self) -> tuple[int, RowT] | None:
+        """The next input item and its index, or ``None`` when the input is over."""
+        try:
+            row = next(self.items)
+        except StopIteration:
+            return None
+        except Exception as exc:  # the caller's iterable failed
+            self.writer.abort(_input_failed(exc, self.pulled))
+            self.stop = self.input_failed = True
+            return None
+        index = self.pulled
+        self.pulled += 1
+        return index, row
+
     async def worker(self) -> None:
         while not self.stop:
-            try:
-                index, row = next(self.source)
-            except StopIteration:
+            item = self._next()
+            if item is None:
                 return
-            except Exception as exc:  # the caller's iterable failed
-                self.writer.abort(_input_failed(exc, self.pulled))
-                self.stop = True
-                return
-            self.pulled = index + 1
+            index, row = item
             self.in_flight[index] = row
             try:
                 done = await self._one(row)
@@ -198,6 +182,25 @@ class _Run(Generic[RowT]):
                 self.in_flight.pop(index, None)
             self.writer.record(index, row, done)
             await self._advance()
+
+    def drain(self, why: str) -> None:
+        """Record the items never read from the input as ``not_sent`` (at most
+        :data:`MAX_DRAIN`); the rest of a longer input goes to ``report.unread``."""
+        if self.input_failed:
+            return
+        done = _not_sent(why)
+        for _ in range(MAX_DRAIN):
+            item = self._next()
+            if item is None:
+                return
+            self.writer.record(item[0], item[1], done)
+        try:
+            first = next(self.items)
+        except StopIteration:
+            return
+        except Exception:  # what is left cannot be read: nothing more is kept
+            return
+        self.writer.rest_unread(itertools.chain((first,), self.items))
 
     async def cancel(self, workers: Sequence[asyncio.Future[None]]) -> None:
         """Stop pulling input; let what was sent finish, unless cancelled again."""
@@ -215,6 +218,7 @@ class _Run(Generic[RowT]):
             error = SentryError("cancelled while in flight: the server may have applied it")
             for index, row in lost.items():
                 self.writer.record(index, row, Done(OutcomeKind.FAILED, error=error))
+        self.drain("cancelled before it was sent")
 
 
 async def execute(
@@ -225,18 +229,19 @@ async def execute(
     concurrency: int = 16,
     progress: Progress | None = None,
     total: int | None = None,
-    serial_invites: bool = True,
+    report: BulkReport[RowT] | None = None,
 ) -> BulkReport[RowT]:
     """Prepare and run every item of ``items`` with ``concurrency`` workers; one outcome each.
 
-    ``serial_invites``: invites go one at a time until more than
-    :data:`QUOTA_PROBE` were created (a daily quota may be in force until then).
+    ``report``: a new :class:`BulkReport` to fill in place (else one is made);
+    it is how a cancelled run's caller gets the outcomes, since the
+    cancellation itself goes on unchanged.
     """
     if concurrency < 1:
         raise ValidationError("concurrency must be at least 1")
     if total is None and isinstance(items, Sized):
         total = len(items)
-    run = _Run(org, items, prepare, progress=progress, total=total, serial_invites=serial_invites)
+    run = _Run(org, items, prepare, progress=progress, total=total, report=report)
     workers = [asyncio.ensure_future(run.worker()) for _ in range(concurrency)]
     try:
         # asyncio.wait, not gather: cancelling us must not cancel requests in flight.
@@ -245,8 +250,9 @@ async def execute(
             task.result()  # re-raise anything unexpected
     except asyncio.CancelledError:
         await run.cancel(workers)
-        raise BulkCancelled(run.writer.report) from None
-    report = run.writer.report
-    if report.aborted is not None:
-        raise BulkAborted(report, report.aborted)
-    return report
+        raise  # unchanged: asyncio.timeout() and TaskGroup read it as their own
+    result = run.writer.report
+    if result.aborted is not None:
+        run.drain(f"not sent: the run stopped ({result.aborted})")
+        raise BulkAborted(result, result.aborted)
+    return result

@@ -4,19 +4,27 @@ An operation says what it did with a :class:`Done` (a kind, and the member it
 touched); only the executor knows the item's place in the input and builds the
 :class:`Outcome`. The report is written through a :class:`ReportWriter` the
 executor holds, so nothing else sets its fields.
+
+A report accounts for every input item, also after a cancel or an abort: each
+one is done (``created``, ``removed``, ...), ``failed``, ``deferred`` (a daily
+invite quota) or ``not_sent`` (the run stopped before sending it, including
+the items it never read from the input: :meth:`BulkReport.not_sent`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import datetime as dt
+import email.utils
 import enum
+import time
 from array import array
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Generic, Literal, TypeAlias, TypeVar, overload
 
 import attrs
 
-from ..errors import InviteQuotaError, SentryError
+from ..errors import InviteQuotaError, SentryError, ValidationError
 from ..models import MemberId
 
 __all__ = [
@@ -24,11 +32,13 @@ __all__ = [
     "BulkCancelled",
     "BulkReport",
     "Done",
+    "QUOTA_WINDOW",
     "Outcome",
     "OutcomeKind",
     "Progress",
     "ReportWriter",
     "Via",
+    "quota_resets_at",
 ]
 
 RowT = TypeVar("RowT")
@@ -52,8 +62,11 @@ class OutcomeKind(str, enum.Enum):
     NOT_FOUND = "not_found"
     FAILED = "failed"
     #: Not sent: a daily invite quota was reached; run the row again the next day
-    #: (``report.deferred()``) or provision it through SCIM.
+    #: (``report.deferred()``, after ``report.quota_resets_at``) or provision it through SCIM.
     DEFERRED = "deferred"
+    #: Not sent: the run was cancelled or aborted before it sent this item (or read
+    #: it from the input); run it again (``report.not_sent()``).
+    NOT_SENT = "not_sent"
 
     def __str__(self) -> str:
         return self.value
@@ -66,7 +79,29 @@ class OutcomeKind(str, enum.Enum):
 _KINDS = list(OutcomeKind)
 _CODE = {kind: i for i, kind in enumerate(_KINDS)}
 #: Kinds whose row (and error) the report keeps, to run them again.
-_KEEPS_ROW = (OutcomeKind.FAILED, OutcomeKind.DEFERRED)
+_KEEPS_ROW = (OutcomeKind.FAILED, OutcomeKind.DEFERRED, OutcomeKind.NOT_SENT)
+#: Sentry's invite quotas count in fixed windows of this many seconds, numbered
+#: from the epoch (``DEFAULT_CONFIG`` in src/sentry/ratelimits/utils.py: a window of
+#: ``3600 * 24`` for each of the three; ``_time_bucket`` in src/sentry/ratelimits/redis.py:
+#: ``int(request_time / window)``), so every one of them starts again at 00:00 UTC.
+QUOTA_WINDOW = 24 * 3600
+
+
+def quota_resets_at(error: InviteQuotaError, *, now: float | None = None) -> dt.datetime:
+    """When the daily invite quota that answered ``error`` lets invites through again.
+
+    The end of the fixed 24 h window the answer fell in, on the server's clock:
+    the answer's ``Date`` header when it has one, else ``now`` (the local clock).
+    The three quotas (per user or token, per organization, per address) share
+    the window, so this holds whichever of them was exceeded.
+    """
+    when = time.time() if now is None else now
+    raw = (error.headers or {}).get("Date")
+    if raw:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            when = email.utils.parsedate_to_datetime(raw).timestamp()
+    window = int(when // QUOTA_WINDOW) + 1
+    return dt.datetime.fromtimestamp(window * QUOTA_WINDOW, tz=dt.timezone.utc)
 
 
 @attrs.frozen
@@ -104,21 +139,34 @@ class Outcome(Generic[RowT]):
 class BulkReport(Sequence[Outcome[RowT]]):
     """One :class:`Outcome` per input item, in input order.
 
+    Every input item has one, also after a cancel or an abort: what the run
+    did not send (and the items it never read from the input) ends
+    ``not_sent``, so ``report.failed() + report.not_sent()`` run again is
+    everything not done (and ``report.deferred()`` the next day, what a daily
+    invite quota held back). Pass a new report to a bulk call (``report=``) to
+    keep it when the call is cancelled: it is filled in place.
+
     Stored compactly (a byte per kind, a byte per ``via``, an int64 per member
-    id; rows and errors only for failures), so 100,000 outcomes take about a megabyte.
+    id; rows and errors only for the items not done), so 100,000 outcomes take
+    about a megabyte.
     """
 
     def __init__(self) -> None:
         self._kinds = array("b")
         self._ids = array("q")
         self._vias = array("b")
-        self._failures: dict[int, tuple[SentryError | None, Any]] = {}
-        self._deferred: dict[int, tuple[SentryError | None, Any]] = {}
+        self._kept: dict[OutcomeKind, dict[int, tuple[SentryError | None, Any]]] = {
+            kind: {} for kind in _KEEPS_ROW
+        }
         self.cancelled = False
         #: The configuration error that stopped the run, if one did.
         self.aborted: SentryError | None = None
         #: The daily invite quota answer that deferred the remaining rows, if one did.
         self.quota: InviteQuotaError | None = None
+        #: The rest of an input too long to read to its end after a cancel or an
+        #: abort (more than the executor's ``MAX_DRAIN`` items not read yet): iterate
+        #: it to get them. ``None`` when every input item has its outcome.
+        self.unread: Iterator[RowT] | None = None
 
     def __len__(self) -> int:
         return len(self._kinds)
@@ -136,12 +184,14 @@ class BulkReport(Sequence[Outcome[RowT]]):
             index += len(self)
         code = self._kinds[index]
         if code < 0:
-            raise LookupError(f"item {index} has no outcome (the run stopped before it)")
+            raise LookupError(f"item {index} has no outcome yet (the run is still going)")
+        kind = _KINDS[code]
         member_id = self._ids[index]
-        error, row = self._failures.get(index) or self._deferred.get(index) or (None, None)
+        kept = self._kept.get(kind)
+        error, row = kept.get(index, (None, None)) if kept is not None else (None, None)
         return Outcome(
             index,
-            _KINDS[code],
+            kind,
             MemberId(str(member_id)) if member_id else None,
             error,
             row,
@@ -168,24 +218,44 @@ class BulkReport(Sequence[Outcome[RowT]]):
                 totals[via] = totals.get(via, 0) + 1
         return totals
 
+    def _rows(self, kind: OutcomeKind) -> list[RowT]:
+        return [row for _, (_, row) in sorted(self._kept[kind].items()) if row is not None]
+
     def failed(self) -> list[RowT]:
         """The rows that failed, in input order: feed them to the same call again."""
-        return [row for _, (_, row) in sorted(self._failures.items()) if row is not None]
+        return self._rows(OutcomeKind.FAILED)
 
     def failures(self) -> list[Outcome[RowT]]:
-        return [self[i] for i in sorted(self._failures)]
+        return [self[i] for i in sorted(self._kept[OutcomeKind.FAILED])]
 
     def deferred(self) -> list[RowT]:
-        """The rows a daily invite quota deferred, in input order: run them again tomorrow."""
-        return [row for _, (_, row) in sorted(self._deferred.items()) if row is not None]
+        """The rows a daily invite quota deferred, in input order: run them again once
+        the quota is lifted (:attr:`quota_resets_at`)."""
+        return self._rows(OutcomeKind.DEFERRED)
+
+    def not_sent(self) -> list[RowT]:
+        """The rows the run did not send because it was cancelled or aborted, in input
+        order (the rows it never read from the input included): run them again.
+
+        With :attr:`unread` set, the input had more rows than were read after the
+        stop: those follow in ``unread``.
+        """
+        return self._rows(OutcomeKind.NOT_SENT)
+
+    @property
+    def quota_resets_at(self) -> dt.datetime | None:
+        """When the daily invite quota that deferred rows lets invites through again
+        (UTC, the end of Sentry's fixed 24 h window: :func:`quota_resets_at`);
+        ``None`` when no quota was met."""
+        return None if self.quota is None else quota_resets_at(self.quota)
 
     @property
     def ok(self) -> bool:
         return (
-            not self._failures
-            and not self._deferred
+            not any(self._kept.values())
             and not self.cancelled
             and self.aborted is None
+            and self.unread is None
         )
 
     def __repr__(self) -> str:
@@ -197,8 +267,12 @@ class BulkReport(Sequence[Outcome[RowT]]):
 class ReportWriter(Generic[RowT]):
     """The one writer of a :class:`BulkReport`: the executor records through it."""
 
-    def __init__(self) -> None:
-        self.report: BulkReport[RowT] = BulkReport()
+    def __init__(self, report: BulkReport[RowT] | None = None) -> None:
+        if report is None:
+            report = BulkReport()
+        elif len(report) or report.cancelled or report.aborted or report.quota:
+            raise ValidationError("report= takes a new BulkReport(), not one already filled")
+        self.report: BulkReport[RowT] = report
 
     def record(self, index: int, row: RowT, done: Done) -> None:
         """Item ``index`` (input ``row``) ended as ``done``."""
@@ -207,13 +281,15 @@ class ReportWriter(Generic[RowT]):
             report._kinds.append(-1)
             report._ids.append(0)
             report._vias.append(0)
+        before = report._kinds[index]
+        if before >= 0 and (kept := report._kept.get(_KINDS[before])) is not None:
+            kept.pop(index, None)
         report._kinds[index] = _CODE[done.kind]
         report._vias[index] = _VIA_CODE[done.via]
         report._ids[index] = int(done.member_id) if done.member_id else 0
-        if done.kind is OutcomeKind.FAILED:
-            report._failures[index] = (done.error, row)
-        elif done.kind is OutcomeKind.DEFERRED:
-            report._deferred[index] = (done.error, row)
+        kept = report._kept.get(done.kind)
+        if kept is not None:
+            kept[index] = (done.error, row)
 
     def abort(self, error: SentryError) -> None:
         if self.report.aborted is None:  # the first reason stands
@@ -225,11 +301,14 @@ class ReportWriter(Generic[RowT]):
     def quota_reached(self, error: InviteQuotaError) -> None:
         self.report.quota = error
 
+    def rest_unread(self, rest: Iterator[RowT]) -> None:
+        self.report.unread = rest
+
 
 class BulkAborted(SentryError):
     """A configuration error (401, bad token), or input that raised while it was
-    read, stopped the run; ``report`` has what was done (``error.__cause__`` is the
-    input's exception)."""
+    read, stopped the run; ``report`` has an outcome for every item read (the
+    ones not sent ``not_sent``; ``error.__cause__`` is the input's exception)."""
 
     def __init__(self, report: BulkReport[Any], error: SentryError) -> None:
         super().__init__(f"bulk run stopped: {error}")
@@ -237,8 +316,12 @@ class BulkAborted(SentryError):
         self.error = error
 
 
-class BulkCancelled(asyncio.CancelledError):
-    """The run was cancelled; ``report`` holds the outcome of every item started."""
+class BulkCancelled(SentryError):
+    """Deprecated and never raised: a cancelled bulk run raises
+    :class:`asyncio.CancelledError` unchanged (so ``asyncio.timeout()`` makes it a
+    ``TimeoutError`` on every Python), and its partial report is the ``report=``
+    the caller passed, filled in place. Kept only while the package root still
+    exports the name."""
 
     def __init__(self, report: BulkReport[Any]) -> None:
         super().__init__("bulk run cancelled")

@@ -109,14 +109,20 @@ class ScimInvite:
     email: str
     role: str
     teams: Mapping[str, str | None]
+    #: The member already there and what it is (``already_member``/``already_invited``),
+    #: when a read before the run found it: no ``POST Users``, only the team joins.
+    existing: tuple[MemberId, str] | None = None
 
     def describe(self) -> str:
         return f"+ provision {self.email} as {self.role} (SCIM)"
 
     async def run(self, ctx: RunContext) -> Done:
-        member_id, status = await ctx.org.scim.users.provision(
-            self.email, role=None if self.role == "member" else self.role
-        )
+        if self.existing is not None:
+            member_id, status = self.existing
+        else:
+            member_id, status = await ctx.org.scim.users.provision(
+                self.email, role=None if self.role == "member" else self.role
+            )
         joined = {
             await ctx.org.members.join_team(member_id, slug, role=role)
             for slug, role in self.teams.items()

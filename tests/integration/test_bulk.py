@@ -9,7 +9,7 @@ import pytest
 
 from sentry_members_async import (
     BulkAborted,
-    BulkCancelled,
+    BulkReport,
     DesiredMember,
     InviteRow,
     MemberId,
@@ -205,7 +205,7 @@ async def test_plan_and_apply(emu: SentryEmulator, acme: Org) -> None:
     if "team-03" in keep[1]["teams"]:
         desired[1] = DesiredMember(keep[1]["email"], "member", {"team-01": None, "team-02": None})
     team_changes = set(keep[1]["teams"]) ^ set(desired[1].teams or {})
-    plan = await acme.plan(desired)
+    plan = await acme.plan(desired, remove_missing=True, allow_mass_removal=True)
     kinds = {type(c) for c in plan.changes}
     assert Invite in kinds
     assert ChangeRole in kinds
@@ -223,7 +223,9 @@ async def test_plan_and_apply(emu: SentryEmulator, acme: Org) -> None:
     assert set(state) == {owner, keep[0]["email"], keep[1]["email"], "newbie@example.com"}
     assert state[keep[0]["email"]]["role"] == "manager"
     assert set(state[keep[1]["email"]]["teams"]) == set(desired[1].teams or {})
-    assert not await acme.plan(desired)  # converged: nothing left to do
+    assert not await acme.plan(
+        desired, remove_missing=True, allow_mass_removal=True
+    )  # converged: nothing left to do
 
 
 async def test_wait_for_acceptance(emu: SentryEmulator, acme: Org) -> None:
@@ -254,22 +256,29 @@ async def test_wait_for_acceptance(emu: SentryEmulator, acme: Org) -> None:
 async def test_cancelled_run_reports_what_was_done(emu: SentryEmulator) -> None:
     token = emu.add_token("acme")
     emu.set_latency("POST", "*", 0.05)
+    report: BulkReport[InviteRow] = BulkReport()
     async with emu.serve() as url, SentryClient(token, base_url=url) as client:
         task = asyncio.create_task(
             client.org("acme").bulk.invite(
-                (InviteRow(f"p{i}@example.com") for i in range(200)), concurrency=4
+                (InviteRow(f"p{i}@example.com") for i in range(200)), concurrency=4, report=report
             )
         )
         await asyncio.sleep(0.3)
         task.cancel()
-        with pytest.raises(BulkCancelled) as info:
+        with pytest.raises(asyncio.CancelledError) as info:
             await task
-    report = info.value.report
+    assert type(info.value) is asyncio.CancelledError  # unchanged, not a subclass
     assert report.cancelled
+    assert len(report) == 200  # every input row, the ones never read included
     created = {f"p{i}@example.com" for i, o in enumerate(report) if o.kind is K.CREATED}
     on_server = {e for e in emails(emu) if e.startswith("p")}
     assert created == on_server
     assert 0 < len(created) < 200
+    assert set(report.counts()) <= {K.CREATED, K.NOT_SENT}
+    rest = {r.email for r in report.not_sent()}
+    assert rest == {f"p{i}@example.com" for i in range(200)} - created
+    posts = emu.find("POST", "/api/0/organizations/acme/members/")
+    assert sorted(r.json()["email"] for r in posts) == sorted(created)  # one POST each
 
 
 @pytest.mark.parametrize(
