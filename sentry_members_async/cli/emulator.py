@@ -159,11 +159,9 @@ def _detach(argv: list[str]) -> int:
 def emulator_serve(people: bool, detach: bool, org_slug: str, **options: Any) -> None:
     """Serve a seeded emulator on HTTP; print `export SENTRY_URL=...` lines for a shell.
 
-    \b
-    sentry-members emulator serve --detach > emulator.env
-    . ./emulator.env
-    sentry-members members list --role owner
-    kill "$SENTRY_EMULATOR_PID"
+    With --detach it returns once the emulator answers and leaves it running:
+    `sentry-members emulator serve --detach > emulator.env`, then
+    `. ./emulator.env`; `kill "$SENTRY_EMULATOR_PID"` stops it.
     """
     if detach:
         argv = ["--org", org_slug, "--people" if people else "--no-people"]
