@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from hypothesis import HealthCheck, settings
 from yarl import URL
+
+# The property tests share the machine with the rest of the suite (pytest-xdist
+# workers, other runs): a slow example or a slow draw there is the machine's
+# load, not a bug, so neither the deadline nor the too_slow health check applies.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 TOKEN = "sntrys_TESTTOKEN_a1b2c3d4e5f6"
 SCIM_TOKEN = "scimtoken_SECRET_9f8e7d6c"

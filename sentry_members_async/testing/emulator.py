@@ -1,7 +1,8 @@
 """``SentryEmulator``: Sentry's member, team and SCIM endpoints, in process.
 
-It follows ``sentry-behaviour.md`` (read from Sentry's source) and Sentry's
-OpenAPI description: statuses, bodies, validation messages, role rules,
+It follows Sentry's source (getsentry/sentry, each rule citing its file in
+``handlers/``), the real Sentry 23.7.1 (``tests/live``, ``tests/differential``)
+and Sentry's OpenAPI description: statuses, bodies, validation messages, role rules,
 ``OffsetPaginator`` cursors and the Link header byte for byte, SCIM paging
 and filters, per-token fixed-window rate limits with the five
 ``X-Sentry-Rate-Limit-*`` headers. On top: seeded data, latency and fault
@@ -224,6 +225,24 @@ class SentryEmulator(Seeding):
     def invites_created(self, org: str) -> dict[str, int]:
         """How many times an invite was created per e-mail (a value above 1 is a duplicate)."""
         return {e: n for (o, e), n in self.state.invites_created.items() if o == org}
+
+    def invite_posts(self, org: str) -> dict[str, int]:
+        """How many invite POSTs (``POST .../members/``) arrived per e-mail, answered or not.
+
+        What the server *received*, where :meth:`invites_created` counts what it
+        *kept*: Sentry refuses a second invite of one address ("already invited"),
+        so that count cannot show a POST sent twice; this one does.
+        """
+        path = f"/api/0/organizations/{org}/members/"
+        posts: dict[str, int] = {}
+        for entry in self._log.find("POST", path):
+            try:
+                email = json.loads(entry.body or b"{}").get("email")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(email, str):
+                posts[email] = posts.get(email, 0) + 1
+        return posts
 
     def stats(self) -> dict[str, Any]:
         """Counts by status, 429s, dropped connections and peak concurrency."""

@@ -1,7 +1,7 @@
 """Schemathesis against Sentry's OpenAPI, served by a seeded emulator (``nox -s conformance``).
 
 The official document lacks several error statuses the real server returns
-(see ``overlay.json``, each with its section of sentry-behaviour.md); those
+(see ``overlay.json``, each with the Sentry source file that returns it); those
 are added to a copy of the spec, nothing else is changed. Checks:
 not_a_server_error, status_code_conformance, content_type_conformance,
 response_schema_conformance. Exit code 0 means 0 failures.

@@ -1,6 +1,11 @@
 """The emulator's member, team and SCIM rules, over real loopback HTTP.
 
-Each test asserts the exact status and body Sentry gives (sentry-behaviour.md).
+Each test asserts the exact status and body Sentry gives: getsentry/sentry's
+``src/sentry/api/endpoints/organization_member/`` (``index.py``, ``details.py``,
+``team_details.py``), ``src/sentry/api/endpoints/organization_teams.py`` and
+``team_details.py``, ``src/sentry/scim/endpoints/`` (``members.py``,
+``teams.py``, ``utils.py``); the real Sentry 23.7.1's answers are checked by
+``tests/live/test_members.py``, ``test_teams.py`` and ``test_scim.py``.
 Requests are made with bare aiohttp so the emulator is checked independently
 of our client.
 """

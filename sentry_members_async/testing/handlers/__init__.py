@@ -1,8 +1,9 @@
 """Sentry's endpoint logic for the emulator, sans-I/O, one module per resource.
 
 ``dispatch(state, request)`` returns ``(status, body, headers)``; ``NO_BODY``
-marks an empty body. Each rule cites the section of ``sentry-behaviour.md``
-it follows (§n) or the Sentry source it comes from.
+marks an empty body. Each rule cites the Sentry source file it comes from
+(getsentry/sentry, e.g. ``src/sentry/api/endpoints/organization_member/index.py``)
+or the live test that settled it on a real Sentry (``tests/live/...``).
 
 - ``routing``: the route table (which path goes where), authentication, dispatch.
 - ``members`` (list, invite), ``member_details`` (get, update, remove),
