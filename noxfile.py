@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, bench, conformance, docs, live.
+"""Sessions: tests, tests-all, lint, typecheck, bench, conformance, docs, live, mutants.
 
 Each session installs what it needs itself: ``pip install nox`` is the only
 prerequisite. Run ``nox -s tests lint typecheck`` before pushing.
@@ -6,12 +6,19 @@ prerequisite. Run ``nox -s tests lint typecheck`` before pushing.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
+
+#: pytest-xdist's options for the suite: a worker per CPU by default (more,
+#: e.g. ``SMA_TEST_WORKERS=4``, pays on a quiet machine: most of the suite's wall
+#: clock is waiting), idle workers taking queued tests from busy ones.
+PARALLEL = ["-n", os.environ.get("SMA_TEST_WORKERS", "auto"), "--dist", "worksteal"]
 
 #: The test dependencies are the package's `test` extra (pyproject.toml), declared
 #: once for nox and for a plain ``pip install -e ".[test]" && pytest``.
@@ -31,17 +38,91 @@ def tests(session: nox.Session) -> None:
     # Subprocesses (the CLI, the demo, README blocks run by pytest) are measured
     # too (`patch = ["subprocess"]` in pyproject.toml), each into its own data
     # file: combine them before the report.
+    # pytest-xdist (PARALLEL): its workers are subprocesses, measured by the
+    # same `patch`, each into its own data file.
     session.run("coverage", "erase")
     session.run(
         "coverage",
         "run",
         "-m",
         "pytest",
-        *(session.posargs or ["-q"]),
+        *(session.posargs or ["-q", *PARALLEL]),
         env={"PYTHONASYNCIODEBUG": "1"},
     )
     session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report")
+
+
+#: ``nox -s tests-all``: the Pythons the package supports.
+ALL_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+#: What ``tests-all`` runs under each of them: the tests marked
+#: ``python_versions`` (behaviour that differs between Python releases, such as
+#: ``asyncio.timeout()`` around a cancelled bulk run), then a quick smoke subset
+#: (values, pagination, the API methods over HTTP against the emulator).
+ALL_PYTHONS_SMOKE = [
+    "tests/test_transport_values.py",
+    "tests/test_pagination_unit.py",
+    "tests/integration/test_api_methods.py",
+]
+
+
+def _interpreter(version: str) -> str:
+    """``version``'s interpreter: pyenv's install of it when there is one (pyenv's
+    shims answer only for the selected versions), else ``version`` (on PATH)."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    for candidate in sorted(root.glob(f"{version}.*"), reverse=True):
+        binary = candidate / "bin" / f"python{version}"
+        if binary.exists():
+            return str(binary)
+    return version
+
+
+@nox.session(name="tests-all", python=[_interpreter(v) for v in ALL_PYTHONS])
+def tests_all(session: nox.Session) -> None:
+    """The version-dependent tests and a quick subset under every supported Python."""
+    session.install("-e", TEST_EXTRA)
+    pytest = ["pytest", "-q", "-p", "no:cacheprovider"]
+    env = {"PYTHONASYNCIODEBUG": "1"}
+    if session.posargs:
+        session.run(*pytest, *session.posargs, env=env)
+        return
+    # exit code 5: no test carries the marker (yet)
+    marked = session.run(
+        *pytest, "-m", "python_versions", "tests", env=env, success_codes=[0, 5], silent=True
+    )
+    session.log(str(marked).strip())
+    if "no tests ran" in str(marked):
+        session.warn("no test is marked python_versions")
+    session.run(*pytest, *ALL_PYTHONS_SMOKE, env=env)
+
+
+@nox.session
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of the exactly-once core (mutmut 3, ``[tool.mutmut]`` in
+    pyproject.toml): the modules, the fast tests, and the kill rate (>= 85 %).
+
+    ``nox -s mutants`` mutates them all; ``nox -s mutants --
+    'sentry_members_async.changes.outcomes*'`` the functions of one module.
+    The survivors: ``mutmut results``, one shown by ``mutmut show NAME``.
+    """
+    session.install("-e", TEST_EXTRA, "mutmut>=3.3,<4")
+    session.run("mutmut", "run", "--max-children", "2", *session.posargs)
+    session.run("mutmut", "export-cicd-stats")
+    stats = json.loads(Path("mutants/mutmut-cicd-stats.json").read_text(encoding="utf-8"))
+    session.log(f"mutmut: {stats}")
+    killed = stats.get("killed", 0) + stats.get("caught_by_type_check", 0)
+    judged = (
+        killed + stats.get("survived", 0) + stats.get("timeout", 0) + stats.get("suspicious", 0)
+    )
+    rate = killed / judged if judged else 0.0
+    session.log(f"mutants killed: {killed} of {judged} ({rate:.0%})")
+    if rate < MIN_KILL_RATE:
+        session.error(f"kill rate {rate:.0%} below {MIN_KILL_RATE:.0%}: see `mutmut results`")
+
+
+#: The share of mutants of the exactly-once core the tests must kill.
+MIN_KILL_RATE = 0.85
 
 
 @nox.session
