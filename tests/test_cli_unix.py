@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import http.server
 import json
 import os
 import pathlib
 import select
 import shlex
 import signal
+import ssl
 import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -532,3 +535,44 @@ def test_each_command_writes_its_own_rows_not_done(
     assert retried.returncode == 1, retried.stderr  # still the only owner
     assert "failed: owner@acme.example.com: 403 DELETE" in retried.stderr
     assert [r.method for r in emu.requests[before:] if r.method == "POST"] == []  # no invite
+
+
+def test_ca_bundle_trusts_a_private_ca_anywhere_on_the_line(tmp_path: pathlib.Path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "ca.pem"
+    subprocess.run(
+        ["/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    seen: list[str] = []
+
+    class Members(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Members)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}"
+        env = _env(url, "sntryu_" + "0" * 64)
+        env.pop("SSL_CERT_FILE", None)
+        done = cli(env, "members", "list", "--ca-bundle", str(cert), "--format", "json", "-q")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("[]\n", "")
+    assert seen[0].startswith("/api/0/organizations/acme/members/")

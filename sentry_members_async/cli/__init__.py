@@ -51,6 +51,12 @@ __all__ = ["cli", "run"]
 @click.option(
     "--allow-insecure-http", is_flag=True, help="Allow plain http:// to a non-loopback --url."
 )
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM file of the CA that signed Sentry's certificate (a self-hosted Sentry "
+    "with a private CA); the same as SSL_CERT_FILE=FILE.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option(
     "--verbose", "-v", count=True, help="Log what the SDK does to stderr (-vv: every request)."
@@ -64,6 +70,7 @@ def cli(
     url: str | None,
     scim_token: str | None,
     allow_insecure_http: bool,
+    ca_bundle: str | None,
     quiet: bool,
     verbose: int,
     debug: bool,
@@ -73,6 +80,7 @@ def cli(
     The options below may also be given after the subcommand
     (sentry-members members list --org acme), as may --format.
     """
+    del ca_bundle  # read by __main__ before aiohttp is imported (SSL_CERT_FILE)
     if verbose:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
