@@ -292,3 +292,25 @@ def test_a_second_process_on_a_held_file_key_refuses(tmp_path: Path) -> None:
     held, free = asyncio.run(hold_then_run())
     assert held.startswith(f"busy another watcher holds the checkpoint {store.path('k')}")
     assert free == ""
+
+
+async def test_a_redis_client_that_decodes_answers_works_too(
+    acme: tuple[SentryEmulator, Org], redis_url: str
+) -> None:
+    """The caller's own client with ``decode_responses=True``: the scripts' answers are str."""
+    import redis.asyncio as aioredis
+
+    _, org = acme
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    store = RedisStore(raw, prefix=f"decoded{time.monotonic_ns()}:")
+    watch = org.members.watch(store=store, budget=None)
+    assert await watch.poll() == []
+    await org.members.invite("d@newco.example.com")
+    assert [e.email for e in await watch.poll()] == ["d@newco.example.com"]
+    with pytest.raises(CheckpointBusyError, match=r"lease runs \d+ s more"):
+        await org.members.watch(store=store, budget=None).poll()
+    await watch.aclose()
+    again = org.members.watch(store=store, budget=None)
+    assert await again.poll() == []
+    await again.aclose()
+    await raw.aclose()
