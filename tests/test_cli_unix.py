@@ -576,3 +576,39 @@ def test_ca_bundle_trusts_a_private_ca_anywhere_on_the_line(tmp_path: pathlib.Pa
     assert done.returncode == 0, done.stderr
     assert (done.stdout, done.stderr) == ("[]\n", "")
     assert seen[0].startswith("/api/0/organizations/acme/members/")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_errors_that_were_tracebacks_are_one_line(
+    big: tuple[SentryEmulator, dict[str, str]], tmp_path: pathlib.Path
+) -> None:
+    _, env = big
+    huge = tmp_path / "huge.csv"
+    huge.write_text("email,role,teams\nann@newco.example.com,member," + "x" * 200_000 + "\n")
+    done = cli(env, "members", "invite", "--from-csv", str(huge))
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: {huge}: line 2: not a CSV row this tool can read "
+        f"(a field is longer than {csv.field_size_limit():,} characters)"
+    ]
+    port = _closed_port()
+    redis = cli(env, "members", "watch", "--once", "--redis", f"redis://:s3cret@127.0.0.1:{port}/0")
+    assert redis.returncode in (1, 2)  # the watch's own refusal (2), else any error (1)
+    lines = redis.stderr.strip().splitlines()
+    assert len(lines) == 1, redis.stderr
+    assert lines[0].startswith("error: ")
+    assert "s3cret" not in redis.stderr
+    assert "Traceback" not in redis.stderr
+    got = cli(env, "members", "get", "0")
+    assert got.stderr.splitlines() == [
+        "error: '0' is not a member: give a member id (a number), an e-mail or 'me'"
+    ]
+    assert "MemberId" not in got.stderr
