@@ -75,6 +75,7 @@ class MemberEvent:
         return {
             "id": self.id,
             "kind": self.kind,
+            "alert": self.is_alert,
             "org": self.org,
             "member_id": str(self.member_id),
             "email": self.email,

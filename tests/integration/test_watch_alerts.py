@@ -129,6 +129,7 @@ def test_cli_alerts_prints_only_the_alerts(emu: SentryEmulator, tmp_path: object
         second = watch("--once", "--alerts", "--state-dir", state)
         assert second.returncode == 0, second.stderr
         lines = [json.loads(line) for line in second.stdout.splitlines()]
+        assert all(e["alert"] for e in lines)  # jq 'select(.alert)' on a full feed
         assert sorted((e["kind"], e["member_id"]) for e in lines) == sorted(
             [("role_raised", str(promoted.id)), ("2fa_disabled", str(two_fa.id))]
         )
