@@ -61,6 +61,7 @@ from .changes import (
     Operation,
     Outcome,
     OutcomeKind,
+    PendingInvite,
     Precheck,
     Prepare,
     Progress,
@@ -71,6 +72,9 @@ from .changes import (
     check_idp_fallback,
     check_precheck,
     execute,
+    reinvite_step,
+    revoke_step,
+    stale_invites,
 )
 from .errors import ValidationError
 from .ratelimit import DEFAULT_MAX_CONCURRENCY
@@ -222,19 +226,15 @@ class BulkAPI:
         flight when it came end as answered: at most ``concurrency`` POSTs are
         refused past the quota.
 
-        ``via="scim"`` provisions each row with SCIM ``POST Users`` (needs the
-        client's SCIM token), which Sentry does not count against the invite
-        quota: ``created``, or ``already_member``/``already_invited`` (found
-        before, or on Sentry's 409), exactly once after a lost answer. SCIM
-        cannot make owners; a row's teams (with their team roles) are joined
-        afterwards through the members API, also for a row already there: a row
-        run again joins the teams it missed and ends ``updated`` (``requested``
-        when Sentry made an access request instead), or ``already_*`` when
-        nothing was left to do. A row then uses both tokens, one after the
-        other, and each token has a rate limit of its own: with a distinct SCIM
-        token the default is 50 rows in flight, 25 a token (sentry.io's
-        concurrent limit per token; a ``concurrency`` set on ``acme.bulk``
-        counts per token).
+        ``via="scim"`` provisions each row with SCIM ``POST Users`` (the client's
+        SCIM token), which the invite quota does not cover: ``created``, or
+        ``already_member``/``already_invited``, exactly once after a lost
+        answer; not owners. A row's teams (and team roles) are joined afterwards
+        through the members API, also for a row already there: run again, it joins
+        what it missed (``updated``; ``requested`` for an access request). Each
+        token has its own rate limit: with a distinct SCIM token, 50 rows are in
+        flight by default, 25 a token (a ``concurrency`` on ``acme.bulk`` counts
+        per token).
 
         ``report``: a new :class:`BulkReport` filled in place, to read when the
         call is cancelled. ``quota_aware`` is deprecated and does nothing
@@ -251,7 +251,7 @@ class BulkAPI:
             raise ValidationError("via must be 'invite' or 'scim'")
         if isinstance(rows, str | bytes):
             raise ValidationError("rows must be a list of rows or e-mail addresses, not one string")
-        existing = Existing(self._org.members, check_precheck(precheck))
+        existing: Existing[InviteRow] = Existing(self._org.members, check_precheck(precheck))
         prepare = self._invite_prepare(existing, via, send_invite)
         total = len(rows) if isinstance(rows, Sized) else None
         try:
@@ -267,7 +267,7 @@ class BulkAPI:
             await existing.aclose()
 
     def _invite_prepare(
-        self, existing: Existing, via: Literal["invite", "scim"], send_invite: bool
+        self, existing: Existing[InviteRow], via: Literal["invite", "scim"], send_invite: bool
     ) -> Prepare[InviteRow]:
         teams: list[set[str]] = []
         lock = asyncio.Lock()
@@ -281,16 +281,19 @@ class BulkAPI:
         async def prepare(row: InviteRow) -> Operation | Done:
             if isinstance(row, _Unreadable):
                 return Done(OutcomeKind.FAILED, error=row.error)
-            slugs = await known() if row.teams or row.team_roles else None
-            change = _invite_change(row, slugs, via, send_invite)
+            named = bool(row.teams or row.team_roles)
+            _invite_change(row, None, via, send_invite)  # a bad row fails before any request
             there = await existing.check(row)
+            if there is not None and (via == "invite" or not named or there.member_id is None):
+                return there  # nothing to send: the teams need not be read for it
+            change = _invite_change(row, await known() if named else None, via, send_invite)
             if there is None:
                 return existing.track(row, change)
-            if isinstance(change, ScimInvite) and change.teams and there.member_id is not None:
-                # Already there: no POST Users, but the teams it may have missed.
-                joins = attrs.evolve(change, existing=(there.member_id, there.kind.value))
-                return existing.track(row, joins)
-            return there
+            # Already there (SCIM): no POST Users, but the teams it may have missed.
+            assert isinstance(change, ScimInvite)
+            assert there.member_id is not None
+            joins = attrs.evolve(change, existing=(there.member_id, there.kind.value))
+            return existing.track(row, joins)
 
         return prepare
 
@@ -445,3 +448,40 @@ class BulkAPI:
             return Deprovision(member.id, member.email, member.org_role)
 
         return await self._run(emails, prepare, progress, concurrency, report=report)
+
+    async def reinvite(
+        self,
+        members: Iterable[MemberKey],
+        *,
+        regenerate: bool = False,
+        progress: Progress | None = None,
+        concurrency: int | None = None,
+        report: BulkReport[MemberKey] | None = None,
+    ) -> BulkReport[MemberKey]:
+        """Send pending invites again: ``updated``, ``already_member`` (accepted),
+        ``not_found``, ``deferred`` or ``failed``.
+
+        Sentry counts a re-invite against the daily invite quotas, as an invite
+        (:class:`~.changes.Reinvite`): at the first quota answer the rest end
+        ``deferred``. ``regenerate=True`` renews expired links (``member:admin``).
+        """
+        prepare = reinvite_step(self._org.members, regenerate)
+        return await self._run(members, prepare, progress, concurrency, report=report)
+
+    async def cleanup_invites(
+        self,
+        *,
+        older_than_days: float,
+        expired_only: bool = False,
+        progress: Progress | None = None,
+        concurrency: int | None = None,
+        report: BulkReport[PendingInvite] | None = None,
+    ) -> BulkReport[PendingInvite]:
+        """Revoke the pending invites made at least ``older_than_days`` ago (only the
+        expired ones with ``expired_only``): ``removed``, ``not_found`` or ``failed``.
+
+        The invites are listed first (``acme.members.invites()``), then revoked
+        (``DELETE members/{id}/``): removing while paging would skip some.
+        """
+        stale = await stale_invites(self._org.members, older_than_days, expired_only)
+        return await self._run(stale, revoke_step, progress, concurrency, report=report)

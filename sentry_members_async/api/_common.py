@@ -7,13 +7,16 @@ Every check runs before anything is sent and raises
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import attrs
+
 from ..converter import DecodeError, decode, decode_list
 from ..errors import ValidationError
-from ..models import ORG_ROLE_NAMES, TEAM_ROLE_NAMES, MemberId, TeamId, UserId
+from ..models import ORG_ROLE_NAMES, TEAM_ROLE_NAMES, Member, MemberId, TeamId, UserId
 from ..pagination import Page, parse_link_header
 from ..transports.base import Response, TransportError
 
@@ -21,6 +24,50 @@ if TYPE_CHECKING:
     from ..pipeline import BaseClient
 
 T = TypeVar("T")
+
+
+@attrs.frozen
+class AcceptanceResult:
+    """Where invites stand after :meth:`MembersAPI.wait_for_acceptance`."""
+
+    accepted: frozenset[str]
+    #: Still pending when the wait ended.
+    pending: frozenset[str]
+    #: No longer invited at all (revoked or removed).
+    missing: frozenset[str]
+
+    @property
+    def done(self) -> bool:
+        return not self.pending
+
+
+@attrs.frozen
+class PendingInvite:
+    """A pending invite as :meth:`MembersAPI.invites` lists it."""
+
+    member: Member
+    #: Since the invite was made (``dateCreated``); ``None`` when Sentry sent no date.
+    age: dt.timedelta | None
+    #: The inviter's display name (``inviterName``), ``None`` when Sentry names none.
+    inviter: str | None
+    #: Whether the invite link expired: ``reinvite(..., regenerate=True)`` renews it.
+    expired: bool
+
+    @property
+    def id(self) -> MemberId:
+        return self.member.id
+
+    @property
+    def email(self) -> str:
+        return self.member.email
+
+    @classmethod
+    def of(cls, member: Member, now: dt.datetime) -> PendingInvite:
+        made = member.date_created
+        if made is not None and made.tzinfo is None:
+            made = made.replace(tzinfo=dt.timezone.utc)
+        age = None if made is None else max(now - made, dt.timedelta(0))
+        return cls(member, age, member.inviter_name, member.expired)
 
 
 class OrgContext(Protocol):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias
-
-import attrs
 
 from ..errors import (
     BadRequestError,
@@ -27,7 +26,9 @@ from ..models import (
 from ..pagination import Page, Paginator
 from ..transports.base import Response
 from ._common import (
+    AcceptanceResult,
     OrgContext,
+    PendingInvite,
     check_email,
     check_member_ref,
     check_page_size,
@@ -49,6 +50,7 @@ __all__ = [
     "AcceptanceResult",
     "InviteStatus",
     "MembersAPI",
+    "PendingInvite",
     "TeamAddResult",
     "TeamJoinResult",
     "invite_body",
@@ -73,21 +75,6 @@ TeamAddResult: TypeAlias = Literal["added", "requested", "unchanged"]
 #: What :meth:`MembersAPI.join_team` did: as :data:`TeamAddResult`, or ``"updated"``
 #: (already on the team, and the team role it holds there changed).
 TeamJoinResult: TypeAlias = Literal["added", "requested", "unchanged", "updated"]
-
-
-@attrs.frozen
-class AcceptanceResult:
-    """Where invites stand after :meth:`MembersAPI.wait_for_acceptance`."""
-
-    accepted: frozenset[str]
-    #: Still pending when the wait ended.
-    pending: frozenset[str]
-    #: No longer invited at all (revoked or removed).
-    missing: frozenset[str]
-
-    @property
-    def done(self) -> bool:
-        return not self.pending
 
 
 class MembersAPI:
@@ -152,6 +139,27 @@ class MembersAPI:
     def pending(self, *, page_size: int = 100, prefetch: int = 24) -> Paginator[Member]:
         """Pending invites only (``isInvited:true``)."""
         return self.list(is_invited=True, page_size=page_size, prefetch=prefetch)
+
+    async def invites(
+        self, *, older_than: dt.timedelta | None = None, now: dt.datetime | None = None
+    ) -> AsyncIterator[PendingInvite]:
+        """The pending invites, expired ones included, each with its age and inviter.
+
+        One pass over ``GET members/?query=isInvited:true`` (members with no user
+        yet: ``OrganizationMemberIndexEndpoint.get`` in
+        src/sentry/api/endpoints/organization_member/index.py; invite *requests*
+        are not listed). The age is from the invite's ``dateCreated`` (Sentry's
+        ``date_added``) to ``now`` (default: the current time, UTC); ``expired``
+        and ``inviterName`` are Sentry's (``OrganizationMemberSerializer`` in
+        src/sentry/api/serializers/models/organization_member/base.py).
+        ``older_than`` keeps the invites at least that old.
+        """
+        at = now or dt.datetime.now(dt.timezone.utc)
+        async with self.pending() as members:
+            async for member in members:
+                invite = PendingInvite.of(member, at)
+                if older_than is None or (invite.age is not None and invite.age >= older_than):
+                    yield invite
 
     async def wait_for_acceptance(
         self,
@@ -338,7 +346,13 @@ class MembersAPI:
         return decode_one(response, Member)
 
     async def reinvite(self, member_id: MemberRef, *, regenerate: bool = False) -> Member:
-        """Resend a pending invite (``regenerate=True`` renews an expired link)."""
+        """Resend a pending invite (``regenerate=True`` renews an expired link).
+
+        Sentry counts a re-invite against the daily invite quotas before it sends
+        it (``put`` in src/sentry/api/endpoints/organization_member/details.py):
+        past them, :class:`InviteQuotaError`, never retried. ``acme.bulk.reinvite``
+        stops at the first such answer and defers the rest.
+        """
         if not isinstance(regenerate, bool):
             raise ValidationError("regenerate must be a bool")
         body: dict[str, object] = {"reinvite": True}

@@ -17,6 +17,7 @@ from .idp import (
     check_idp_fallback,
     is_idp_managed,
 )
+from .lifecycle import PendingInvite, reinvite_step, revoke_step, stale_invites
 from .outcomes import (
     QUOTA_WINDOW,
     BulkAborted,
@@ -37,6 +38,7 @@ from .values import (
     Deprovision,
     Invite,
     Operation,
+    Reinvite,
     RemoveFromTeam,
     RemoveMember,
     RunContext,
@@ -62,11 +64,13 @@ __all__ = [
     "Invite",
     "Operation",
     "Outcome",
+    "PendingInvite",
     "OutcomeKind",
     "Precheck",
     "Prepare",
     "Progress",
     "RemoveFromTeam",
+    "Reinvite",
     "RemoveMember",
     "ReportWriter",
     "RunContext",
@@ -78,4 +82,7 @@ __all__ = [
     "execute",
     "is_idp_managed",
     "quota_resets_at",
+    "reinvite_step",
+    "revoke_step",
+    "stale_invites",
 ]

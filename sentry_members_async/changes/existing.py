@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeAlias, TypeVar
 from urllib.parse import quote_plus
 
 from ..api._common import check_email
@@ -46,8 +46,17 @@ from .outcomes import Done, OutcomeKind
 if TYPE_CHECKING:
     from ..api.members import MembersAPI
     from ..models import Member
-    from ..rows import InviteRow
     from .values import Operation, RunContext
+
+
+class _Addressed(Protocol):
+    """A row with an e-mail address (``rows.InviteRow``; this layer does not import it)."""
+
+    @property
+    def email(self) -> str: ...
+
+
+InviteRow = TypeVar("InviteRow", bound=_Addressed)
 
 __all__ = ["CHUNK", "Existing", "Precheck", "check_precheck"]
 
@@ -101,7 +110,7 @@ class _Sent:
         self.gen = 0
 
 
-class Existing:
+class Existing(Generic[InviteRow]):
     """What one ``bulk.invite`` run knows of the addresses already in the org."""
 
     def __init__(self, members: MembersAPI, precheck: Precheck) -> None:
@@ -280,7 +289,7 @@ class _Tracked:
 
     quota_counted: ClassVar[bool]
 
-    def __init__(self, change: Operation, existing: Existing, key: str) -> None:
+    def __init__(self, change: Operation, existing: Existing[Any], key: str) -> None:
         self.change = change
         self._existing = existing
         self._key = key

@@ -17,6 +17,7 @@ import attrs
 
 from ..errors import (
     AuthenticationError,
+    BadRequestError,
     ConfigurationError,
     IdpManagedError,
     NotFoundError,
@@ -40,6 +41,7 @@ __all__ = [
     "Operation",
     "RemoveFromTeam",
     "RemoveMember",
+    "Reinvite",
     "RunContext",
     "ScimInvite",
     "SetTeamRole",
@@ -259,6 +261,39 @@ class RemoveMember:
             exc.__cause__ = refused  # why SCIM was tried: the members API's refusal
             return Done(OutcomeKind.FAILED, self.member_id, exc, via="scim")
         return Done(OutcomeKind.REMOVED, self.member_id, via="scim")
+
+
+@attrs.frozen
+class Reinvite:
+    """Send a pending invite again (``PUT members/{id}/`` with ``reinvite``).
+
+    Sentry counts it against the daily invite quotas (``for_organization_member_invite``
+    in src/sentry/ratelimits/utils.py, called by the details endpoint's re-invite), so it
+    goes through the quota gate: ``updated`` (sent again), or ``deferred`` once the
+    quota answered. ``regenerate`` renews an expired link (needs ``member:admin``).
+    A member who accepted meanwhile is ``already_member`` (Sentry's 400 "already a
+    full member"), one gone ``not_found``.
+    """
+
+    quota_counted: ClassVar[bool] = True
+
+    member_id: MemberId
+    email: str
+    regenerate: bool = False
+
+    def describe(self) -> str:
+        return f"~ re-invite {self.email}" + (" (new link)" if self.regenerate else "")
+
+    async def run(self, ctx: RunContext) -> Done:
+        try:
+            await ctx.org.members.reinvite(self.member_id, regenerate=self.regenerate)
+        except NotFoundError:
+            return Done(OutcomeKind.NOT_FOUND, self.member_id)
+        except BadRequestError as exc:
+            if "already a full member" not in exc.detail:
+                raise
+            return Done(OutcomeKind.ALREADY_MEMBER, self.member_id)
+        return Done(OutcomeKind.UPDATED, self.member_id)
 
 
 @attrs.frozen
