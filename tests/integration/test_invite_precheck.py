@@ -166,3 +166,27 @@ async def test_teams_are_read_only_when_a_row_names_one() -> None:
         )
     assert [o.kind for o in report] == [K.CREATED, K.FAILED]
     assert len(emu.find("GET", teams)) == 1
+
+
+async def test_scim_rows_already_there_are_reported_as_such_under_faults() -> None:
+    # The review's SCIM re-run (#12): 60 of 300 were `created` on a server that
+    # created none; found first, none is sent again.
+    emu = SentryEmulator(seed=3, rate_limit=None)
+    emu.add_org("acme", scim=True)
+    token = emu.add_token("acme")
+    scim = emu.add_token("acme", kind="scim")
+    users = "/api/0/organizations/acme/scim/v2/Users"
+    rows = _rows(300)
+    fast = RetryPolicy(base_delay=0.01, max_delay=0.05, max_attempts=8)
+    async with (
+        emu.serve() as url,
+        SentryClient(token, base_url=url, scim_token=scim, retry=fast) as client,
+    ):
+        acme = client.org("acme")
+        assert (await acme.bulk.invite(rows, via="scim")).counts() == {K.CREATED: 300}
+        emu.inject("POST", users, ResetAfter(), ratio=0.1)
+        emu.inject("POST", users, Status(503), ratio=0.1)
+        again = await acme.bulk.invite(rows, via="scim")
+    assert again.counts() == {K.ALREADY_INVITED: 300}
+    assert len(emu.find("POST", users)) == 300  # the first run's only
+    assert len(emu.members("acme")) == 301
