@@ -119,6 +119,9 @@ def _reinvite(ctx: Ctx, member: Member, body: dict[str, Any]) -> Result:
     )
 
 
+IDP_ROLE_LOCKED = "This user's org-role is managed through your organization's identity provider."
+
+
 def _check_role_change(ctx: Ctx, member: Member, role: str, role_key: str) -> None:
     """A role change: not by an integration token, only to an allowed role, not of a
     superior, not of oneself, not to a retired role (``put``'s ``is_update_org_role``)."""
@@ -127,6 +130,10 @@ def _check_role_change(ctx: Ctx, member: Member, role: str, role_key: str) -> No
         # An integration token has no member row, so no role to assign from
         # (test_with_internal_integration: 400).
         raise Answer(400, {role_key: ["You do not have permission to set that org-level role"]})
+    if member.flags.get("idp:role-restricted"):
+        # put's IdP lockout (src/sentry/api/endpoints/organization_member/details.py,
+        # after 23.7.1, which has it commented out: the 23.7 profile's handler).
+        raise Answer(403, {"role": IDP_ROLE_LOCKED})
     if role not in allowed_roles(ctx):
         raise Answer(403, {"role": "You do not have permission to assign the given role."})
     if ORG_ROLES[member.role].priority > ORG_ROLES[actor.role].priority:
