@@ -200,6 +200,7 @@ async def test_cancel_once_lets_the_sent_finish_twice_marks_them_failed(twice: b
     assert report.failed() == steps[:2]
 
 
+@pytest.mark.python_versions
 @pytest.mark.parametrize("how", ["wait_for", "timeout"])
 async def test_a_cancelled_run_under_a_timeout_is_a_timeout_error(how: str) -> None:
     # asyncio.timeout() (3.11+) and wait_for turn the CancelledError they caused

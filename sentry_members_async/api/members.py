@@ -269,6 +269,11 @@ class MembersAPI:
 
         ``"created"`` by this call, or ``"already_member"`` / ``"already_invited"``:
         an address that is already there is a status here, not an error.
+
+        After a lost answer or a retry, an address found there is taken as this
+        call's invite (no read came before it): an address that was there
+        before the call is then reported ``"created"``. ``acme.bulk.invite``
+        reads who is there first (its ``precheck``), so it reports those as such.
         """
         body = invite_body(email, role, teams, team_roles, send_invite)
         try:
