@@ -612,3 +612,51 @@ def test_errors_that_were_tracebacks_are_one_line(
         "error: '0' is not a member: give a member id (a number), an e-mail or 'me'"
     ]
     assert "MemberId" not in got.stderr
+
+
+def test_an_untrusted_certificate_fails_at_once_naming_ca_bundle(tmp_path: pathlib.Path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    accepted = []
+    original = server.get_request
+
+    def counted() -> Any:
+        accepted.append(1)
+        return original()
+
+    server.get_request = counted  # type: ignore[method-assign]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = _env(f"https://127.0.0.1:{server.server_address[1]}", "sntryu_" + "0" * 64)
+        env.pop("SSL_CERT_FILE", None)
+        done = cli(env, "members", "list", "-q")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in lines[0]
+    assert "--ca-bundle FILE" in lines[0]
+    assert len(accepted) <= 2  # not retried (a handshake or two, not six with backoff)
+
+
+def test_a_refused_connection_is_said_as_it_is_retried(
+    big: tuple[SentryEmulator, dict[str, str]],
+) -> None:
+    _, env = big
+    done = cli({**env, "SENTRY_URL": f"http://127.0.0.1:{_closed_port()}"}, "teams", "list")
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("GET /api/0/organizations/acme/teams/ failed (")
+    assert "retrying in" in lines[0]
+    assert lines[-1].startswith("error: could not connect")

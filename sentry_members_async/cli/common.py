@@ -48,6 +48,7 @@ from .exitcodes import (
     EX_USAGE,
 )
 from .output import FORMATS, Reporter, Writer, choose_columns, err, output, silence_stdout
+from .retrying import CliRetryPolicy, RetryNotes, certificate_problem
 from .safe import terminal_text
 
 __all__ = [
@@ -135,6 +136,8 @@ class Settings:
             base_url=self.url,
             scim_token=self.scim_token,
             allow_insecure_http=self.allow_insecure_http,
+            retry=CliRetryPolicy(),
+            on_retry=RetryNotes(quiet=self.quiet),
         )
 
     def org_slug(self) -> str:
@@ -205,6 +208,11 @@ def _advice(exc: BaseException, settings: Settings | None = None) -> str:
             )
         return ""
     if isinstance(exc, TransportError):
+        if certificate_problem(exc):
+            return (
+                "the server's TLS certificate is not trusted: give the CA that signed it "
+                "with --ca-bundle FILE, or check SENTRY_URL (or --url)"
+            )
         return "check SENTRY_URL (or --url) and your network"
     return ""
 
