@@ -660,3 +660,18 @@ def test_a_refused_connection_is_said_as_it_is_retried(
     assert lines[0].startswith("GET /api/0/organizations/acme/teams/ failed (")
     assert "retrying in" in lines[0]
     assert lines[-1].startswith("error: could not connect")
+
+
+def test_a_bad_argument_is_a_usage_error_and_nothing_is_sent(
+    big: tuple[SentryEmulator, dict[str, str]], tmp_path: pathlib.Path
+) -> None:
+    emu, env = big
+    before = len(emu.requests)
+    done = cli(env, "members", "invite", "--role", "wizard", "w@example.com", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "invalid: argument 1: role: unknown role 'wizard'; one of billing, member, admin, "
+        "manager, owner"
+    ]
+    assert [r.method for r in emu.requests[before:]] == ["GET"]  # the teams, nothing else
+    assert list(tmp_path.iterdir()) == []

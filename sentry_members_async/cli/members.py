@@ -33,7 +33,7 @@ from .common import (
     stream,
     yes_option,
 )
-from .exitcodes import EX_NOT_FOUND, EX_TEMPFAIL
+from .exitcodes import EX_NOT_FOUND, EX_TEMPFAIL, EX_USAGE
 from .failed import write_failed
 from .journal import Journal
 from .output import MEMBER_COLUMNS, MEMBER_TERMINAL_COLUMNS, err, member_row, plural
@@ -283,6 +283,8 @@ def members_invite(
         text = read_csv(from_csv) if from_csv else None  # checked before anything is sent
         async with opened(settings) as (_, org):
             batch = await _invite_rows(org, text, emails, role, teams, from_csv)
+        if batch.errors and text is None:  # bad arguments: a usage error, nothing sent
+            return EX_USAGE
         journal = None
         if from_csv:
             journal = Journal.beside(from_csv, "members invite")

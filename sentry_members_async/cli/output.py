@@ -341,7 +341,7 @@ def plural(count: int, word: str) -> str:
 
 def outcome_table(title: str, report: BulkReport[Any]) -> Table:
     """How many items ended each way (sent, not found, failed, ...)."""
-    table = Table(title=Text(title))
+    table = Table(title=Text(title), min_width=len(title) + 4)  # the title on one line
     table.add_column("outcome")
     table.add_column("count", justify="right")
     for kind, count in sorted(report.counts().items(), key=lambda kv: kv[0].value):
