@@ -113,7 +113,7 @@ def members_watch(
         sys.stdout.flush()
 
     async def work(settings: Settings) -> int:
-        store: CheckpointStore = RedisStore(redis_url) if redis_url else FileStore(state_dir)
+        store = _store(redis_url, state_dir)
         try:
             async with opened(settings) as (_client, org):
                 options = WatchOptions(
@@ -139,6 +139,17 @@ def members_watch(
         return 0
 
     go(ctx, work)
+
+
+def _store(redis_url: str | None, state_dir: str | None) -> CheckpointStore:
+    """``--redis URL`` or ``--state-dir DIR`` (default: the state directory)."""
+    if not redis_url:
+        return FileStore(state_dir)
+    try:
+        return RedisStore(redis_url)
+    except ValueError as exc:  # redis-py's answer to a URL it cannot read
+        where = _no_password(redis_url)
+        raise ConfigurationError(f"--redis {where} is not a Redis URL: {exc}") from None
 
 
 def _redis_errors() -> tuple[type[BaseException], ...]:

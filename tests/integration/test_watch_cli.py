@@ -131,7 +131,7 @@ def test_a_corrupt_checkpoint_is_one_line_and_reset_starts_over(
     checkpoint.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
     for _ in range(2):  # the same answer every time, never a traceback
         broken = watch(env, "--once", "--state-dir", str(state))
-        assert (broken.returncode, broken.stdout) == (2, "")
+        assert (broken.returncode, broken.stdout) == (2, ""), broken.stderr
         assert broken.stderr.count("\n") == 1, broken.stderr
         assert f"error: the checkpoint {checkpoint} is unreadable (not JSON: " in broken.stderr
         assert "--reset" in broken.stderr
@@ -153,7 +153,7 @@ def test_an_unreachable_redis_store_is_one_line(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     done = watch(env, "--once", "--redis", f"redis://:hunter2@127.0.0.1:{port}/0")
-    assert (done.returncode, done.stdout) == (2, "")
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith(f"error: the Redis store at redis://:***@127.0.0.1:{port}/0: ")
     assert "hunter2" not in done.stderr
@@ -192,3 +192,14 @@ def test_cron_runs_that_overlap_deliver_each_change_once(
     assert last.returncode == 0, last.stderr
     seen.extend((e["kind"], e["email"]) for e in map(json.loads, last.stdout.splitlines()))
     assert sorted(seen) == sorted(("joined", f"overlap{i}@acme.example.com") for i in range(4))
+
+
+def test_a_redis_url_that_is_not_one_is_one_line(
+    served: tuple[SentryEmulator, dict[str, str]],
+) -> None:
+    emu, env = served
+    done = watch(env, "--once", "--redis", "localhost:6379")
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr.startswith("error: --redis localhost:6379 is not a Redis URL: ")
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert emu.requests == []
