@@ -67,18 +67,30 @@ ALL_PYTHONS_SMOKE = [
 ]
 
 
-def _interpreter(version: str) -> str:
-    """``version``'s interpreter: pyenv's install of it when there is one (pyenv's
-    shims answer only for the selected versions), else ``version`` (on PATH)."""
-    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    for candidate in sorted(root.glob(f"{version}.*"), reverse=True):
-        binary = candidate / "bin" / f"python{version}"
-        if binary.exists():
-            return str(binary)
-    return version
+def _pyenv_answers_for(versions: list[str]) -> None:
+    """Let pyenv's shims answer for an installed release of each of ``versions``
+    (they answer only for the selected versions), the selected one first, so that
+    nox finds ``python3.10`` and the others. Nothing when pyenv is not there or
+    ``PYENV_VERSION`` is set."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    if "PYENV_VERSION" in os.environ or not (root / "versions").is_dir():
+        return
+    chosen = root / "version"
+    names = chosen.read_text(encoding="utf-8").split() if chosen.exists() else []
+    for version in versions:
+        releases = [p.name for p in (root / "versions").glob(f"{version}.*")]
+        releases = [r for r in releases if r.replace(".", "").isdigit()]
+        if releases:
+            newest = max(releases, key=lambda r: tuple(int(n) for n in r.split(".")))
+            names.append(newest)
+    if names:
+        os.environ["PYENV_VERSION"] = ":".join(dict.fromkeys(names))
 
 
-@nox.session(name="tests-all", python=[_interpreter(v) for v in ALL_PYTHONS])
+_pyenv_answers_for(ALL_PYTHONS)
+
+
+@nox.session(name="tests-all", python=ALL_PYTHONS)
 def tests_all(session: nox.Session) -> None:
     """The version-dependent tests and a quick subset under every supported Python."""
     session.install("-e", TEST_EXTRA)
@@ -92,7 +104,7 @@ def tests_all(session: nox.Session) -> None:
         *pytest, "-m", "python_versions", "tests", env=env, success_codes=[0, 5], silent=True
     )
     session.log(str(marked).strip())
-    if "no tests ran" in str(marked):
+    if " passed" not in str(marked):
         session.warn("no test is marked python_versions")
     session.run(*pytest, *ALL_PYTHONS_SMOKE, env=env)
 
