@@ -9,6 +9,8 @@ finishes; twice: what was in flight is marked failed) and the invite-quota gate.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -200,13 +202,19 @@ async def test_cancel_once_lets_the_sent_finish_twice_marks_them_failed(twice: b
     assert report.failed() == steps[:2]
 
 
+def _timeout() -> Any:
+    """``asyncio.timeout`` (3.11+), else the ``async-timeout`` backport the package needs."""
+    if sys.version_info >= (3, 11):
+        return vars(asyncio)["timeout"]
+    return importlib.import_module("async_timeout").timeout
+
+
 @pytest.mark.python_versions
 @pytest.mark.parametrize("how", ["wait_for", "timeout"])
 async def test_a_cancelled_run_under_a_timeout_is_a_timeout_error(how: str) -> None:
-    # asyncio.timeout() (3.11+) and wait_for turn the CancelledError they caused
-    # into TimeoutError only when it reaches them unchanged (not a subclass).
-    if how == "timeout" and not hasattr(asyncio, "timeout"):
-        pytest.skip("asyncio.timeout() is new in Python 3.11")
+    # asyncio.timeout() (async-timeout on 3.10) and wait_for turn the CancelledError
+    # they caused into a TimeoutError only when it reaches them unchanged (not a
+    # subclass). asyncio.TimeoutError is the built-in TimeoutError from 3.11 on.
     release = asyncio.Event()
     steps = [Step(str(i), release=release) for i in range(5)]
     report: BulkReport[Step] = BulkReport()
@@ -220,12 +228,11 @@ async def test_a_cancelled_run_under_a_timeout_is_a_timeout_error(how: str) -> N
         if how == "wait_for":
             await asyncio.wait_for(run, timeout=0.01)
         else:
-            timeout: Any = vars(asyncio)["timeout"]  # 3.11+; mypy checks for 3.10
-            async with timeout(0.01):
+            async with _timeout()(0.01):
                 await run
 
     answers = asyncio.ensure_future(later())
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):
         await bounded()
     await answers
     assert report.cancelled
