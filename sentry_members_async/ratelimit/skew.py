@@ -35,6 +35,8 @@ from ..waits import parse_http_date
 
 __all__ = ["ServerClock"]
 
+_NO_LOW, _NO_HIGH = -math.inf, math.inf
+
 
 class ServerClock:
     """Bounds on ``server clock - local clock`` (seconds), and the offset to use."""
@@ -73,18 +75,10 @@ class ServerClock:
         ``date``: the ``Date`` header; ``reset``: the reset epoch of the window
         that counted the request, of length ``window`` (``None`` if unknown).
         """
-        low, high = -math.inf, math.inf
-        stamp = self._date(date)
-        if stamp is not None:
-            low = stamp - received
-            if sent is not None:
-                high = stamp + 1.0 - sent
-        if reset is not None:
-            if window:
-                low = max(low, reset - window - received)
-            if sent is not None:
-                high = min(high, reset - sent)
-        if low == -math.inf and high == math.inf:
+        if date != self._last_date:
+            self._last_date, self._last_date_value = date, parse_http_date(date)
+        low, high = _bounds(self._last_date_value, reset, window, received, sent)
+        if low == _NO_LOW and high == _NO_HIGH:
             return False
         if low > self.high or high < self.low or low > high:
             # Contradicts what was learned: a clock was stepped. Start over.
@@ -95,11 +89,26 @@ class ServerClock:
         if self.low <= 0.0 <= self.high:
             self.offset = 0.0
         else:
-            self.offset = self.low if self.low > -math.inf else self.high
+            self.offset = self.low if self.low > _NO_LOW else self.high
         return self.offset != old
 
-    def _date(self, value: str | None) -> float | None:
-        """``Date`` parsed, with the last value kept (answers of one second share it)."""
-        if value != self._last_date:
-            self._last_date, self._last_date_value = value, parse_http_date(value)
-        return self._last_date_value
+
+def _bounds(
+    stamp: float | None,
+    reset: float | None,
+    window: float | None,
+    received: float,
+    sent: float | None,
+) -> tuple[float, float]:
+    """The bounds one answer sets on ``server - local`` (see the module)."""
+    low, high = _NO_LOW, _NO_HIGH
+    if stamp is not None:
+        low = stamp - received
+        if sent is not None:
+            high = stamp + 1.0 - sent
+    if reset is not None:
+        if window and reset - window - received > low:
+            low = reset - window - received
+        if sent is not None and reset - sent < high:
+            high = reset - sent
+    return low, high
