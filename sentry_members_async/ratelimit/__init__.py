@@ -25,6 +25,10 @@ longer than ``max_pause`` is not waited out: the caller gets a
 :class:`~sentry_members_async.errors.RateLimitedError` at once, so a broken or
 hostile server can never park a client for years.
 
+The reset header is an epoch on the server's clock, which may be minutes off
+this host's: the window's end is placed on the server's clock as the answers
+show it (``Date`` and the resets themselves, :mod:`.skew`), never this host's.
+
 Before the first answer it sends a single probe request, so it never bursts
 into an unknown limit; given the limit up front (``rate_limit=(40, 1.0)``) it
 skips the probe and uses the whole limit from the first request. Monotonic
