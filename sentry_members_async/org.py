@@ -41,6 +41,7 @@ class OrgMembers(MembersAPI):
         key: str | None = None,
         emit_initial: bool = False,
         prefetch: int = 8,
+        reset: bool = False,
     ) -> MemberWatch:
         """Membership changes as an async iterator of events (see :mod:`..watch`).
 
@@ -56,6 +57,7 @@ class OrgMembers(MembersAPI):
             key=key,
             emit_initial=emit_initial,
             prefetch=prefetch,
+            reset=reset,
         )
         return MemberWatch(self._org_api, options)
 

@@ -141,7 +141,7 @@ async def test_a_corrupt_checkpoint_names_its_file_and_reset_starts_over(
             assert "\n" not in message
             assert caught.value.where == str(path)
             assert path.read_bytes() == damaged
-    fresh = MemberWatch(acme, WatchOptions(store=store, budget=None, reset=True))
+    fresh = acme.members.watch(store=store, budget=None, reset=True)  # what the message says
     assert await fresh.poll() == []  # a new baseline, written over the damaged file
     await acme.members.invite("after@newco.example.com")
     assert [e.email for e in await fresh.poll()] == ["after@newco.example.com"]
