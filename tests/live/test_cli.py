@@ -105,26 +105,30 @@ def test_invite_quota_and_scim(cli: Cli, real: RealSentry, check: Checks, uid: s
     rows = _csv(cli.cwd / "many.csv", [{"email": e, "role": "member"} for e in emails])
     result = cli("members", "invite", "--from-csv", str(rows))
     check.eq(result.returncode, 75, "at the daily quota: exit 75 (try again later)")
-    check.eq([real.member_row(e) is not None for e in emails], [True, False, False],
-             "one invite created before the quota")  # fmt: skip
+    # The invites go in parallel: which one the last slot of the quota took varies.
+    created = [e for e in emails if real.member_row(e) is not None]
+    check.eq(len(created), 1, "one invite created before the quota")
     deferred = cli.cwd / "deferred-invites.csv"
     text = deferred.read_text() if deferred.exists() else ""
     later = [r["email"] for r in csv.DictReader(text.splitlines())]
-    check.eq(later, emails[1:], "deferred-invites.csv: the rows not sent")
+    rest = [e for e in emails if e not in created]
+    check.eq(later, rest, "deferred-invites.csv: the rows not sent")
+    if len(rest) != 2:
+        return
 
     scim = cli("members", "invite", "--from-csv", str(deferred), "--via", "scim")
     check.eq(_ran(scim)[0], 0, "the deferred rows --via scim: exit 0")
-    check.true(all("idp:provisioned" in real.member_flags(e) for e in emails[1:]),
+    check.true(all("idp:provisioned" in real.member_flags(e) for e in rest),
                "provisioned through SCIM")  # fmt: skip
-    gone = cli("scim", "users", "deactivate", emails[1])
+    gone = cli("scim", "users", "deactivate", rest[0])
     check.eq(_ran(gone)[0], 0, "scim users deactivate: exit 0")
-    check.eq(real.member_row(emails[1]), None, "scim users deactivate: removed")
-    refused = cli("members", "remove", emails[2])
+    check.eq(real.member_row(rest[0]), None, "scim users deactivate: removed")
+    refused = cli("members", "remove", rest[1])
     check.eq(refused.returncode, 1, "members remove of an IdP member: exit 1 (failed)")
-    check.true(real.member_row(emails[2]) is not None, "the IdP member is kept")
-    fallback = cli("members", "remove", emails[2], "--idp-fallback", "scim")
+    check.true(real.member_row(rest[1]) is not None, "the IdP member is kept")
+    fallback = cli("members", "remove", rest[1], "--idp-fallback", "scim")
     check.eq(_ran(fallback)[0], 0, "members remove --idp-fallback scim: exit 0")
-    check.eq(real.member_row(emails[2]), None, "removed through SCIM")
+    check.eq(real.member_row(rest[1]), None, "removed through SCIM")
 
 
 def test_teams_commands(cli: Cli, real: RealSentry, check: Checks, uid: str) -> None:
@@ -176,5 +180,6 @@ def test_plan_apply_and_watch(cli: Cli, real: RealSentry, check: Checks, uid: st
     seen = cli("members", "watch", "--once", "--state-dir", str(state), "--format", "jsonl")
     events = [json.loads(x) for x in seen.stdout.splitlines() if x.strip()]
     kinds = sorted((e.get("kind"), e.get("email")) for e in events)
-    wanted = sorted([("invited", new), ("role_changed", r0)])
+    # member -> manager is a role change and, being a raise, a role_raised as well.
+    wanted = sorted([("invited", new), ("role_changed", r0), ("role_raised", r0)])
     check.eq(kinds, wanted, "watch --once: the invite and the role change since the baseline")
