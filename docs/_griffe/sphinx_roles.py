@@ -90,3 +90,7 @@ class SphinxRoles(griffe.Extension):
             if obj.docstring is not None and ":" in obj.docstring.value:
                 obj.docstring.value = convert(obj, obj.docstring.value)
             stack.extend(m for m in obj.members.values() if not m.is_alias)  # type: ignore[misc]
+
+    # Older Griffe releases call this hook on_package_loaded; the rewrite is idempotent.
+    def on_package_loaded(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
+        self.on_package(pkg=pkg, **kwargs)
