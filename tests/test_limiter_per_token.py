@@ -8,6 +8,7 @@ organization, each with windows of its own.
 from __future__ import annotations
 
 import asyncio
+import collections
 
 from sentry_members_async import NoLimiter, OutcomeKind, RateLimiter, SentryClient
 from sentry_members_async.testing import RateLimit, SentryEmulator
@@ -79,7 +80,8 @@ async def test_bulk_via_scim_keeps_both_tokens_busy() -> None:
     """With a limiter per token, bulk.invite(via="scim") keeps 50 rows in flight by
     default (25 a token, sentry.io's concurrent cap): each stage (SCIM POST, team
     add) can fill its token while the other waits."""
-    emu = SentryEmulator(latency=0.05, rate_limit=RateLimit(limit=1000, window=1.0, concurrent=25))
+    # 200 ms a request: enough for 50 rows to be in flight on a loaded host, too.
+    emu = SentryEmulator(latency=0.2, rate_limit=RateLimit(limit=1000, window=1.0, concurrent=25))
     emu.add_org("acme", scim=True)
     emu.add_team("acme", "team-01")
     user = emu.add_token("acme")
@@ -91,8 +93,19 @@ async def test_bulk_via_scim_keeps_both_tokens_busy() -> None:
     # More than the 32 of two 16-row pools; the server's 25 a token never exceeded.
     assert emu.stats()["peak_concurrency"] > 32
     assert emu.stats()["rate_limited"] == 0
-    # one team listing, then a POST Users and a team add a row, nothing twice
-    assert len(emu.requests) == 1 + 200 + 200
+    # one team listing, one lookup of who is there already per 100 rows (bulk.invite
+    # reads that first), then a POST Users and a team add a row, nothing twice
+    sent = collections.Counter((r.method, r.path) for r in emu.requests)
+    assert sent == {
+        ("GET", "/api/0/organizations/acme/teams/"): 1,
+        ("GET", "/api/0/organizations/acme/members/"): 2,
+        ("POST", "/api/0/organizations/acme/scim/v2/Users"): 200,
+        **{
+            ("POST", path): 1
+            for path in {r.path for r in emu.requests if r.path.endswith("/teams/team-01/")}
+        },
+    }
+    assert sum(n for (method, path), n in sent.items() if path.endswith("/team-01/")) == 200
 
 
 async def test_a_bulk_concurrency_of_ones_own_counts_per_token() -> None:
