@@ -109,7 +109,9 @@ def tests_all(session: nox.Session) -> None:
     session.run(*pytest, *ALL_PYTHONS_SMOKE, env=env)
 
 
-@nox.session
+# mutmut 3.8's stats run crashed CPython 3.11.7 (SIGSEGV in its trampoline's
+# ContextVar.set, twice); it runs on 3.12.1.
+@nox.session(python="3.12")
 def mutants(session: nox.Session) -> None:
     """Mutation testing of the exactly-once core (mutmut 3, ``[tool.mutmut]`` in
     pyproject.toml): the modules, the fast tests, and the kill rate (>= 85 %).
@@ -124,9 +126,10 @@ def mutants(session: nox.Session) -> None:
     stats = json.loads(Path("mutants/mutmut-cicd-stats.json").read_text(encoding="utf-8"))
     session.log(f"mutmut: {stats}")
     killed = stats.get("killed", 0) + stats.get("caught_by_type_check", 0)
-    judged = (
-        killed + stats.get("survived", 0) + stats.get("timeout", 0) + stats.get("suspicious", 0)
-    )
+    # a mutant no selected test reaches is missed too; those not run (outside the
+    # glob given) are in "total" only
+    missed = ("survived", "no_tests", "timeout", "suspicious", "segfault")
+    judged = killed + sum(stats.get(kind, 0) for kind in missed)
     rate = killed / judged if judged else 0.0
     session.log(f"mutants killed: {killed} of {judged} ({rate:.0%})")
     if rate < MIN_KILL_RATE:
