@@ -291,6 +291,9 @@ def check_guide_block(
     if 'print(event.kind, event.before.role, "->", event.member.role)' in block.code:
         assert out == "role_changed member -> manager\n"
         assert state["bob@example.com"]["role"] == "manager"
+    if 'print("ALERT", event.kind, event.email)' in block.code:
+        assert out == "ALERT role_raised bob@example.com\n"
+        assert state["bob@example.com"]["role"] == "manager"
     if "test_invite_and_wait" in block.code:
         assert "1 passed" in namespace["pytest"]
     if '"leaver@example.com", "gone@example.com"' in block.code:
