@@ -675,3 +675,19 @@ def test_a_bad_argument_is_a_usage_error_and_nothing_is_sent(
     ]
     assert [r.method for r in emu.requests[before:]] == ["GET"]  # the teams, nothing else
     assert list(tmp_path.iterdir()) == []
+
+
+def test_json_has_arrays_for_lists_and_null_for_absent_values(
+    big: tuple[SentryEmulator, dict[str, str]],
+) -> None:
+    emu, env = big
+    pending = next(m for m in emu.members("acme") if m["pending"])
+    listed = cli(env, "members", "list", "--format", "json", "--email", pending["email"])
+    (row,) = json.loads(listed.stdout)
+    assert row["user_id"] is None
+    assert isinstance(row["teams"], list)
+    member = next(m for m in emu.members("acme") if m["teams"] and not m["pending"])
+    got = json.loads(cli(env, "members", "get", member["email"], "--format", "json").stdout)
+    assert sorted(t.split(":")[0] for t in got["teams"]) == sorted(member["teams"])
+    piped = cli(env, "members", "get", member["email"])
+    assert f"email\t{member['email']}" in piped.stdout.splitlines()
