@@ -70,4 +70,8 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    try:
+        sys.exit(asyncio.run(main()))
+    except KeyboardInterrupt:  # Ctrl-C: the checkpoint holds what was posted
+        print("stopped", file=sys.stderr)
+        sys.exit(130)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pathlib
+import signal
 import sys
 from typing import Any
 
@@ -75,3 +76,33 @@ async def test_bot_posts_each_joined_and_removed_to_the_webhook(tmp_path: pathli
     assert texts == sorted([f"{invite['email']} joined acme", f"{leaver['email']} left acme"])
     assert {body["event"]["kind"] for body in received} == {"joined", "removed"}
     assert token.encode() not in err
+
+
+async def test_ctrl_c_stops_the_bot_with_one_line_and_130(tmp_path: pathlib.Path) -> None:
+    emu = SentryEmulator(seed=8, rate_limit=None)
+    emu.add_org("acme")
+    emu.add_members("acme", 5)
+    token = emu.add_token("acme")
+    async with emu.serve() as url:
+        env = {**os.environ, "SENTRY_URL": url, "SENTRY_AUTH_TOKEN": token}
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(BOT),
+            "--org",
+            "acme",
+            "--webhook",
+            "http://127.0.0.1:9/hook",  # never posted to: nothing changes
+            "--interval",
+            "0.05",
+            "--state-dir",
+            str(tmp_path),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert bot.stdout is not None
+        assert await asyncio.wait_for(bot.stdout.readline(), 60) == b"watching acme\n"
+        bot.send_signal(signal.SIGINT)
+        _out, err = await asyncio.wait_for(bot.communicate(), 60)
+    assert bot.returncode == 130
+    assert err == b"stopped\n"  # no traceback
