@@ -691,3 +691,40 @@ def test_json_has_arrays_for_lists_and_null_for_absent_values(
     assert sorted(t.split(":")[0] for t in got["teams"]) == sorted(member["teams"])
     piped = cli(env, "members", "get", member["email"])
     assert f"email\t{member['email']}" in piped.stdout.splitlines()
+
+
+def test_a_journal_is_resumed_by_default_and_ignored_with_no_resume(
+    slow: tuple[SentryEmulator, dict[str, str], str], tmp_path: pathlib.Path
+) -> None:
+    emu, env, _ = slow
+    source = tmp_path / "hires.csv"
+    _hires(source, 4)
+    journal = pathlib.Path(f"{source}.journal")
+    held = ["hire0000@newco.example.com", "hire0001@newco.example.com"]
+    journal.write_text(
+        json.dumps({"start": {"command": "members invite"}})
+        + "\n"
+        + "".join(json.dumps({"done": e, "kind": "created"}) + "\n" for e in held)
+    )
+    resumed = cli(env, "members", "invite", "--from-csv", str(source), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {journal}: 2 rows done in an earlier run skipped, 2 rows to do" in (
+        resumed.stderr
+    )
+    assert sorted(_invite_posts(emu)) == [
+        "hire0002@newco.example.com",
+        "hire0003@newco.example.com",
+    ]
+    assert not journal.exists()  # all done
+    journal.write_text(
+        json.dumps({"start": {"command": "members invite"}})
+        + "\n"
+        + json.dumps({"done": held[0], "kind": "created"})
+        + "\n"
+    )
+    again = cli(env, "members", "invite", "--from-csv", str(source), "--no-resume", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "resuming" not in again.stderr
+    # The journal's rows (never sent, as it happens) are sent; the others were there.
+    assert _outcomes(again.stdout) == {"created": 2, "already_invited": 2}
+    assert set(emu.invites_created("acme").values()) == {1}

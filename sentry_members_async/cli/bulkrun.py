@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -24,7 +25,7 @@ from .exitcodes import EX_FAILED
 from .journal import Journal
 from .output import Reporter, err, plural, summary
 
-__all__ = ["BulkJob", "Fill", "bulk_command", "report_kw", "run_bulk"]
+__all__ = ["BulkJob", "Fill", "bulk_command", "journal_for", "report_kw", "run_bulk"]
 
 T = TypeVar("T")
 #: What a bulk operation calls as it goes: done, total.
@@ -275,6 +276,26 @@ async def run_bulk(settings: Settings, job: BulkJob[T]) -> int:
     if isinstance(ran.stopped, asyncio.CancelledError):
         return interrupted_code(settings)
     return code
+
+
+def journal_for(source: str | None, command: str, *, resume: bool) -> Journal | None:
+    """The journal beside input file ``source`` (``None`` without a file).
+
+    ``resume=False`` (``--no-resume``) removes an earlier one first. A folder
+    that cannot be written keeps no journal, and says so.
+    """
+    if source is None:
+        return None
+    journal = Journal.beside(source, command)
+    if not os.access(journal.path.parent, os.W_OK):
+        err.print(
+            f"note: {journal.path.parent} cannot be written: no journal is kept, so a "
+            "re-run after an interruption sends every row again"
+        )
+        return None
+    if not resume:
+        journal.path.unlink(missing_ok=True)
+    return journal
 
 
 def bulk_command(ctx: Any, job: BulkJob[Any]) -> None:

@@ -16,7 +16,7 @@ from ..bulk import BulkReport, InviteRow, OutcomeKind, RoleRow, RowBatch, load_i
 from ..errors import ValidationError
 from ..models import Member, MemberId
 from ..org import Org
-from .bulkrun import BulkJob, bulk_command, run_bulk
+from .bulkrun import BulkJob, bulk_command, journal_for, run_bulk
 from .common import (
     Settings,
     columns_option,
@@ -35,7 +35,6 @@ from .common import (
 )
 from .exitcodes import EX_NOT_FOUND, EX_TEMPFAIL, EX_USAGE
 from .failed import write_failed
-from .journal import Journal
 from .output import MEMBER_COLUMNS, MEMBER_TERMINAL_COLUMNS, err, member_row, plural
 from .safe import terminal_text
 from .watch import members_watch
@@ -285,11 +284,7 @@ def members_invite(
             batch = await _invite_rows(org, text, emails, role, teams, from_csv)
         if batch.errors and text is None:  # bad arguments: a usage error, nothing sent
             return EX_USAGE
-        journal = None
-        if from_csv:
-            journal = Journal.beside(from_csv, "members invite")
-            if not resume:
-                journal.path.unlink(missing_ok=True)
+        journal = journal_for(from_csv, "members invite", resume=resume)
         job: BulkJob[InviteRow] = BulkJob(
             "inviting",
             "invite",
@@ -424,11 +419,7 @@ def members_remove(
         f" and {len(rows) - 3:,} more" if len(rows) > 3 else ""
     )
     confirm(f"remove {plural(len(rows), 'member')} ({shown}) from the organization?", yes)
-    journal = None
-    if from_csv:
-        journal = Journal.beside(from_csv, "members remove")
-        if not resume:
-            journal.path.unlink(missing_ok=True)
+    journal = journal_for(from_csv, "members remove", resume=resume)
 
     def after(report: BulkReport[Any]) -> int:
         through_scim = report.removed_via().get("scim", 0)

@@ -8,7 +8,7 @@ import click
 
 from ..errors import ValidationError
 from ..org import Org
-from .bulkrun import BulkJob, bulk_command
+from .bulkrun import BulkJob, bulk_command, journal_for
 from .common import (
     columns_option,
     failed_option,
@@ -20,7 +20,6 @@ from .common import (
     resume_option,
     stream,
 )
-from .journal import Journal
 from .output import scim_group_row, scim_user_row
 
 __all__ = ["scim"]
@@ -95,15 +94,12 @@ def scim_users_deactivate(
     if bool(emails) == bool(from_csv):
         raise click.UsageError("give e-mails or --from-csv FILE (one of the two)")
     rows = list(emails)
-    journal = None
     if from_csv:
         for line, row in read_table(from_csv, ("email",)):
             if not row.get("email"):
                 raise ValidationError(f"{from_csv}: line {line}: no e-mail")
             rows.append(row["email"])
-        journal = Journal.beside(from_csv, "scim users deactivate")
-        if not resume:
-            journal.path.unlink(missing_ok=True)
+    journal = journal_for(from_csv, "scim users deactivate", resume=resume)
     bulk_command(
         ctx,
         BulkJob(

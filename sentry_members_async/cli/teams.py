@@ -10,7 +10,7 @@ import click
 from ..bulk import TeamRow
 from ..errors import ValidationError
 from ..org import Org
-from .bulkrun import BulkJob, Fill, bulk_command
+from .bulkrun import BulkJob, Fill, bulk_command, journal_for
 from .common import (
     Settings,
     columns_option,
@@ -26,7 +26,6 @@ from .common import (
     stream,
     yes_option,
 )
-from .journal import Journal
 from .output import team_row
 from .safe import terminal_text
 
@@ -131,11 +130,7 @@ def _team_job(
     resume: bool,
     failed_csv: str | None,
 ) -> BulkJob[TeamRow]:
-    journal = None
-    if from_csv:
-        journal = Journal.beside(from_csv, command)
-        if not resume:
-            journal.path.unlink(missing_ok=True)
+    journal = journal_for(from_csv, command, resume=resume)
     slug = command.replace(" ", "-")
     return BulkJob(
         doing,
