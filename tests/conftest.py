@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +84,36 @@ async def server() -> AsyncIterator[RecordingServer]:
         yield state
     finally:
         await runner.cleanup()
+
+
+class FakeTime:
+    """Virtual time for a limiter (``RateLimiter(clock=, wall_clock=, sleep=)``) and
+    an emulator (``SentryEmulator(clock=)``), in stamina's ``set_testing`` manner:
+    a sleep returns at once and moves both clocks on by what it asked for.
+
+    For tests where waiting is not the point: a pause is still taken (the clocks
+    say so, and the requests after it are sent as after a real one), only not
+    waited out in real time. Concurrent sleepers each move the clocks on, so the
+    virtual time may run ahead of what real sleeps would give, never behind.
+    """
+
+    def __init__(self) -> None:
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.slept
+
+    def time(self) -> float:
+        return time.time() + self.slept
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from sentry_members_async import (
     ServerError,
     TeamRow,
 )
+from sentry_members_async.ratelimit import RateLimiter
 from sentry_members_async.retry import RetryPolicy
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.faults import (
@@ -41,11 +42,13 @@ from sentry_members_async.testing.faults import (
     TruncatedBody,
 )
 
+from ..conftest import FakeTime
+
 ORG = "/api/0/organizations/acme"
 HTML = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 
 FAULTS: dict[str, Fault] = {
-    # a wait named in the answer (delta-seconds; a fraction, so the case waits 0.2 s, not 1 s)
+    # a wait named in the answer (delta-seconds; a fraction: the retry loop waits it out)
     "429-retry-after": Status(429, '"too frequently"', {"Retry-After": "0.2"}),
     "429-no-retry-after": Status(429, '"too frequently"'),
     "500": Status(500, {"detail": "Internal Error", "errorId": "x"}),
@@ -162,7 +165,7 @@ CASES = [(op, fault) for op in OPS for fault in FAULTS]
 
 
 @pytest.mark.parametrize(("op", "fault"), CASES, ids=[f"{op.name}-{fault}" for op, fault in CASES])
-async def test_fault(op: Op, fault: str) -> None:
+async def test_fault(op: Op, fault: str, fake_time: FakeTime) -> None:
     emu = SentryEmulator(seed=21, rate_limit=None)
     emu.add_org("acme", scim=True)
     emu.add_teams("acme", 2)
@@ -177,11 +180,18 @@ async def test_fault(op: Op, fault: str) -> None:
     token = emu.add_token("acme")
     emu.inject(op.method, op.route, FAULTS[fault], calls={1})
     fast = RetryPolicy(base_delay=0.01, max_delay=2.0, max_attempts=4)
+    # The default limiter in virtual time: the pause a 429 imposes on every caller
+    # (Retry-After, else a second of backoff) is taken, not waited out.
+    limiter = RateLimiter(
+        clock=fake_time.monotonic, wall_clock=fake_time.time, sleep=fake_time.sleep
+    )
     error_type, applied = expected(op, fault)
     outcome: Any = None
     raised: BaseException | None = None
     async with emu.serve() as url:
-        async with SentryClient(token, base_url=url, retry=fast, timeout=0.3) as client:
+        async with SentryClient(
+            token, base_url=url, retry=fast, timeout=0.3, limiter=limiter
+        ) as client:
             try:
                 outcome = await op.run(client.org("acme"), ctx)
             except Exception as exc:
