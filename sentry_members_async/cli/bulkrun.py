@@ -140,9 +140,8 @@ class _Tracker(Generic[T]):
 
     Called from ``progress`` (after each outcome is recorded): the indices not
     journaled yet are looked at, so the cost is the number of rows in flight.
-    Without a report filled in place (an engine that does not take ``report=``),
-    the worker task that took a row from the input reports it done, kind unknown
-    (unconfirmed until the run's end).
+    An engine that fills no report in place (no ``report=``) leaves the rows
+    ``sent`` only: a re-run checks or runs them again, as after a kill.
     """
 
     def __init__(self, job: BulkJob[T], todo: list[T], report: BulkReport[Any]) -> None:
@@ -152,7 +151,6 @@ class _Tracker(Generic[T]):
         self.in_place = False
         self.pending: set[int] = set()
         self.seen = 0
-        self.current: dict[asyncio.Task[Any] | None, T] = {}
 
     def fill(self, method: Callable[..., Any]) -> dict[str, Any]:
         """The keyword that makes ``method`` fill the report in place (if it can)."""
@@ -163,20 +161,13 @@ class _Tracker(Generic[T]):
     def feed(self) -> Iterator[T]:
         journal = self.job.journal
         for row in self.todo:
-            # The task that took it reports it done when nothing fills a report in place.
-            self.current.setdefault(asyncio.current_task(), row)
             if journal is not None:
-                journal.sent(self.job.key(row))
+                journal.sent(self.job.key(row))  # taken from the input
             yield row
 
     def scan(self) -> None:
         journal = self.job.journal
-        if journal is None:
-            return
-        if not self.in_place:
-            row = self.current.pop(asyncio.current_task(), None)
-            if row is not None:
-                journal.done(self.job.key(row))
+        if journal is None or not self.in_place:
             return
         size = min(len(self.report), len(self.todo))
         self.pending.update(range(self.seen, size))
