@@ -9,6 +9,7 @@ module, so the layers point one way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .api.members import MembersAPI
@@ -16,6 +17,9 @@ from .api.org import OrgAPI
 from .bulk import BulkAPI
 from .changes import BulkReport, IdpFallback, OutcomeKind, Progress
 from .reconcile import Change, DesiredMember, Plan, PlanOptions, apply_plan, make_plan
+from .review import Directory, Resolution, Review, load_directory
+from .review import resolve as resolve_directory
+from .review import review as review_org
 from .watch import CheckpointStore, MemberWatch, WatchOptions
 
 if TYPE_CHECKING:
@@ -63,7 +67,8 @@ class OrgMembers(MembersAPI):
 
 
 class Org(OrgAPI):
-    """An organization: ``.members``, ``.teams``, ``.scim``, ``.bulk``, ``.plan()``, ``.apply()``"""
+    """An organization: ``.members``, ``.teams``, ``.scim``, ``.bulk``, ``.plan()``,
+    ``.apply()``, ``.review()``, ``.resolve()``"""
 
     members: OrgMembers
 
@@ -142,3 +147,22 @@ class Org(OrgAPI):
             removed = counts.get(OutcomeKind.REMOVED, 0) + counts.get(OutcomeKind.NOT_FOUND, 0)
             self._last_size = plan.org_size - removed
         return report
+
+    async def review(self, *, rounds: int = 3) -> Review:
+        """One checked snapshot of the org for an access review (see :mod:`..review`):
+        every member and invite with role, teams, 2FA, SSO and IdP flags, invite age,
+        summary counts, findings, a completeness proof and a content hash. Costs one
+        request per member page and per team-member page; read again (``rounds`` at
+        most) when the org changes while it is read."""
+        return await review_org(self, rounds=rounds)
+
+    async def resolve(
+        self, directory: Directory | str | Path, *, snapshot: Review | None = None
+    ) -> Resolution:
+        """Join the org with a people directory (a :class:`~.review.Directory`, or the
+        path of its CSV or JSON file) on every address Sentry holds: matched, leavers
+        still present, unknown members, conflicts; ``.plan()`` removes the leavers
+        through the guarded plan/apply."""
+        if not isinstance(directory, Directory):
+            directory = load_directory(Path(directory))
+        return await resolve_directory(self, directory, snapshot=snapshot)

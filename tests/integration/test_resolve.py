@@ -86,6 +86,10 @@ async def test_resolve_reports_exactly_the_leavers_conflicts_and_strangers(tmp_p
     async with emu.serve() as url, SentryClient(token, base_url=url) as client:
         acme = client.org("acme")
         result = await resolve(acme, directory)
+        assert await acme.resolve(directory) == result  # the org handle's way in
+        from_file = await acme.resolve(tmp_path / "people.csv")  # no alias table
+        assert from_file.leavers == result.leavers
+        assert from_file.counts()["matched"] == result.counts()["matched"] - 1
         plan = result.plan()
         emu.reset_log()
         report = await acme.apply(plan)

@@ -121,7 +121,7 @@ async def test_an_unchanged_org_gives_the_same_hash_and_an_empty_diff() -> None:
     token = emu.add_token("acme")
     async with emu.serve() as url, SentryClient(token, base_url=url) as client:
         first = await review(client.org("acme"))
-        again = await review(client.org("acme"))
+        again = await client.org("acme").review()  # the org handle's way in
         emu.add_member("acme", "joiner@acme.example.com", teams=["team-05"], has_2fa=True)
         emu.remove_member("acme", OWNERS_NO_2FA[0])
         emu.set_user("acme", "joiner@acme.example.com", has_2fa=False)
