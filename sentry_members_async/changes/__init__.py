@@ -31,6 +31,7 @@ from .outcomes import (
     Via,
     quota_resets_at,
 )
+from .preflight import Preflight
 from .values import (
     AddToTeam,
     Change,
@@ -67,6 +68,7 @@ __all__ = [
     "PendingInvite",
     "OutcomeKind",
     "Precheck",
+    "Preflight",
     "Prepare",
     "Progress",
     "RemoveFromTeam",

@@ -15,13 +15,13 @@ from sentry_members_async import (
     MemberId,
     Org,
     OutcomeKind,
-    PermissionDeniedError,
     RoleRow,
     SentryClient,
     TeamRow,
     ValidationError,
     load_invite_rows,
 )
+from sentry_members_async.api.capabilities import ChangeRefusedError
 from sentry_members_async.reconcile import (
     AddToTeam,
     ChangeRole,
@@ -96,12 +96,14 @@ async def test_set_roles_and_promotion_rules(emu: SentryEmulator, acme: Org) -> 
     report = await acme.bulk.set_roles(rows)
     assert [o.kind for o in report] == [K.UPDATED, K.UNCHANGED, K.NOT_FOUND, K.FAILED]
     assert {m["id"]: m["role"] for m in emu.members("acme")}[regular[0]["id"]] == "manager"
-    # a manager may not promote to owner: 403, reported per item
+    # a manager may not promote to owner: refused before it is sent, reported per item
     token = emu.add_token("acme", role="manager")
     async with emu.serve() as url, SentryClient(token, base_url=url) as client:
         denied = await client.org("acme").bulk.set_roles([RoleRow(regular[3]["email"], "owner")])
     assert denied[0].kind is K.FAILED
-    assert isinstance(denied[0].error, PermissionDeniedError)
+    assert isinstance(denied[0].error, ChangeRefusedError)
+    assert "owner is above your own role (manager)" in str(denied[0].error)
+    assert emu.find("PUT", f"/api/0/organizations/acme/members/{regular[3]['id']}/") == []
 
 
 async def test_team_assignment(emu: SentryEmulator, acme: Org) -> None:
