@@ -35,6 +35,8 @@ from .exitcodes import EX_USAGE
 from .globalflags import GlobalFlagsGroup
 from .members import members
 from .output import err, silence_stdout
+from .resolve import resolve_cmd
+from .review import review_cmd
 from .roster import apply_cmd, plan_cmd
 from .scim import scim
 from .teams import teams
@@ -106,6 +108,8 @@ cli.add_command(plan_cmd)
 cli.add_command(apply_cmd)
 cli.add_command(emulator_group)
 cli.add_command(demo_cmd)
+cli.add_command(review_cmd)
+cli.add_command(resolve_cmd)
 
 
 def run(argv: list[str] | None = None) -> int:

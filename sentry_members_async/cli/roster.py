@@ -128,7 +128,9 @@ def apply_cmd(
             _confirm(plan, yes)
             with Reporter("applying", len(plan), client, quiet=settings.quiet) as reporter:
                 report = await org.apply(plan, progress=reporter.update)
-        code = summary(report, failed_csv=failed_csv, label="apply")
+        code = summary(
+            report, failed_csv=failed_csv, label="apply", rerun="sentry-members apply ROSTER"
+        )
         deferred = report.deferred()
         if deferred:
             err.print(

@@ -21,6 +21,7 @@ from ..watch import (
     default_key,
 )
 from .common import EX_TEMPFAIL, Exit, Settings, fail, go, opened
+from .safe import terminal_text
 
 __all__ = ["members_watch"]
 
@@ -109,7 +110,7 @@ def members_watch(
         log.addHandler(logging.StreamHandler(sys.stderr))
 
     def show(event: MemberEvent) -> None:
-        click.echo(event.describe() if text else json.dumps(event.to_json()))
+        click.echo(terminal_text(event.describe()) if text else json.dumps(event.to_json()))
         sys.stdout.flush()
 
     async def work(settings: Settings) -> int:

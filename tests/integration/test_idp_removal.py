@@ -251,7 +251,7 @@ def test_the_command_line_removes_them_through_scim_when_asked(
         refused = cli("pushed@example.com")
         assert refused.returncode == 1
         assert "sentry-members scim users deactivate" in refused.stderr
-        with (tmp_path / "failed-rows.csv").open(newline="") as handle:
+        with (tmp_path / "failed-members-remove.csv").open(newline="") as handle:
             (failed,) = csv.DictReader(handle)
         assert failed["email"] == "pushed@example.com"  # the row, with how to remove it
         assert "--idp-fallback scim" in failed["error"]
