@@ -14,6 +14,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from ..api.capabilities import Caller, caller_of, check_invite, check_role_change
+from ..errors import PermissionDeniedError
 from .outcomes import Done, OutcomeKind
 
 if TYPE_CHECKING:
@@ -31,27 +32,37 @@ class Preflight:
         self._members = members
         self._scim = scim
         self._caller: Caller | None = None
+        self._unknown = False  # the token may not read members/me/: the server decides
         self._lock = asyncio.Lock()
 
-    async def caller(self) -> Caller:
+    async def caller(self) -> Caller | None:
+        """Who the token acts as; ``None`` when it may not read that (the server decides)."""
         async with self._lock:
-            if self._caller is None:
-                me = await self._members.find("me")
+            if self._caller is None and not self._unknown:
+                try:
+                    me = await self._members.find("me")
+                except PermissionDeniedError:
+                    self._unknown = True
+                    return None
                 self._caller = caller_of(me, scim=self._scim)
         return self._caller
 
     async def invite(self, change: Invite) -> Done | None:
         """``failed`` (refused, nothing sent) for an invite the token cannot send, else ``None``."""
-        if change.role == "member":
+        caller = await self.caller() if change.role != "member" else None
+        if caller is None:
             return None
-        verdict = check_invite(await self.caller(), change.role)
+        verdict = check_invite(caller, change.role)
         if verdict.allowed:
             return None
         return Done(OutcomeKind.FAILED, error=verdict.error(change.describe()))
 
     async def role_change(self, member: Member, change: ChangeRole) -> Done | None:
         """``failed`` (refused, nothing sent) for a role change the token cannot make."""
-        verdict = check_role_change(await self.caller(), member, change.new)
+        caller = await self.caller()
+        if caller is None:
+            return None
+        verdict = check_role_change(caller, member, change.new)
         if verdict.allowed:
             return None
         return Done(OutcomeKind.FAILED, member.id, verdict.error(change.describe()))
