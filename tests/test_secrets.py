@@ -154,3 +154,17 @@ def test_repr_of_a_transports_response_masks_its_requests_credentials() -> None:
     assert "status=200" in text
     # The values themselves are untouched: a transport's answer is what the server said.
     assert response.headers["X-Echo"] == f"Bearer {TOKEN}"
+
+
+async def test_has_scim_token_says_whether_one_is_set_never_what_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SENTRY_SCIM_TOKEN", raising=False)
+    async with SentryClient("tok", base_url="http://127.0.0.1:9") as without:
+        assert without.has_scim_token is False
+    async with SentryClient("tok", scim_token="sc1m", base_url="http://127.0.0.1:9") as with_:
+        assert with_.has_scim_token is True
+        assert "sc1m" not in repr(with_)
+    monkeypatch.setenv("SENTRY_SCIM_TOKEN", "from-env")
+    async with SentryClient("tok", base_url="http://127.0.0.1:9") as from_env:
+        assert from_env.has_scim_token is True

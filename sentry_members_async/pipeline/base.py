@@ -141,6 +141,12 @@ class BaseClient(AsyncClosing):
             f"scim_token=<{scim}>, transport={self.transport!r})"
         )
 
+    @property
+    def has_scim_token(self) -> bool:
+        """Whether a SCIM token is configured (``scim_token=`` or ``SENTRY_SCIM_TOKEN``);
+        the token itself is never exposed."""
+        return self.__scim
+
     def with_limiter(self: _Client, limiter: Limiter) -> _Client:
         """The same client with another limiter.
 

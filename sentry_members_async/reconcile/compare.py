@@ -202,13 +202,7 @@ async def read_caller(org: OrgAPI) -> Caller:
         me: Member | None = await org.members.get("me")
     except NotFoundError:
         me = None  # an integration's token: its proxy user is no member of the org
-    return caller_of(me, scim=_scim_configured(org))
-
-
-def _scim_configured(org: OrgAPI) -> bool:
-    """Whether the client holds a SCIM token (``scim_token=`` or ``SENTRY_SCIM_TOKEN``)."""
-    # BaseClient keeps it private (``__scim``); read, never changed, here.
-    return bool(getattr(org.client, "_BaseClient__scim", False))
+    return caller_of(me, scim=org.client.has_scim_token)
 
 
 def _verdict(caller: Caller, change: Change, members: Mapping[MemberId, Member]) -> Verdict | None:
