@@ -70,11 +70,14 @@ def test_a_given_token_must_be_one(bad: str) -> None:
         build(namespace(token=bad))
 
 
-def serve_once(*extra: str) -> dict[str, str]:
+MODULE = ("-m", "sentry_members_async.testing", "serve")
+CLI = ("-m", "sentry_members_async", "emulator", "serve")  # sentry-members emulator serve
+
+
+def serve_once(*extra: str, entry: tuple[str, ...] = MODULE) -> dict[str, str]:
     """Start ``serve`` on a free port, read its exports, ask it who the token is, stop it."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sentry_members_async.testing", "serve", "--port", "0",
-         "--members", "1", "--teams", "0", *extra],
+        [sys.executable, *entry, "--port", "0", "--members", "1", "--teams", "0", *extra],
         stdout=subprocess.PIPE,
         text=True,
     )  # fmt: skip
@@ -101,10 +104,19 @@ def serve_once(*extra: str) -> dict[str, str]:
         proc.stdout.close()
 
 
-def test_serve_prints_a_random_token_that_the_server_accepts() -> None:
-    first, second = serve_once(), serve_once()
+@pytest.mark.parametrize("entry", [MODULE, CLI], ids=["module", "cli"])
+def test_serve_prints_a_random_token_that_the_server_accepts(entry: tuple[str, ...]) -> None:
+    first, second = serve_once(entry=entry), serve_once(entry=entry)
     assert first["SENTRY_AUTH_TOKEN"] != second["SENTRY_AUTH_TOKEN"]
     assert PREDICTABLE not in (first["SENTRY_AUTH_TOKEN"], second["SENTRY_AUTH_TOKEN"])
     assert first["me"] == second["me"]  # the same owner, as seed 0 makes it
-    seeded = serve_once("--seed", "0")
+    seeded = serve_once("--seed", "0", entry=entry)
     assert seeded["SENTRY_AUTH_TOKEN"] == PREDICTABLE
+
+
+def test_the_cli_takes_the_tokens_it_is_given() -> None:
+    given = serve_once("--token", "sntryu_mine", "--scim-token", "sntrys_scim_mine", entry=CLI)
+    assert (given["SENTRY_AUTH_TOKEN"], given["SENTRY_SCIM_TOKEN"]) == (
+        "sntryu_mine",
+        "sntrys_scim_mine",
+    )

@@ -125,7 +125,14 @@ def _detach(argv: list[str]) -> int:
     show_default=True,
     help="Seed the examples' people (ann@, bob@, leaver@example.com).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Random seed of the data and the tokens (default: the data of seed 0, random tokens).",
+)
+@click.option("--token", default=None, help="The owner's token (default: random).")
+@click.option("--scim-token", default=None, help="The SCIM token (default: random).")
 @click.option("--latency", type=float, default=0.0, show_default=True, help="Seconds per answer.")
 @click.option(
     "--rate-limit",
@@ -167,6 +174,8 @@ def emulator_serve(people: bool, detach: bool, org_slug: str, **options: Any) ->
         argv = ["--org", org_slug, "--people" if people else "--no-people"]
         for name, value in options.items():
             flag = "--" + name.replace("_", "-")
+            if value is None:
+                continue
             if isinstance(value, bool):
                 argv += [flag] if value else []
             else:
