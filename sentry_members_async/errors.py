@@ -145,10 +145,19 @@ class AuthenticationError(APIError):
     status_code = 401
 
 
+#: What a 403 says when the token's scopes do not admit the endpoint: Django REST
+#: framework's ``PermissionDenied.default_detail`` (``rest_framework/exceptions.py``),
+#: which Sentry's scope check raises; any other 403 text is a rule of Sentry's.
+SCOPE_REFUSAL = "You do not have permission to perform this action."
+
+
 class PermissionDeniedError(APIError):
     """403: the token lacks a scope or the caller's role is too low.
 
-    ``required_scopes`` lists the scopes the endpoint accepts, when known.
+    ``required_scopes`` lists the scopes the endpoint accepts, when known; the
+    message names them only for a scope refusal (:attr:`is_scope_refusal`), not
+    for a 403 of one of Sentry's rules ("You cannot remove the only remaining
+    owner ..."), which no scope lifts.
     """
 
     status_code = 403
@@ -157,9 +166,14 @@ class PermissionDeniedError(APIError):
         self.required_scopes = required_scopes
         super().__init__(*args, **kwargs)
 
+    @property
+    def is_scope_refusal(self) -> bool:
+        """Whether Sentry refused the token's scopes (and not a rule of its own)."""
+        return not self.detail or self.detail == SCOPE_REFUSAL
+
     def _message(self) -> str:
         text = super()._message()
-        if self.required_scopes:
+        if self.required_scopes and self.is_scope_refusal:
             text += f" (needs one of the scopes: {', '.join(self.required_scopes)})"
         return text
 

@@ -188,6 +188,22 @@ async def test_403_names_the_required_scopes(client: SentryClient, server: Recor
     assert "needs one of the scopes: member:read, member:write, member:admin" in str(err)
 
 
+async def test_a_403_of_a_sentry_rule_names_no_scope(
+    client: SentryClient, server: RecordingServer
+) -> None:
+    rule = "You cannot remove the only remaining owner of the organization."
+    server.handler = answer(403, {"detail": rule})
+    with pytest.raises(PermissionDeniedError) as info:
+        await client.request(
+            "GET",
+            MEMBERS,
+            path_params={"org": "acme"},
+            required_scopes=("member:read", "member:write", "member:admin"),
+        )
+    assert info.value.is_scope_refusal is False
+    assert str(info.value) == f"403 GET /api/0/organizations/acme/members/: {rule}"
+
+
 async def test_404(client: SentryClient, server: RecordingServer) -> None:
     server.handler = answer(404, {"detail": "The requested resource does not exist"})
     with pytest.raises(NotFoundError) as info:
