@@ -129,9 +129,9 @@ class Org(OrgAPI):
 
         The members it changes are read again first: a change whose premise
         changed since the plan (the member gone, made an Owner, another role
-        or other teams) is not sent and ends ``failed`` with a
+        or other teams) is not sent and ends ``skipped`` with a
         :class:`~.reconcile.StaleChangeError`; one the plan found the token
-        cannot make ends ``failed`` with a :class:`~.reconcile.ChangeRefusedError`.
+        cannot make ends ``refused`` with a :class:`~.reconcile.ChangeRefusedError`.
 
         ``idp_fallback="scim"``: a removal Sentry refuses because the identity
         provider provisioned the member goes through SCIM (as ``bulk.remove``).

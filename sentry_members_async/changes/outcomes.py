@@ -67,6 +67,15 @@ class OutcomeKind(str, enum.Enum):
     #: Not sent: the run was cancelled or aborted before it sent this item (or read
     #: it from the input); run it again (``report.not_sent()``).
     NOT_SENT = "not_sent"
+    #: Not sent: the token cannot make this change (an integration token changing a
+    #: role, a removal of someone with more access, ...); the outcome's
+    #: :class:`~..api.capabilities.ChangeRefusedError` says why and how to make it
+    #: (``report.refused()``). Running it again the same way would fail the same way.
+    REFUSED = "refused"
+    #: Not sent: the plan's premise no longer held when it was applied (the member
+    #: gone, made an Owner, another role or other teams); the outcome's
+    #: ``StaleChangeError`` says which (``report.skipped()``). Plan again.
+    SKIPPED = "skipped"
 
     def __str__(self) -> str:
         return self.value
@@ -79,7 +88,13 @@ class OutcomeKind(str, enum.Enum):
 _KINDS = list(OutcomeKind)
 _CODE = {kind: i for i, kind in enumerate(_KINDS)}
 #: Kinds whose row (and error) the report keeps, to run them again.
-_KEEPS_ROW = (OutcomeKind.FAILED, OutcomeKind.DEFERRED, OutcomeKind.NOT_SENT)
+_KEEPS_ROW = (
+    OutcomeKind.FAILED,
+    OutcomeKind.DEFERRED,
+    OutcomeKind.NOT_SENT,
+    OutcomeKind.REFUSED,
+    OutcomeKind.SKIPPED,
+)
 #: Sentry's invite quotas count in fixed windows of this many seconds, numbered
 #: from the epoch (``DEFAULT_CONFIG`` in src/sentry/ratelimits/utils.py: a window of
 #: ``3600 * 24`` for each of the three; ``_time_bucket`` in src/sentry/ratelimits/redis.py:
@@ -241,6 +256,16 @@ class BulkReport(Sequence[Outcome[RowT]]):
         stop: those follow in ``unread``.
         """
         return self._rows(OutcomeKind.NOT_SENT)
+
+    def refused(self) -> list[RowT]:
+        """The rows not sent because the token cannot make them, in input order (each
+        outcome's error says why and how: another token, SCIM, a person's role)."""
+        return self._rows(OutcomeKind.REFUSED)
+
+    def skipped(self) -> list[RowT]:
+        """The planned changes not sent because their premise no longer held, in input
+        order: make a new plan."""
+        return self._rows(OutcomeKind.SKIPPED)
 
     @property
     def quota_resets_at(self) -> dt.datetime | None:

@@ -4,7 +4,7 @@ The rules are :mod:`..api.capabilities`' (Sentry's, cited there); this reads who
 the token acts as once (``GET members/me/``; a 404 means a token with no member
 behind it, an integration's), only when a change first needs it: an invite as
 ``member`` is allowed to every token that may invite, so a run of those sends no
-extra request. A refused change ends ``failed`` with a
+extra request. A refused change ends ``refused`` with a
 :class:`~..api.capabilities.ChangeRefusedError` that says why and how to make it.
 """
 
@@ -55,7 +55,7 @@ class Preflight:
         verdict = check_invite(caller, change.role)
         if verdict.allowed:
             return None
-        return Done(OutcomeKind.FAILED, error=verdict.error(change.describe()))
+        return Done(OutcomeKind.REFUSED, error=verdict.error(change.describe()))
 
     async def role_change(self, member: Member, change: ChangeRole) -> Done | None:
         """``failed`` (refused, nothing sent) for a role change the token cannot make."""
@@ -65,4 +65,4 @@ class Preflight:
         verdict = check_role_change(caller, member, change.new)
         if verdict.allowed:
             return None
-        return Done(OutcomeKind.FAILED, member.id, verdict.error(change.describe()))
+        return Done(OutcomeKind.REFUSED, member.id, verdict.error(change.describe()))

@@ -123,7 +123,7 @@ class _Ran(Generic[T]):
 
 
 #: Kinds that are not done: the row runs again.
-_NOT_DONE = frozenset({"failed", "deferred", _NOT_SENT})
+_NOT_DONE = frozenset({"failed", "deferred", _NOT_SENT, "refused", "skipped"})
 
 
 def report_kw(method: Callable[..., Any], report: BulkReport[Any]) -> dict[str, Any]:

@@ -364,7 +364,11 @@ def describe(row: Any) -> str:
 def report_code(report: BulkReport[Any]) -> int:
     """1 when an item failed, else 3 when one was not found, else 0 (see :mod:`.exitcodes`)."""
     counts = report.counts()
-    if counts.get(OutcomeKind.FAILED):
+    if (
+        counts.get(OutcomeKind.FAILED)
+        or counts.get(OutcomeKind.REFUSED)
+        or counts.get(OutcomeKind.SKIPPED)
+    ):
         return EX_FAILED
     if counts.get(OutcomeKind.NOT_FOUND):
         return EX_NOT_FOUND

@@ -163,8 +163,8 @@ async def apply_plan(
     First, each member the plan changes is read again (:mod:`.rechecks`): a
     change whose premise no longer holds (the member is gone, became an
     Owner, has another org role, or other teams than the plan saw) is not
-    sent and ends ``failed`` with a :class:`~.plan.StaleChangeError` saying
-    why; a change the plan found the token cannot make ends ``failed`` with a
+    sent and ends ``skipped`` with a :class:`~.plan.StaleChangeError` saying
+    why; a change the plan found the token cannot make ends ``refused`` with a
     :class:`~.plan.ChangeRefusedError` (the reason, and how to make it),
     also unsent. A removal of a member already gone is ``not_found``, a
     change already made (by an earlier apply of the same plan) ``unchanged``,

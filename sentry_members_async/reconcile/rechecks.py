@@ -14,7 +14,7 @@ A change whose premise no longer holds is not sent:
 - for a team change, the member's teams or team roles (as held) are not those
   the plan saw: stale.
 
-A stale change ends ``failed`` with a :class:`~.plan.StaleChangeError` naming the
+A stale change ends ``skipped`` with a :class:`~.plan.StaleChangeError` naming the
 reason; plan again to see what the roster asks of the org as it is now.
 """
 
@@ -231,12 +231,12 @@ def _one(
         if isinstance(change, RemoveMember):
             return Done(OutcomeKind.NOT_FOUND, member_id)
         why = "the member is no longer in the organization"
-        return Done(OutcomeKind.FAILED, member_id, StaleChangeError(change.describe(), why))
+        return Done(OutcomeKind.SKIPPED, member_id, StaleChangeError(change.describe(), why))
     if isinstance(change, ChangeRole) and now.org_role == change.new:
         return Done(OutcomeKind.UNCHANGED, member_id)  # made already
     reason = stale_reason(change, premise, now, own)
     if reason is not None:
-        return Done(OutcomeKind.FAILED, member_id, StaleChangeError(change.describe(), reason))
+        return Done(OutcomeKind.SKIPPED, member_id, StaleChangeError(change.describe(), reason))
     # A team change is compared only where the member's details were read (a premise
     # with teams): a member from the list has no teams to compare.
     # Nor while the member's own org role change is still to come: the minimum team
@@ -266,7 +266,7 @@ def not_sent(plan: Plan, fresh: Mapping[MemberId, Member | None]) -> dict[int, D
         member_id = _member_of(change)
         verdict = plan.refused.get(i)
         if verdict is not None:
-            done[id(change)] = Done(OutcomeKind.FAILED, member_id, verdict.error(change.describe()))
+            done[id(change)] = Done(OutcomeKind.REFUSED, member_id, verdict.error(change.describe()))
             continue
         if member_id is None:
             continue

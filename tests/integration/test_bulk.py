@@ -100,7 +100,7 @@ async def test_set_roles_and_promotion_rules(emu: SentryEmulator, acme: Org) -> 
     token = emu.add_token("acme", role="manager")
     async with emu.serve() as url, SentryClient(token, base_url=url) as client:
         denied = await client.org("acme").bulk.set_roles([RoleRow(regular[3]["email"], "owner")])
-    assert denied[0].kind is K.FAILED
+    assert denied[0].kind is K.REFUSED
     assert isinstance(denied[0].error, ChangeRefusedError)
     assert "owner is above your own role (manager)" in str(denied[0].error)
     assert emu.find("PUT", f"/api/0/organizations/acme/members/{regular[3]['id']}/") == []

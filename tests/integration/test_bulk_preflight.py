@@ -29,10 +29,10 @@ async def test_an_integration_token_is_refused_what_it_cannot_do_before_sending(
             [InviteRow("m@example.com"), InviteRow("boss@example.com", role="manager")]
         )
         roles = await acme.bulk.set_roles([RoleRow(target, "manager")])
-    assert [o.kind for o in invited] == [K.CREATED, K.FAILED]
+    assert [o.kind for o in invited] == [K.CREATED, K.REFUSED]
     assert isinstance(invited[1].error, ChangeRefusedError)
     assert "invite boss@example.com as manager" in str(invited[1].error)
-    assert [o.kind for o in roles] == [K.FAILED]
+    assert [o.kind for o in roles] == [K.REFUSED]
     assert isinstance(roles[0].error, ChangeRefusedError)
     assert [r.json()["email"] for r in emu.find("POST", M)] == ["m@example.com"]
     assert emu.find("PUT", M + "*/") == []  # the role change was never sent

@@ -74,7 +74,7 @@ async def test_an_integration_token_role_change_ends_refused_before_any_request(
         report = await acme.apply(plan)
     by_email = {c.email: o for c, o in zip(plan.changes, report, strict=True)}
     for email in ("dev@example.com", "new@example.com"):
-        assert by_email[email].kind is K.FAILED
+        assert by_email[email].kind is K.REFUSED
         error = by_email[email].error
         assert isinstance(error, ChangeRefusedError)
         assert "an integration token cannot" in error.reason
@@ -116,7 +116,7 @@ async def test_idp_flags_refuse_or_route_before_any_request(emu: SentryEmulator,
         )
         emu.reset_log()
         report = await client.org("acme").apply(plan)
-        assert [o.kind for o in report] == [K.FAILED, K.FAILED]
+        assert [o.kind for o in report] == [K.REFUSED, K.REFUSED]
         assert all(isinstance(o.error, ChangeRefusedError) for o in report)
         assert writes(emu) == []
 
