@@ -266,7 +266,8 @@ def not_sent(plan: Plan, fresh: Mapping[MemberId, Member | None]) -> dict[int, D
         member_id = _member_of(change)
         verdict = plan.refused.get(i)
         if verdict is not None:
-            done[id(change)] = Done(OutcomeKind.REFUSED, member_id, verdict.error(change.describe()))
+            refusal = verdict.error(change.describe())
+            done[id(change)] = Done(OutcomeKind.REFUSED, member_id, refusal)
             continue
         if member_id is None:
             continue
