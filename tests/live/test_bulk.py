@@ -64,27 +64,34 @@ async def test_invite_past_the_daily_quota(
     mark = real.log_mark()
     report = await acme.bulk.invite(rows)
     kinds = _kinds(report)
-    check.eq(kinds, ["created"] * room + ["deferred"] * 4, "quota: created up to it, then deferred")
+    # Invites go in parallel: which rows meet the quota is not their input order.
+    check.eq(sorted(kinds), ["created"] * room + ["deferred"] * 4,
+             "quota: room created, the rest deferred")  # fmt: skip
     check.true(isinstance(report.quota, InviteQuotaError), "report.quota holds the 429")
-    posts = [r for r in real.settled_requests_since(mark) if r.method == "POST"]
-    check.eq([r.status for r in posts], [201] * room + [429],
-             "the server saw one invite past the quota, each created one once")  # fmt: skip
+    created = [r for r, kind in zip(rows, kinds, strict=True) if kind == "created"]
+    posts = [r.status for r in real.settled_requests_since(mark) if r.method == "POST"]
+    check.eq(posts.count(201), room, "the server created each created row once")
+    check.true(1 <= posts.count(429) <= 4 and len(posts) == room + posts.count(429),
+               f"past the quota only the POSTs in flight, refused ({posts})")  # fmt: skip
     stored = [real.member_row(r.email) for r in rows]
-    check.eq([s is not None for s in stored], [True] * room + [False] * 4,
+    check.eq([s is not None for s in stored], [k == "created" for k in kinds],
              "the server holds exactly the created rows")  # fmt: skip
-    check.eq([s and s["role"] for s in stored[:room]], [r.role for r in rows[:room]],
+    check.eq([real.role_of(r.email) for r in created], [r.role for r in created],
              "each created invite with its role (manager where asked)")  # fmt: skip
-    on_team = [real.team_role(s["id"], "backend") != "absent" for s in stored[:room] if s]
-    check.eq(on_team, [bool(r.teams) for r in rows[:room]], "each created invite on its teams")
+    on_team = [real.team_role(s["id"], "backend") != "absent" for s in stored if s]
+    check.eq(on_team, [bool(r.teams) for r in created], "each created invite on its teams")
 
     deferred = report.deferred()
-    check.eq([r.email for r in deferred], [r.email for r in rows[room:]], "report.deferred()")
+    check.eq([r.email for r in deferred],
+             [r.email for r, kind in zip(rows, kinds, strict=True) if kind == "deferred"],
+             "report.deferred(): the deferred rows, in input order")  # fmt: skip
 
     mark = real.log_mark()
     again = await acme.bulk.invite(deferred)
     check.eq(_kinds(again), ["deferred"] * 4, "same day: deferred again")
     statuses = [r.status for r in real.settled_requests_since(mark) if r.method == "POST"]
-    check.eq(statuses, [429], "same day: one POST, refused")
+    check.true(1 <= len(statuses) <= 4 and set(statuses) == {429},
+               f"same day: only refused POSTs, at most one a row ({statuses})")  # fmt: skip
 
     real.reset_invite_quota()
     mark = real.log_mark()
