@@ -25,7 +25,13 @@ PARALLEL = ["-n", os.environ.get("SMA_TEST_WORKERS", "auto"), "--dist", "workste
 TEST_EXTRA = ".[test]"
 LINT_DEPS = ["ruff>=0.6", "import-linter>=2.1"]
 BENCH_DEPS = ["pydantic>=2", "msgspec>=0.18", "orjson>=3"]
-DOCS_DEPS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "ruff>=0.6"]
+DOCS_DEPS = [
+    "mkdocs>=1.6",
+    "mkdocs-material>=9.5",
+    "mkdocstrings[python]>=0.26",
+    "mkdocs-click>=0.8",
+    "ruff>=0.6",
+]
 
 
 @nox.session
@@ -191,9 +197,15 @@ def conformance(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """The documentation site (mkdocs-material, API reference by mkdocstrings) in strict mode."""
-    session.install("-e", ".[cli,httpx,redis]", *DOCS_DEPS)
+    """The documentation site (mkdocs-material, API reference by mkdocstrings, the CLI
+    reference by mkdocs-click) in strict mode, then the checks of the built site
+    (no unrendered role, every internal link a file, a page per command)."""
+    session.install("-e", TEST_EXTRA, *DOCS_DEPS)
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "tests/test_docs_build.py",
+        env={"SMA_DOCS_SITE": "site"},
+    )  # fmt: skip
 
 
 MULTI_BACKEND_TESTS = ["tests/integration/test_idp_removal.py"]

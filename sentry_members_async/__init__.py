@@ -5,7 +5,7 @@ from .api import MembersAPI, OrgAPI, ScimAPI, TeamAddResult, TeamJoinResult, Tea
 from .api.members import AcceptanceResult, InviteStatus
 from .api.scim import ScimSchema
 from .bulk import BulkAPI
-from .changes import BulkAborted, BulkCancelled, BulkReport, Outcome, OutcomeKind
+from .changes import BulkAborted, BulkReport, Outcome, OutcomeKind
 from .client import SentryClient
 from .converter import DecodeError
 from .errors import (
@@ -114,7 +114,6 @@ __all__ = [
     "BudgetLimiter",
     "BulkAPI",
     "BulkAborted",
-    "BulkCancelled",
     "BulkReport",
     "Change",
     "ChangeRole",

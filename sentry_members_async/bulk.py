@@ -49,7 +49,6 @@ from .api._common import check_email, check_org_role, check_slug, check_team_rol
 from .changes import (
     AddToTeam,
     BulkAborted,
-    BulkCancelled,
     BulkReport,
     ChangeRole,
     Deprovision,
@@ -97,7 +96,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BulkAborted",
     "BulkAPI",
-    "BulkCancelled",
     "BulkReport",
     "IdpFallback",
     "IdpManagedError",

@@ -291,6 +291,14 @@ def check_guide_block(
     if 'print(event.kind, event.before.role, "->", event.member.role)' in block.code:
         assert out == "role_changed member -> manager\n"
         assert state["bob@example.com"]["role"] == "manager"
+    if "asyncio.timeout(0.05)" in block.code:  # the bulk guide's cancellation
+        stopped = re.fullmatch(r"stopped: (\d+) done, (\d+) to run again\n", out)
+        assert stopped is not None, out
+        done, left = stopped.groups()
+        assert int(done) + int(left) == 300
+        assert int(left) > 0
+        invited = [e for e in state if e.startswith("late.hire")]
+        assert len(invited) == int(done)  # the report matches the server
     if 'print("ALERT", event.kind, event.email)' in block.code:
         assert out == "ALERT role_raised bob@example.com\n"
         assert state["bob@example.com"]["role"] == "manager"

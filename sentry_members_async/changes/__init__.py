@@ -21,7 +21,6 @@ from .lifecycle import PendingInvite, reinvite_step, revoke_step, stale_invites
 from .outcomes import (
     QUOTA_WINDOW,
     BulkAborted,
-    BulkCancelled,
     BulkReport,
     Done,
     Outcome,
@@ -53,7 +52,6 @@ __all__ = [
     "QUOTA_WINDOW",
     "AddToTeam",
     "BulkAborted",
-    "BulkCancelled",
     "BulkReport",
     "Change",
     "ChangeRole",

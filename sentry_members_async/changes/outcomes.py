@@ -29,7 +29,6 @@ from ..models import MemberId
 
 __all__ = [
     "BulkAborted",
-    "BulkCancelled",
     "BulkReport",
     "Done",
     "QUOTA_WINDOW",
@@ -339,15 +338,3 @@ class BulkAborted(SentryError):
         super().__init__(f"bulk run stopped: {error}")
         self.report = report
         self.error = error
-
-
-class BulkCancelled(SentryError):
-    """Deprecated and never raised: a cancelled bulk run raises
-    :class:`asyncio.CancelledError` unchanged (so ``asyncio.timeout()`` makes it a
-    ``TimeoutError`` on every Python), and its partial report is the ``report=``
-    the caller passed, filled in place. Kept only while the package root still
-    exports the name."""
-
-    def __init__(self, report: BulkReport[Any]) -> None:
-        super().__init__("bulk run cancelled")
-        self.report = report
