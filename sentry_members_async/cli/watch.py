@@ -43,6 +43,12 @@ async def _follow(
         for event in await watch.poll():
             if event.is_alert or not alerts:
                 show(event)
+        if watch.stats.baseline is not None:
+            click.echo(
+                f"baseline recorded: {watch.stats.baseline} members and invites; "
+                "changes are shown from the next run on",
+                err=True,
+            )
         return
     shown = 0
     async for event in watch:

@@ -49,6 +49,9 @@ class WatchStats:
     interval: float = 0.0
     #: Whether the budget stretched the interval.
     stretched: bool = False
+    #: Members recorded by a first poll that found no checkpoint and emitted
+    #: nothing (a silent baseline); ``None`` when no poll did.
+    baseline: int | None = None
 
 
 def _base_url(org: OrgAPI) -> str:
@@ -247,6 +250,7 @@ class MemberWatch(AsyncClosing):
         before = self._checkpoint.snapshot
         if before is None:
             if not self.emit_initial:
+                self.stats.baseline = len(current)
                 return current, []
             return current, initial_events(
                 current, org=self.org, observed_at=observed, epoch=self._checkpoint.epoch

@@ -46,6 +46,11 @@ def test_once_prints_what_changed_since_the_last_run_as_json_lines(
     state = str(tmp_path / "state")
     first = watch(env, "--once", "--state-dir", state)
     assert (first.returncode, first.stdout) == (0, ""), first.stderr
+    members = len(emu.members("acme"))
+    assert (
+        f"baseline recorded: {members} members and invites; "
+        "changes are shown from the next run on"
+    ) in first.stderr  # the first run says why it printed nothing (newcomer #26)
     invite = next(m for m in emu.members("acme") if m["pending"])
     emu.accept_invite("acme", invite["email"])
     emu.sso_login("acme", "newcomer@acme.example.com")
@@ -60,6 +65,7 @@ def test_once_prints_what_changed_since_the_last_run_as_json_lines(
     assert lines[0]["member"]["pending"] is False
     third = watch(env, "--once", "--state-dir", state)
     assert (third.returncode, third.stdout) == (0, "")
+    assert "baseline" not in second.stderr + third.stderr
     assert env["SENTRY_AUTH_TOKEN"] not in first.stderr + second.stderr + third.stderr
 
 
