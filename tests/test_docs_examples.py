@@ -170,7 +170,9 @@ def run_block(block: Block, folder: pathlib.Path) -> subprocess.CompletedProcess
     body = "" if block == SETUP[0] else command_for(block, folder)
     script = (
         "set -euo pipefail\n"
-        "trap 'kill \"${SENTRY_EMULATOR_PID:-0}\" 2>/dev/null || true' EXIT\n"
+        # only the emulator the setup started (never `kill 0`: the process group)
+        'trap \'[ -z "${SENTRY_EMULATOR_PID:-}" ] || kill "$SENTRY_EMULATOR_PID" 2>/dev/null'
+        " || true' EXIT\n"
         f"{setup}\n"
         "echo '--- the example ---'\n"
         f"{body}\n"
@@ -184,6 +186,7 @@ def run_block(block: Block, folder: pathlib.Path) -> subprocess.CompletedProcess
         text=True,
         timeout=TIMEOUT,
         check=False,
+        start_new_session=True,  # nothing a block signals can reach pytest or nox
     )
 
 
