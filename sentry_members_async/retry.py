@@ -24,6 +24,7 @@ an overall deadline.
 from __future__ import annotations
 
 import random
+import ssl
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -91,6 +92,9 @@ class RetryPolicy:
             return RetryDecision(False, reason="daily invite quota reached: not retried")
         if attempt >= self.max_attempts:
             return RetryDecision(False, reason=f"gave up after {attempt} attempts")
+        if isinstance(error, TransportError) and certificate_problem(error):
+            # an untrusted certificate does not fix itself in the next seconds of backoff
+            return RetryDecision(False, reason="the server's TLS certificate is not trusted")
         if status is not None:
             decision = self._after_answer(attempt, status, headers)
         elif isinstance(error, TransportError):
@@ -131,3 +135,16 @@ class RetryPolicy:
             )
         kind = "timeout" if isinstance(error, RequestTimeoutError) else type(error).__name__
         return RetryDecision(True, self.backoff(attempt), kind)
+
+
+def certificate_problem(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what caused it) is a TLS certificate that was not trusted."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False

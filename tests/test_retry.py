@@ -117,3 +117,18 @@ def test_max_attempts_and_deadline() -> None:
     late = small.decide(method="GET", attempt=1, elapsed=9.8, status=503)
     assert not late.retry
     assert "deadline" in late.reason
+
+
+def test_an_untrusted_certificate_is_final_at_the_first_attempt() -> None:
+    import ssl
+
+    cause = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] self-signed")
+    error = ConnectError("cannot connect: certificate verify failed", request=REQ)
+    error.__cause__ = cause
+    decision = RetryPolicy().decide(method="GET", attempt=1, elapsed=0.0, error=error)
+    assert (decision.retry, decision.reason) == (
+        False,
+        "the server's TLS certificate is not trusted",
+    )
+    refused = ConnectError("refused", request=REQ)  # any other connect failure: retried
+    assert RetryPolicy().decide(method="GET", attempt=1, elapsed=0.0, error=refused).retry

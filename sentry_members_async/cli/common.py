@@ -38,6 +38,7 @@ from ..errors import (
     mask_secrets,
 )
 from ..org import Org
+from ..retry import certificate_problem
 from ..transports.base import TransportError
 from .exitcodes import (
     EX_FAILED,
@@ -48,7 +49,7 @@ from .exitcodes import (
     EX_USAGE,
 )
 from .output import FORMATS, Reporter, Writer, choose_columns, err, output, silence_stdout
-from .retrying import CliRetryPolicy, RetryNotes, certificate_problem
+from .retrying import RetryNotes
 from .safe import terminal_text
 
 __all__ = [
@@ -136,7 +137,6 @@ class Settings:
             base_url=self.url,
             scim_token=self.scim_token,
             allow_insecure_http=self.allow_insecure_http,
-            retry=CliRetryPolicy(),
             on_retry=RetryNotes(quiet=self.quiet),
         )
 

@@ -192,7 +192,7 @@ async def test_one_key_given_to_two_sentrys_is_refused(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         client = SentryClient(emu.add_token("acme"), base_url=base, transport=emu.transport())
         async with client:
-            watch = client.org("acme").members.watch(store=store, key="shared", budget=None)
+            watch = client.org("acme").members.watch(store=store, key="one-key", budget=None)
             if i == 0:
                 assert await watch.poll() == []
             else:
