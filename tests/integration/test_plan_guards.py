@@ -9,6 +9,12 @@ shrunken read refuses too.
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import inspect
+import io
+import pathlib
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -29,6 +35,7 @@ ROSTER = [
     DesiredMember("linus@example.com", "member"),
 ]
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def writes(emu: SentryEmulator) -> list[tuple[str, str]]:
@@ -164,3 +171,48 @@ async def test_a_read_under_half_the_last_plans_is_refused(
     with pytest.raises(ImplausibleReadError):
         await small_acme.plan(roster[:40], remove_missing=True, previous_size=101)
     assert writes(small) == []
+
+
+def _readme_roster_block() -> str:
+    """The README's roster example, as the README prints it."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    (block,) = [b for b in blocks if "load_roster(" in b and "acme.apply(plan)" in b]
+    return str(block)
+
+
+async def _run_block(code: str, acme: Org) -> str:
+    namespace: dict[str, object] = {"acme": acme}
+    compiled = compile(code, "README.md", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = eval(compiled, namespace)  # noqa: S307 - the README's own code
+        if inspect.isawaitable(result):
+            await result
+    return out.getvalue()
+
+
+async def test_the_readme_roster_example_as_written_removes_nobody_from_10000(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # examples/data/roster.csv: 3 rows; an org of 10,000 that has none of them.
+    monkeypatch.chdir(ROOT)
+    emu = SentryEmulator(seed=12, rate_limit=None, invite_quotas=False)
+    emu.add_org("acme")
+    emu.add_team("acme", "backend")
+    emu.add_team("acme", "team-02")
+    emu.add_members("acme", 10_000, pending_ratio=0.0, roles={"member": 1.0})
+    code = _readme_roster_block()
+    async with emu.serve() as url, SentryClient(emu.add_token("acme"), base_url=url) as client:
+        acme = client.org("acme")
+        out = await _run_block(code, acme)
+        assert [r for r in emu.find("DELETE")] == []
+        assert sorted(r.method for r in emu.find("POST")) == ["POST"] * 3  # the 3 invites
+        assert len(emu.members("acme")) == 10_001 + 3
+        assert "{'created': 3}" in out
+        # The same code asked to remove the missing: refused, naming the number and the flag.
+        asked = code.replace("acme.plan(desired)", "acme.plan(desired, remove_missing=True)")
+        assert asked != code
+        with pytest.raises(MassRemovalError, match=r"would remove 10000 .*allow_mass_removal=True"):
+            await _run_block(asked, acme)
+    assert emu.find("DELETE") == []
