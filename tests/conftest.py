@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -14,6 +15,28 @@ import pytest
 from aiohttp import web
 from hypothesis import HealthCheck, settings
 from yarl import URL
+
+# `nox -s tests` sets PYTHONASYNCIODEBUG=1: asyncio's debug mode for the event loops
+# the suite runs in threads (the emulator's server, asyncio.run). The CLIs, emulators
+# and bots the tests start as subprocesses must not inherit it: under load its
+# "Executing <Task ...> took 0.2 seconds" lines land in the very stderr and stdout
+# those tests read. So the variable leaves the environment (SMA_TESTS_ASYNCIO_DEBUG
+# carries it to pytest-xdist's workers) and the loops of this process get debug mode
+# from the event loop policy. (pytest-asyncio sets its test loops' debug mode itself,
+# from its asyncio_debug option.)
+if os.environ.pop("PYTHONASYNCIODEBUG", None):
+    os.environ["SMA_TESTS_ASYNCIO_DEBUG"] = "1"
+
+
+class _DebugLoops(asyncio.DefaultEventLoopPolicy):
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        loop = super().new_event_loop()
+        loop.set_debug(True)
+        return loop
+
+
+if os.environ.get("SMA_TESTS_ASYNCIO_DEBUG"):
+    asyncio.set_event_loop_policy(_DebugLoops())
 
 # The property tests share the machine with the rest of the suite (pytest-xdist
 # workers, other runs): a slow example or a slow draw there is the machine's

@@ -99,7 +99,13 @@ def _detach(argv: list[str]) -> int:
         for line in lines:
             err.print(line, markup=False, soft_wrap=True)
         return 1
-    print("\n".join(lines), flush=True)
+    # Only the shell lines go to stdout (`> emulator.env`); anything else the child said
+    # while starting (a warning, a log line) goes to stderr.
+    shell = [line for line in lines if line.startswith(("export ", "# "))]
+    for line in lines:
+        if line not in shell:
+            err.print(line, markup=False, soft_wrap=True)
+    print("\n".join(shell), flush=True)
     err.print(f'emulator running (pid {child.pid}); stop it with: kill "$SENTRY_EMULATOR_PID"')
     return 0
 

@@ -48,8 +48,7 @@ def test_once_prints_what_changed_since_the_last_run_as_json_lines(
     assert (first.returncode, first.stdout) == (0, ""), first.stderr
     members = len(emu.members("acme"))
     assert (
-        f"baseline recorded: {members} members and invites; "
-        "changes are shown from the next run on"
+        f"baseline recorded: {members} members and invites; changes are shown from the next run on"
     ) in first.stderr  # the first run says why it printed nothing (newcomer #26)
     invite = next(m for m in emu.members("acme") if m["pending"])
     emu.accept_invite("acme", invite["email"])
