@@ -145,9 +145,8 @@ class AuthenticationError(APIError):
     status_code = 401
 
 
-#: What a 403 says when the token's scopes do not admit the endpoint: Django REST
-#: framework's ``PermissionDenied.default_detail`` (``rest_framework/exceptions.py``),
-#: which Sentry's scope check raises; any other 403 text is a rule of Sentry's.
+#: A 403 for the token's scopes: DRF's ``PermissionDenied.default_detail``
+#: (rest_framework/exceptions.py); any other 403 text is a rule of Sentry's.
 SCOPE_REFUSAL = "You do not have permission to perform this action."
 
 

@@ -99,6 +99,8 @@ async def test_ctrl_c_stops_the_bot_with_one_line_and_130(tmp_path: pathlib.Path
             env=env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            # a pytest-xdist worker ignores SIGINT, and a child would inherit that
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         assert bot.stdout is not None
         assert await asyncio.wait_for(bot.stdout.readline(), 60) == b"watching acme\n"
