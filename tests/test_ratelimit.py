@@ -290,3 +290,41 @@ async def test_an_answer_after_its_windows_end_keeps_the_servers_alignment() -> 
         lim.observe(200, headers(limit=2, remaining=1, reset_in=-0.3, fake=fake))
     # the server's next window is [1.0, 2.0): two requests now, the third at 2.0 (not 2.3)
     assert await times_of(lim, fake, 3) == pytest.approx([1.3, 1.3, 2.0], abs=1e-6)
+
+
+async def test_a_window_length_overestimated_at_the_start_is_corrected() -> None:
+    # Found by benchmarks/bench_review.py (100,000 members, 400 ms latency): the
+    # first two answers came from windows two apart (the first page took over a
+    # second), the limiter took the window for 2 s and ran at half the limit for
+    # good, as answers from the server's real 1 s windows were taken for stragglers.
+    fake = FakeTime()
+    lim = limiter(fake)
+    counted: dict[int, int] = {}
+
+    def server(sent_at: float) -> dict[str, str]:
+        """Sentry's fixed 1 s windows of 2 requests: the answer to a request it got at ``sent_at``."""
+        window = int(round(sent_at, 6))  # the fake clocks' float sums
+        counted[window] = counted.get(window, 0) + 1
+        return {
+            "X-Sentry-Rate-Limit-Limit": "2",
+            "X-Sentry-Rate-Limit-Remaining": str(2 - counted[window]),
+            "X-Sentry-Rate-Limit-Reset": str(EPOCH + window + 1),
+        }
+
+    async with lim.acquire():  # the probe, answered 1.2 s later
+        answer = server(0.0)
+        fake.now = 1.2
+        lim.observe(200, answer)
+    async with lim.acquire():  # counted at 2.1, answered at 2.4: two windows on
+        fake.now = 2.1
+        answer = server(2.1)
+        fake.now = 2.4
+        lim.observe(200, answer)
+    entered = []
+    for _ in range(7):
+        async with lim.acquire():
+            entered.append(round(fake.now, 6))
+            lim.observe(200, server(fake.now))
+    assert entered == [2.4, 3.0, 3.0, 4.0, 4.0, 5.0, 5.0]
+    assert lim.window == 1.0
+    assert max(counted.values()) <= 2  # never more than the server's limit in a window

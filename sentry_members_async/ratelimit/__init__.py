@@ -388,6 +388,14 @@ class RateLimiter:
             # Same window: the server may count more than we sent (another process,
             # or requests sent before the window began that reached it after).
             self._spent = max(self._spent, self._counted(used))
+        elif self.window and reset > self._reset_epoch - self.window + 1e-6:
+            # A reset between our window's and the one before: the windows are
+            # shorter than learned (the first two answers came from windows further
+            # apart than one). This answer's window is the server's current one.
+            self.window = self._reset_epoch - reset
+            self._reset_epoch = reset
+            self._window_end = now + (reset - wall)
+            self._spent = self._counted(used)
         else:
             # An answer from the window before ours: its request was counted there, so
             # one request held in reserve (sent just before that window ended) was not.
