@@ -249,6 +249,11 @@ class Organization:
     team_index: tuple[int, dict[int, list[Member]]] | None = field(
         default=None, repr=False, compare=False
     )
+    #: (version, team id -> members on it, invites included): the teams list's
+    #: ``memberCount`` of a large org, cached until a change (``handlers/lookups.py``).
+    team_counts: tuple[int, dict[int, int]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def active_teams(self) -> list[Team]:
         return sorted((t for t in self.teams.values() if t.active), key=lambda t: t.slug)

@@ -325,3 +325,49 @@ def test_serve_command_prints_url_and_token() -> None:
 
     with pytest.raises(urllib.error.URLError):  # the server has stopped with the process
         urllib.request.urlopen(settings["SENTRY_URL"] + M, timeout=2)
+
+
+async def test_a_large_orgs_team_counts_follow_changes() -> None:
+    """The teams list's ``memberCount`` of an org over 2,000 members comes from a
+    count kept per change (``handlers/lookups.py``): it follows joins and removals."""
+    emulator = SentryEmulator(seed=5, rate_limit=None)
+    emulator.add_org("acme")
+    emulator.add_teams("acme", 2)
+    emulator.add_members("acme", 2_500, teams=2, pending_ratio=0.0)
+    token = emulator.add_token("acme")
+    teams_path = "/api/0/organizations/acme/teams/"
+
+    async with emulator.serve() as base, aiohttp.ClientSession() as session:
+        http = Http(session, base)
+
+        async def counts() -> dict[str, int]:
+            reply = await http("GET", teams_path, token)
+            assert reply.status == 200
+            return {t["slug"]: int(t["memberCount"]) for t in reply.body}
+
+        async def listed(team: str) -> set[str]:
+            ids: set[str] = set()
+            cursor = "100:0:0"
+            while True:
+                reply = await http(
+                    "GET", f"/api/0/teams/acme/{team}/members/", token, params={"cursor": cursor}
+                )
+                ids |= {m["id"] for m in reply.body}
+                if 'results="true"' not in reply.headers["Link"].split(",")[1]:
+                    return ids
+                cursor = reply.headers["Link"].split(",")[1].split('cursor="')[1].rstrip('"')
+
+        before = await counts()
+        team = sorted(before)[0]
+        on_team = await listed(team)
+        assert before[team] == len(on_team) > 0
+        everyone = await http("GET", M, token, params={"per_page": "100"})
+        newcomer = next(m["id"] for m in everyone.body if m["id"] not in on_team)
+        joined = await http("POST", f"{M}{newcomer}/teams/{team}/", token)
+        assert joined.status == 201
+        assert (await counts())[team] == before[team] + 1
+        leaver = sorted(on_team)[0]
+        removed = await http("DELETE", f"{M}{leaver}/", token)
+        assert removed.status == 204
+        assert (await counts())[team] == before[team]
+        assert await listed(team) == (on_team | {newcomer}) - {leaver}
