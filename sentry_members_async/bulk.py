@@ -24,16 +24,12 @@ raises ``TimeoutError``). To keep the partial report, pass a new one::
     except TimeoutError:
         again = report.failed() + report.not_sent()
 
-What was not sent (an invite whose lookup was still running, and the rows
-never read from the input) ends ``not_sent`` with its row.
+Rows not sent (a lookup still running, input never read) end ``not_sent``.
 
-Exactly once: invites are looked up by e-mail when an answer was lost, never
-re-sent blindly; the other operations are idempotent on Sentry and are
-retried, and a ``404`` after a retry of a removal means the first attempt
-removed it (each rule lives in the resource method, :mod:`.api.members`).
-A member the identity provider provisioned is not removed by the members API
-(Sentry's 403): ``remove`` says so and how (:mod:`.changes.idp`), or removes
-them through SCIM when asked (``idp_fallback="scim"``).
+Exactly once: each rule (an invite looked up by e-mail after a lost answer,
+a ``404`` after a retried removal) lives in its resource method
+(:mod:`.api.members`). An IdP-provisioned member (Sentry's 403 to ``remove``)
+is named with the way out (:mod:`.changes.idp`; ``idp_fallback="scim"``).
 """
 
 from __future__ import annotations
@@ -45,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
+from ._defaults import USE_DEFAULT, UseDefault
 from .api._common import check_email, check_org_role, check_slug, check_team_role
 from .changes import (
     AddToTeam,
@@ -161,9 +158,22 @@ DEFAULT_CONCURRENCY = 16
 class BulkAPI:
     """``acme.bulk``: many changes at once, one :class:`Outcome` per item."""
 
-    def __init__(self, org: OrgAPI, *, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+    def __init__(self, org: OrgAPI, *, concurrency: int | UseDefault = USE_DEFAULT) -> None:
         self._org = org
-        self.concurrency = concurrency
+        self._concurrency: int | UseDefault = USE_DEFAULT
+        if concurrency is not USE_DEFAULT:
+            self.concurrency = concurrency  # checked
+
+    @property
+    def concurrency(self) -> int:
+        """Items in flight per run (with ``via="scim"``, per token: see :meth:`invite`)."""
+        return DEFAULT_CONCURRENCY if self._concurrency is USE_DEFAULT else self._concurrency
+
+    @concurrency.setter
+    def concurrency(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError(f"concurrency must be a positive integer, not {value!r}")
+        self._concurrency = value
 
     async def _run(
         self,
@@ -179,7 +189,7 @@ class BulkAPI:
             self._org,
             items,
             prepare,
-            concurrency=concurrency or self.concurrency,
+            concurrency=self.concurrency if concurrency is None else concurrency,
             progress=progress,
             total=total,
             report=report,
@@ -200,12 +210,10 @@ class BulkAPI:
         """Invite every row: ``created``, ``already_member``, ``already_invited``,
         ``deferred``, ``not_sent`` or ``failed``.
 
-        A row is an :class:`InviteRow`, a mapping with its fields, or a plain
-        e-mail address (invited with the ``member`` role).
-
-        Rows are checked as they stream (e-mail, role, team slugs against the
-        org's teams, read once when a row first names a team); a bad row fails
-        with a :class:`ValidationError` and is not sent.
+        A row is an :class:`InviteRow`, a mapping with its fields, or an e-mail
+        address (role ``member``). Rows are checked as they stream (e-mail, role,
+        team slugs against the org's teams, read once when a row first names a
+        team); a bad row fails with a :class:`ValidationError`, not sent.
 
         Who is already there is read first (``precheck``, :mod:`.changes.existing`):
         by default one filtered list request per 100 rows (``query=email:...``),
@@ -236,8 +244,7 @@ class BulkAPI:
         per token).
 
         ``report``: a new :class:`BulkReport` filled in place, to read when the
-        call is cancelled. ``quota_aware`` is deprecated and does nothing
-        (invites are always sent in parallel now).
+        call is cancelled. ``quota_aware`` is deprecated and does nothing.
         """
         if quota_aware is not None:
             warnings.warn(
@@ -308,13 +315,10 @@ class BulkAPI:
     def _invite_concurrency(self, via: str, concurrency: int | None) -> int | None:
         client = self._org.client
         if concurrency is None and via == "scim" and client.scim_limiter is not client.limiter:
-            # A row's POST (SCIM token) and team add (user token) wait on two limiters:
-            # as many rows in flight as both tokens may have keeps each busy (bench_bulk:
-            # 94 % of the two-token bound at 32 rows, 98 % at 50). Set on acme.bulk: per token.
-            per_token = self.concurrency
-            if per_token == DEFAULT_CONCURRENCY:
-                per_token = DEFAULT_MAX_CONCURRENCY
-            return 2 * per_token
+            # A row's POST (SCIM token) and team add (user token) wait on two limiters: as many
+            # rows in flight as both tokens allow (bench_bulk: 94 % of the bound at 32, 98 % at 50).
+            given = self._concurrency
+            return 2 * (DEFAULT_MAX_CONCURRENCY if given is USE_DEFAULT else given)
         return concurrency
 
     async def set_roles(

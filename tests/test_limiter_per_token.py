@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import collections
 
-from sentry_members_async import NoLimiter, OutcomeKind, RateLimiter, SentryClient
+import pytest
+
+from sentry_members_async import NoLimiter, OutcomeKind, RateLimiter, SentryClient, ValidationError
 from sentry_members_async.testing import RateLimit, SentryEmulator
 
 LOCAL = "http://127.0.0.1:1"
@@ -108,7 +110,10 @@ async def test_bulk_via_scim_keeps_both_tokens_busy() -> None:
     assert sum(n for (method, path), n in sent.items() if path.endswith("/team-01/")) == 200
 
 
-async def test_a_bulk_concurrency_of_ones_own_counts_per_token() -> None:
+@pytest.mark.parametrize("per_token", [4, 16])
+async def test_a_bulk_concurrency_of_ones_own_counts_per_token(per_token: int) -> None:
+    # 16 is the default's value: set explicitly, it is still the user's (it was taken
+    # for "not set" and became 25 a token)
     emu = SentryEmulator(latency=0.05, rate_limit=None)
     emu.add_org("acme", scim=True)
     emu.add_team("acme", "team-01")
@@ -117,7 +122,19 @@ async def test_a_bulk_concurrency_of_ones_own_counts_per_token() -> None:
     rows = [{"email": f"p{i:03d}@example.com", "teams": ["team-01"]} for i in range(60)]
     async with emu.serve() as url, SentryClient(user, scim_token=scim, base_url=url) as client:
         acme = client.org("acme")
-        acme.bulk.concurrency = 4
+        acme.bulk.concurrency = per_token
         report = await acme.bulk.invite(rows, via="scim")
     assert report.counts() == {OutcomeKind.CREATED: 60}
-    assert emu.stats()["peak_concurrency"] == 8  # 4 rows a token
+    assert emu.stats()["peak_concurrency"] == 2 * per_token  # per_token rows a token
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5, "8"])
+async def test_a_bulk_concurrency_is_a_positive_integer(bad: object) -> None:
+    emu = SentryEmulator(rate_limit=None)
+    emu.add_org("acme")
+    async with SentryClient(emu.add_token("acme"), transport=emu.transport()) as client:
+        acme = client.org("acme")
+        with pytest.raises(ValidationError, match="concurrency must be a positive integer"):
+            acme.bulk.concurrency = bad  # type: ignore[assignment]
+        assert acme.bulk.concurrency == 16  # the default, unchanged
+    assert emu.requests == []
