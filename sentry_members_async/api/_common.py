@@ -6,10 +6,9 @@ Every check runs before anything is sent and raises
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
@@ -18,7 +17,7 @@ from ..converter import DecodeError, decode, decode_list
 from ..errors import ValidationError
 from ..models import ORG_ROLE_NAMES, TEAM_ROLE_NAMES, Member, MemberId, TeamId, UserId
 from ..pagination import Page, parse_link_header
-from ..transports.base import Response, TransportError
+from ..transports.base import Response
 
 if TYPE_CHECKING:
     from ..pipeline import BaseClient
@@ -251,34 +250,3 @@ def cursor_page(response: Response, cls: type[T]) -> Page[T]:
     nxt = parse_link_header(response.headers.get("Link")).get("next")
     has_next = nxt is not None and nxt.cursor and nxt.results is not False and bool(items)
     return Page(items, nxt.cursor if has_next and nxt is not None else None)
-
-
-async def post_once(
-    client: BaseClient,
-    send: Callable[[int], Awaitable[T]],
-    confirm: Callable[[], Awaitable[T | None]],
-) -> T:
-    """Send a POST that must take effect once (an invite, a SCIM user), even if answers are lost.
-
-    ``send(attempt)`` makes one attempt. When its answer was lost after the
-    request may have reached Sentry, ``confirm()`` looks for what it would have
-    created (by e-mail) before anything is re-sent: found, the first attempt
-    took effect; not found, the POST is sent again under the client's retry
-    policy (its attempts and backoff). One rule for every create that is not
-    idempotent on Sentry.
-    """
-    policy = client.retry_policy
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return await send(attempt)
-        except TransportError as exc:
-            if not exc.may_have_reached_server:
-                raise
-            found = await confirm()
-            if found is not None:
-                return found
-            if attempt >= policy.max_attempts:
-                raise
-            await asyncio.sleep(policy.backoff(attempt))

@@ -24,6 +24,7 @@ from ..models import (
     effective_team_role,
 )
 from ..pagination import Page, Paginator
+from ..pipeline import Confirmed
 from ..transports.base import Response
 from ._common import (
     AcceptanceResult,
@@ -37,7 +38,6 @@ from ._common import (
     cursor_page,
     decode_one,
     org_role_body,
-    post_once,
     team_roles_body,
 )
 from .idp import IDP_MANAGED_DETAIL, is_idp_managed
@@ -290,29 +290,31 @@ class MembersAPI:
     async def _post_invite(self, email: str, body: dict[str, object]) -> Member:
         """POST an invite exactly once, even when an answer is lost.
 
-        A POST whose answer was lost is not re-sent blindly (:func:`post_once`):
-        the invite is looked up by e-mail first, and re-sent only if the first
-        attempt did not take effect. An "already invited" or "already a member"
-        answer after a retry (ours or the pipeline's) means an earlier attempt
-        of this call succeeded.
+        A POST whose answer was lost is not re-sent blindly (the client's
+        :meth:`~sentry_members_async.pipeline.BaseClient.create`): the invite is
+        looked up by e-mail first, and re-sent only if the first attempt did not
+        take effect. An "already invited" or "already a member" answer after a
+        retry means an earlier attempt of this call succeeded.
         """
-
-        async def send(attempt: int) -> Member:
-            try:
-                response = await self._client.request(
-                    "POST", MEMBERS, path_params=self._path(), json=body, required_scopes=WRITE
-                )
-            except BadRequestError as exc:
-                retried = attempt > 1 or exc.attempts > 1
-                existing = (
-                    await self.find_by_email(email) if retried and is_already_member(exc) else None
-                )
-                if existing is None:
-                    raise
-                return existing
-            return decode_one(response, Member)
-
-        return await post_once(self._client, send, lambda: self.find_by_email(email))
+        try:
+            answer = await self._client.create(
+                "POST",
+                MEMBERS,
+                confirm=lambda: self.find_by_email(email),
+                path_params=self._path(),
+                json=body,
+                required_scopes=WRITE,
+            )
+        except BadRequestError as exc:
+            existing = (
+                await self.find_by_email(email)
+                if exc.attempts > 1 and is_already_member(exc)
+                else None
+            )
+            if existing is None:
+                raise
+            return existing
+        return answer.value if isinstance(answer, Confirmed) else decode_one(answer, Member)
 
     async def update(
         self,

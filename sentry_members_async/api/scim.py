@@ -15,6 +15,7 @@ from ..converter import DecodeError, decode_list
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..models import MemberId, ScimGroup, ScimUser
 from ..pagination import Paginator, ScimPage
+from ..pipeline import Confirmed
 from ..transports.base import Response
 from ._common import (
     OrgContext,
@@ -25,7 +26,6 @@ from ._common import (
     decode_one,
     endpoint,
     json_body,
-    post_once,
 )
 from .members import InviteStatus, MembersAPI
 
@@ -251,23 +251,26 @@ class ScimUsersAPI(_ScimBase):
         _role_body(role)  # both checked before anything is sent
         members = MembersAPI(self._org)
 
-        async def send(attempt: int) -> tuple[MemberId, InviteStatus]:
-            try:
-                user = await self._post(user_name, role)
-            except ConflictError as exc:
-                found = await members.find_by_email(user_name)
-                if found is None:
-                    raise
-                if attempt > 1 or exc.attempts > 1:
-                    return found.id, "created"  # our earlier attempt created it
-                return found.id, "already_invited" if found.pending else "already_member"
-            return user.id, "created"
-
-        async def confirm() -> tuple[MemberId, InviteStatus] | None:
+        try:
+            made = await self._client.create(
+                "POST",
+                USERS,
+                confirm=lambda: members.find_by_email(user_name),
+                path_params={"org": self._org.slug},
+                json={"userName": check_email(user_name), **_role_body(role)},
+                scim=True,
+                required_scopes=USER_WRITE,
+            )
+        except ConflictError as exc:
             found = await members.find_by_email(user_name)
-            return None if found is None else (found.id, "created")
-
-        return await post_once(self._client, send, confirm)
+            if found is None:
+                raise
+            if exc.attempts > 1:
+                return found.id, "created"  # our earlier attempt created it
+            return found.id, "already_invited" if found.pending else "already_member"
+        if isinstance(made, Confirmed):
+            return made.value.id, "created"  # an earlier attempt created it
+        return decode_one(made, ScimUser).id, "created"
 
     async def set_role(self, member_id: MemberId | str, role: str | None) -> ScimUser:
         """``PUT Users/{id}``: let the identity provider manage the member's org role.

@@ -16,7 +16,7 @@ request goes through them:
 
 from __future__ import annotations
 
-from .base import BaseClient
+from .base import BaseClient, Confirm, Confirmed
 from .build import QueryValue, quote_segment
 from .classify import error_from_response
 from .config import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_MAX_SERVER_PAUSE
@@ -28,6 +28,8 @@ __all__ = [
     "DEFAULT_MAX_SERVER_PAUSE",
     "BaseClient",
     "ClientStats",
+    "Confirm",
+    "Confirmed",
     "QueryValue",
     "RequestHook",
     "ResponseHook",

@@ -26,8 +26,8 @@ import asyncio
 import copy
 import time
 import warnings
-from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Generic, TypeVar
 
 import attrs
 from yarl import URL
@@ -56,9 +56,23 @@ from .observer import (
 )
 from .redirects import MAX_REDIRECTS, REDIRECT_STATUSES, redirected
 
-__all__ = ["BaseClient"]
+__all__ = ["BaseClient", "Confirm", "Confirmed"]
 
 _Client = TypeVar("_Client", bound="BaseClient")
+T = TypeVar("T")
+
+#: A read that finds what a create would have made (``None``: it did not take effect).
+Confirm = Callable[[], Awaitable[T | None]]
+
+
+@attrs.frozen
+class Confirmed(Generic[T]):
+    """What :meth:`BaseClient.create`'s confirmation read found after a lost answer:
+    an earlier attempt took effect, and this is what it made."""
+
+    value: T
+    #: Attempts sent before the read found it.
+    attempts: int
 
 
 class BaseClient(AsyncClosing):
@@ -237,6 +251,48 @@ class BaseClient(AsyncClosing):
         :class:`TransportError` subclass when the exchange failed; either
         carries ``attempts``. ``required_scopes`` is quoted in a 403's message.
         """
+        request, limiter = self._start(method, path, path_params, params, json, scim, timeout)
+        answer: Response | Confirmed[None] = await self._run(
+            request, limiter, required_scopes, idempotent, None
+        )
+        assert isinstance(answer, Response)  # no confirmation read: always the answer
+        return answer
+
+    async def create(
+        self,
+        method: str,
+        path: str,
+        *,
+        confirm: Confirm[T],
+        path_params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        scim: bool = False,
+        timeout: float | None = None,
+        required_scopes: tuple[str, ...] = (),
+    ) -> Response | Confirmed[T]:
+        """Send a create that must take effect once (an invite, a SCIM user).
+
+        As :meth:`request`, in the same retry loop (hooks and :attr:`stats` see
+        every attempt), with one rule more: when an attempt's answer was lost
+        after the request may have reached Sentry, ``confirm()`` looks for what
+        it would have made before anything is sent again. Found: an earlier
+        attempt took effect, and :class:`Confirmed` holds it. Not found: sending
+        again is safe, and the retry policy decides as for an idempotent request.
+        """
+        request, limiter = self._start(method, path, path_params, params, json, scim, timeout)
+        return await self._run(request, limiter, required_scopes, None, confirm)
+
+    def _start(
+        self,
+        method: str,
+        path: str,
+        path_params: Mapping[str, str | int] | None,
+        params: Mapping[str, QueryValue] | None,
+        json: Any,
+        scim: bool,
+        timeout: float | None,
+    ) -> tuple[Request, Limiter]:
         if self._closed:
             raise ConfigurationError("the client is closed")
         request = self.__builder.build(
@@ -249,8 +305,7 @@ class BaseClient(AsyncClosing):
             timeout=timeout,
         )
         self._used = True
-        limiter = self.scim_limiter if scim else self.limiter
-        return await self._run(request, limiter, required_scopes, idempotent)
+        return request, self.scim_limiter if scim else self.limiter
 
     # -- retry scheduling --------------------------------------------------
 
@@ -260,8 +315,10 @@ class BaseClient(AsyncClosing):
         limiter: Limiter,
         required_scopes: tuple[str, ...],
         idempotent: bool | None,
-    ) -> Response:
-        """The one retry loop: attempt, classify, and ask the policy after a failure."""
+        confirm: Confirm[T] | None,
+    ) -> Response | Confirmed[T]:
+        """The one retry loop: attempt, classify, and ask the policy after a failure
+        (a lost answer to a create is first confirmed by a read: :meth:`create`)."""
         started = time.monotonic()
         attempt = 1
         while True:
@@ -270,7 +327,17 @@ class BaseClient(AsyncClosing):
                 if attempt > 1:
                     return attrs.evolve(outcome, attempts=attempt)
                 return outcome
-            decision = self._decide(request, outcome, attempt, started, idempotent)
+            safe = idempotent
+            if (
+                confirm is not None
+                and isinstance(outcome, TransportError)
+                and outcome.may_have_reached_server
+            ):
+                found = await confirm()
+                if found is not None:
+                    return Confirmed(found, attempt)
+                safe = True  # it did not take effect: sending it again is safe
+            decision = self._decide(request, outcome, attempt, started, safe)
             if not decision.retry:
                 outcome.attempts = attempt
                 self._observer.on_error(request, outcome, decision.reason)

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from sentry_members_async import AiohttpTransport, SentryClient
+from sentry_members_async.pipeline import RetryEvent
 from sentry_members_async.retry import RetryPolicy
 from sentry_members_async.testing import RateLimit, SentryEmulator
 from sentry_members_async.testing.faults import ResetAfter, ResetBefore, Status
@@ -111,6 +112,36 @@ async def test_invite_reset_before_the_handler_is_sent_again() -> None:
         ("GET", 200),
         ("POST", 201),
     ]
+
+
+async def test_a_create_sent_again_is_one_retry_of_the_one_loop() -> None:
+    """The re-send after a lost answer (confirmed not to have taken effect) goes
+    through the client's retry loop: the retry hook hears it and the stats count it
+    (it was a loop of its own in api/_common.py, which neither saw)."""
+    emu = SentryEmulator(seed=2, rate_limit=None)
+    emu.add_org("acme")
+    token = emu.add_token("acme")
+    emu.inject("POST", "/api/0/organizations/acme/members/", ResetBefore(), calls={1})
+    retries: list[RetryEvent] = []
+    with emu.serve_in_thread() as url:
+        no_jitter = RetryPolicy(jitter=lambda low, high: high)
+        async with SentryClient(
+            token, base_url=url, retry=no_jitter, on_retry=retries.append
+        ) as client:
+            member = await client.org("acme").members.invite("again@example.com")
+            stats = client.stats
+    assert member.email == "again@example.com"
+    assert [(r.method, r.status) for r in emu.requests] == [
+        ("POST", None),
+        ("GET", 200),  # the confirmation read: not there
+        ("POST", 201),
+    ]
+    assert [(e.method, e.path, e.attempt, e.status) for e in retries] == [
+        ("POST", "/api/0/organizations/acme/members/", 1, None)
+    ]
+    assert retries[0].delay == 0.5  # the policy's first backoff, as for any retry
+    assert stats.retries == 1
+    assert emu.invites_created("acme") == {"again@example.com": 1}
 
 
 async def test_invite_retried_after_503_creates_once() -> None:

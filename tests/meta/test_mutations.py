@@ -50,10 +50,10 @@ class Mutation:
 
 def _post_twice(match: re.Match[str]) -> str:
     """The invite's POST, then the same POST again with its answer ignored."""
-    indent, call = match["indent"], match["call"]
+    indent, name, call = match["indent"], match["name"], match["call"]
     again = call.replace("\n", "\n    ")
     return (
-        f"{indent}response = {call}\n"
+        f"{indent}{name} = {call}\n"
         f'{indent}with __import__("contextlib").suppress(Exception):\n'
         f"{indent}    {again}"
     )
@@ -66,8 +66,8 @@ MUTATIONS = [
     Mutation(
         "invite-posted-twice",
         "sentry_members_async/api/members.py",
-        # the POST of members.invite: `response = await self._client.request("POST", MEMBERS, ...)`
-        r'(?P<indent>[ \t]+)response = (?P<call>await self\._client\.request\(\s*"POST",'
+        # the POST of members.invite: `answer = await self._client.create("POST", MEMBERS, ...)`
+        r'(?P<indent>[ \t]+)(?P<name>\w+) = (?P<call>await self\._client\.create\(\s*"POST",'
         r"\s*MEMBERS\b.*?\n(?P=indent)\))",
         _post_twice,
         (
@@ -79,8 +79,8 @@ MUTATIONS = [
     ),
     Mutation(
         "no-confirmation-read",
-        "sentry_members_async/api/_common.py",
-        # post_once: a lost answer is confirmed by a read before anything is re-sent
+        "sentry_members_async/pipeline/base.py",
+        # BaseClient._run: a lost answer to a create is confirmed by a read first
         r"found = await confirm\(\)",
         "found = None",
         (
