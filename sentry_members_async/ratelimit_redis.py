@@ -40,7 +40,8 @@ from redis.exceptions import RedisError
 from .errors import requested_wait
 from .ratelimit import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_PAUSE, RateLimiter, pause_too_long
 from .ratelimit.skew import ServerClock
-from .ratelimit.slots import FifoSlots, header_float, header_int
+from .ratelimit.slots import FifoSlots
+from .waits import RateLimitHeaders
 
 __all__ = ["RECOVERY_CAP", "RedisLimiter"]
 
@@ -304,15 +305,14 @@ class RedisLimiter:
         """Share what this answer says with every process (fire and forget)."""
         if status == 429:
             self.rate_limited += 1
-        concurrent = header_int(headers.get("X-Sentry-Rate-Limit-ConcurrentLimit"))
+        limits = RateLimitHeaders.from_headers(headers)
+        concurrent = limits.concurrent_limit
         if concurrent is not None and 0 < concurrent < self._slots.size:
             self._slots.resize(concurrent)
         if self.fallback is not None:
             self.fallback.observe(status, headers)
             return
-        limit = header_int(headers.get("X-Sentry-Rate-Limit-Limit"))
-        remaining = header_int(headers.get("X-Sentry-Rate-Limit-Remaining"))
-        reset = header_float(headers.get("X-Sentry-Rate-Limit-Reset"))
+        limit, remaining, reset = limits.limit, limits.remaining, limits.reset
         server_now = self._server_now(headers, reset)
         # The wait a 429 names (errors.requested_wait, the one source): none for a
         # past Retry-After date or reset, so a skewed clock never makes it instant.

@@ -1,9 +1,11 @@
-"""The wait a 429 names: ``Retry-After`` (seconds or an HTTP date) and Sentry's
-``X-Sentry-Rate-Limit-Reset``, read in one place.
+"""An answer's rate-limit headers, read in one place (gidgethub's ``RateLimit.from_http``).
 
-The retry policy (:mod:`.retry`), the rate limiters' pause (:mod:`.ratelimit`,
-:mod:`.ratelimit_redis`) and :attr:`.errors.RateLimitedError.retry_after` all
-read :func:`requested_wait`; none of them parses these headers itself.
+:class:`RateLimitHeaders` is Sentry's ``X-Sentry-Rate-Limit-*`` headers of one
+answer as numbers; :func:`requested_wait` is the wait a 429 names
+(``Retry-After``, seconds or an HTTP date, else the reset). The retry policy
+(:mod:`.retry`), the rate limiters (:mod:`.ratelimit`, :mod:`.ratelimit_redis`)
+and :attr:`.errors.RateLimitedError.retry_after` all read them here; none of
+them parses these headers itself.
 """
 
 from __future__ import annotations
@@ -13,7 +15,57 @@ import math
 import time
 from collections.abc import Mapping
 
-__all__ = ["parse_http_date", "parse_retry_after", "rate_limit_reset_delay", "requested_wait"]
+import attrs
+
+__all__ = [
+    "RateLimitHeaders",
+    "parse_http_date",
+    "parse_retry_after",
+    "rate_limit_reset_delay",
+    "requested_wait",
+]
+
+
+@attrs.frozen(slots=True)
+class RateLimitHeaders:
+    """Sentry's rate-limit headers of one answer (``None``: absent or not a number).
+
+    Sentry sets them in ``RatelimitMiddleware`` (src/sentry/middleware/ratelimit.py):
+    a fixed window of ``limit`` requests ending at ``reset`` (epoch seconds on
+    the server's clock), and a cap of ``concurrent_limit`` requests in flight.
+    """
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset: float | None = None
+    concurrent_limit: int | None = None
+    concurrent_remaining: int | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitHeaders:
+        get = headers.get
+        return cls(
+            _int(get("X-Sentry-Rate-Limit-Limit")),
+            _int(get("X-Sentry-Rate-Limit-Remaining")),
+            _float(get("X-Sentry-Rate-Limit-Reset")),
+            _int(get("X-Sentry-Rate-Limit-ConcurrentLimit")),
+            _int(get("X-Sentry-Rate-Limit-ConcurrentRemaining")),
+        )
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        result = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return result if result is None or math.isfinite(result) else None
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -49,17 +101,6 @@ def _retry_after(value: str | None, now: float) -> tuple[float, bool] | None:
     return when.timestamp() - now, True
 
 
-def _reset_epoch(headers: Mapping[str, str]) -> float | None:
-    raw = headers.get("X-Sentry-Rate-Limit-Reset")
-    if raw is None:
-        return None
-    try:
-        reset = float(raw)
-    except ValueError:
-        return None
-    return reset if math.isfinite(reset) else None
-
-
 def parse_http_date(value: str | None) -> float | None:
     """Epoch seconds of an HTTP date (a ``Date`` header), or ``None`` if it is not one."""
     if not value:
@@ -82,7 +123,7 @@ def _server_now(headers: Mapping[str, str]) -> float:
 
 def rate_limit_reset_delay(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds until ``X-Sentry-Rate-Limit-Reset`` (epoch seconds), if present (``0.0`` if past)."""
-    reset = _reset_epoch(headers)
+    reset = _float(headers.get("X-Sentry-Rate-Limit-Reset"))
     if reset is None:
         return None
     current = _server_now(headers) if now is None else now
@@ -121,7 +162,7 @@ def requested_wait(headers: Mapping[str, str], *, now: float | None = None) -> f
             return max(0.0, seconds)
         if seconds > 0:
             return seconds
-    reset = _reset_epoch(headers)
+    reset = _float(headers.get("X-Sentry-Rate-Limit-Reset"))
     if reset is not None and reset > current:
         return reset - current
     return None

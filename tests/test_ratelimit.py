@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from sentry_members_async.ratelimit import Limiter, NoLimiter, RateLimiter
+from sentry_members_async.waits import RateLimitHeaders
 
 EPOCH = 1_700_000_000.0
 
@@ -328,3 +329,34 @@ async def test_a_window_length_overestimated_at_the_start_is_corrected() -> None
     assert entered == [2.4, 3.0, 3.0, 4.0, 4.0, 5.0, 5.0]
     assert lim.window == 1.0
     assert max(counted.values()) <= 2  # never more than the server's limit in a window
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (
+            {
+                "X-Sentry-Rate-Limit-Limit": "40",
+                "X-Sentry-Rate-Limit-Remaining": "39",
+                "X-Sentry-Rate-Limit-Reset": "1700000001",
+                "X-Sentry-Rate-Limit-ConcurrentLimit": "25",
+                "X-Sentry-Rate-Limit-ConcurrentRemaining": "24",
+            },
+            RateLimitHeaders(40, 39, 1_700_000_001.0, 25, 24),
+        ),
+        ({}, RateLimitHeaders()),  # self-hosted: no rate-limit header at all
+        (
+            # Sentry's generic 429 sends "None" for the concurrent remaining; junk is absent
+            {
+                "X-Sentry-Rate-Limit-Limit": "forty",
+                "X-Sentry-Rate-Limit-Reset": "inf",
+                "X-Sentry-Rate-Limit-ConcurrentRemaining": "None",
+            },
+            RateLimitHeaders(),
+        ),
+    ],
+)
+def test_an_answers_rate_limit_headers_are_read_into_one_value(
+    headers: dict[str, str], expected: RateLimitHeaders
+) -> None:
+    assert RateLimitHeaders.from_headers(headers) == expected

@@ -50,9 +50,10 @@ from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from ..errors import RateLimitedError, requested_wait
+from ..waits import RateLimitHeaders
 from .options import check_options, check_rate_limit
 from .skew import ServerClock
-from .slots import FifoSlots, header_float, header_int
+from .slots import FifoSlots
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -318,19 +319,20 @@ class RateLimiter:
     def observe(self, status: int, headers: Mapping[str, str]) -> None:
         """Learn the server's limit, window and usage; pause everyone on a 429."""
         now = self._clock()
-        wall = self._server_time(headers, now, self._wall())
+        limits = RateLimitHeaders.from_headers(headers)
+        wall = self._server_time(headers.get("Date"), limits.reset, now, self._wall())
         if status == 429:
             self.rate_limited += 1
             self._pause(headers, now, wall)
         else:
             self._strikes = 0
-        concurrent = header_int(headers.get("X-Sentry-Rate-Limit-ConcurrentLimit"))
+        concurrent = limits.concurrent_limit
         if concurrent is not None and 0 < concurrent < self._slots.size:
             self._slots.resize(concurrent)
         if self.adaptive:
-            self._learn(status, headers, now, wall)
+            self._learn(status, limits, now, wall)
 
-    def _server_time(self, headers: Mapping[str, str], now: float, wall: float) -> float:
+    def _server_time(self, date: str | None, reset: float | None, now: float, wall: float) -> float:
         """The server's clock now, as this answer narrows it (never this host's own:
         the reset header is an epoch on the server's clock, see :mod:`.skew`)."""
         held = _HELD.get()
@@ -340,8 +342,8 @@ class RateLimiter:
         changed = server.learn(
             received=wall,
             sent=sent,
-            date=headers.get("Date"),
-            reset=header_float(headers.get("X-Sentry-Rate-Limit-Reset")),
+            date=date,
+            reset=reset,
             window=self.window,
         )
         if changed and self._window_end is not None:
@@ -368,11 +370,9 @@ class RateLimiter:
         step = min(HEADERLESS_BACKOFF_CAP, HEADERLESS_BACKOFF * 2.0 ** min(self._strikes - 1, 16))
         return step / 2 + self._jitter(0.0, step / 2)
 
-    def _learn(self, status: int, headers: Mapping[str, str], now: float, wall: float) -> None:
+    def _learn(self, status: int, limits: RateLimitHeaders, now: float, wall: float) -> None:
         """The server's window from an answer's rate-limit headers."""
-        limit = header_int(headers.get("X-Sentry-Rate-Limit-Limit"))
-        remaining = header_int(headers.get("X-Sentry-Rate-Limit-Remaining"))
-        reset = header_float(headers.get("X-Sentry-Rate-Limit-Reset"))
+        limit, remaining, reset = limits.limit, limits.remaining, limits.reset
         if limit is None or reset is None:
             if self._probing and status < 500:
                 self._probed()  # no limit announced: only the concurrency cap applies

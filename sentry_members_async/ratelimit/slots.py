@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import math
 
-__all__ = ["FifoSlots", "header_float", "header_int"]
+__all__ = ["FifoSlots"]
 
 
 class FifoSlots:
@@ -52,18 +51,3 @@ class FifoSlots:
             if not future.done():
                 self.used += 1
                 future.set_result(None)
-
-
-def header_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def header_float(value: str | None) -> float | None:
-    try:
-        result = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return result if result is None or math.isfinite(result) else None
