@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import collections
 
-from sentry_members_async import NoLimiter, OutcomeKind, RateLimiter, SentryClient
+from sentry_members_async import OutcomeKind, RateLimiter, SentryClient
+from sentry_members_async.ratelimit import NoLimiter
 from sentry_members_async.testing import RateLimit, SentryEmulator
 
 LOCAL = "http://127.0.0.1:1"
