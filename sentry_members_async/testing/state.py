@@ -251,9 +251,7 @@ class Organization:
     )
     #: (version, team id -> members on it, invites included): the teams list's
     #: ``memberCount`` of a large org, cached until a change (``handlers/lookups.py``).
-    team_counts: tuple[int, dict[int, int]] | None = field(
-        default=None, repr=False, compare=False
-    )
+    team_counts: tuple[int, dict[int, int]] | None = field(default=None, repr=False, compare=False)
 
     def active_teams(self) -> list[Team]:
         return sorted((t for t in self.teams.values() if t.active), key=lambda t: t.slug)
