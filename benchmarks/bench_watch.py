@@ -22,8 +22,9 @@ import time
 
 from _common import QUICK, summary
 
-from sentry_members_async import FileStore, SentryClient
+from sentry_members_async import SentryClient
 from sentry_members_async.testing import RateLimit, SentryEmulator
+from sentry_members_async.watch import FileStore
 
 MEMBERS = 5_000 if QUICK else 100_000
 TEAMS = 20

@@ -26,7 +26,8 @@ import sys
 
 import aiohttp
 
-from sentry_members_async import FileStore, MemberEvent, SentryClient
+from sentry_members_async import MemberEvent, SentryClient
+from sentry_members_async.watch import FileStore
 
 POSTED = ("joined", "removed")
 

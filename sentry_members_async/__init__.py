@@ -1,10 +1,23 @@
-"""sentry_members_async: an asyncio SDK for Sentry's member, team and SCIM APIs."""
+"""sentry_members_async: an asyncio SDK for Sentry's member, team and SCIM APIs.
+
+The root holds what a user of the SDK needs: the client and the org handle,
+every error, the core models, the rows of a roster or an invite file, and the
+reports and outcomes of a run. Everything else lives in its own module: the
+resources (``.api``, ``.bulk``, ``.org``), the pipeline (``.pipeline``), the
+limiters and the retry policy's decision (``.ratelimit``, ``.retry``),
+pagination, the transports and their value types (``.transports``), the SCIM
+models (``.models``), the change values of a plan (``.reconcile``) and the
+watcher's stores, options and states (``.watch``).
+
+Those names were importable from the root before; they still are, with a
+``DeprecationWarning`` that names the module to import them from.
+"""
+
+from typing import TYPE_CHECKING
 
 from ._version import __version__
-from .api import MembersAPI, OrgAPI, ScimAPI, TeamAddResult, TeamJoinResult, TeamsAPI
+from .api import TeamAddResult, TeamJoinResult
 from .api.members import AcceptanceResult, InviteStatus
-from .api.scim import ScimSchema
-from .bulk import BulkAPI
 from .changes import BulkAborted, BulkReport, Outcome, OutcomeKind
 from .client import SentryClient
 from .converter import DecodeError
@@ -35,176 +48,167 @@ from .models import (
     MemberId,
     MemberRef,
     OrgRole,
-    ScimEmail,
-    ScimGroup,
-    ScimGroupMember,
-    ScimName,
-    ScimUser,
     Team,
     TeamId,
     TeamMembership,
     TeamRole,
-    TeamRoleAssignment,
     User,
     UserEmail,
     UserId,
 )
-from .org import Org, OrgMembers
-from .pagination import Paginator
-from .pipeline import BaseClient, ClientStats, RetryEvent
-from .ratelimit import Limiter, NoLimiter, RateLimiter
-from .reconcile import (
-    AddToTeam,
-    Change,
-    ChangeRole,
-    Invite,
-    Plan,
-    RemoveFromTeam,
-    RemoveMember,
-    SetTeamRole,
-)
-from .retry import RetryDecision, RetryPolicy
+from .org import Org
+from .ratelimit import RateLimiter
+from .reconcile import Change, Plan
+from .retry import RetryPolicy
 from .rows import (
     DesiredMember,
     InviteRow,
-    RoleRow,
     RosterError,
-    RowBatch,
     RowError,
-    TeamRow,
     load_invite_rows,
     load_roster,
 )
-from .transports.aiohttp import AiohttpTransport
 from .transports.base import (
     ConnectError,
-    Headers,
-    Request,
     RequestTimeoutError,
-    Response,
     ResponseLostError,
-    Transport,
     TransportError,
 )
-from .transports.memory import MemoryTransport
-from .watch import (
-    EVENT_KINDS,
-    BudgetLimiter,
-    CheckpointStore,
-    EventKind,
-    FileStore,
-    MemberEvent,
-    MemberState,
-    MemberWatch,
-    MemoryStore,
-    RedisStore,
-    WatchOptions,
-    WatchStats,
-)
+from .watch import MemberEvent, MemberWatch
 
 __all__ = [
     "__version__",
+    # the client and the org handle
+    "Org",
+    "SentryClient",
+    # errors
     "APIError",
-    "AcceptanceResult",
-    "AddToTeam",
-    "AiohttpTransport",
     "AuthenticationError",
     "BadRequestError",
-    "BaseClient",
-    "BudgetLimiter",
-    "BulkAPI",
     "BulkAborted",
-    "BulkReport",
-    "Change",
-    "ChangeRole",
-    "CheckpointStore",
-    "ClientStats",
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
     "DecodeError",
-    "DesiredMember",
-    "EVENT_KINDS",
-    "EventKind",
-    "FileStore",
-    "Flags",
-    "Headers",
-    "InsufficientRoleError",
-    "Invite",
     "IdpManagedError",
+    "InsufficientRoleError",
     "InviteQuotaError",
-    "InviteRow",
-    "InviteStatus",
-    "Limiter",
-    "Member",
-    "MemberEvent",
-    "MemberId",
-    "MemberRef",
-    "MemberState",
-    "MemberWatch",
-    "MembersAPI",
-    "MemoryStore",
-    "MemoryTransport",
-    "NoLimiter",
     "NotFoundError",
-    "ORG_ROLE_NAMES",
-    "Org",
-    "OrgAPI",
-    "OrgMembers",
-    "OrgRole",
-    "Outcome",
-    "OutcomeKind",
     "PaginationError",
-    "Paginator",
     "PermissionDeniedError",
-    "Plan",
     "RateLimitedError",
-    "RateLimiter",
     "RedirectError",
-    "RedisStore",
-    "RemoveFromTeam",
-    "RemoveMember",
-    "Request",
     "RequestTimeoutError",
-    "Response",
     "ResponseLostError",
     "ResponseTooLargeError",
-    "RetryDecision",
-    "RetryEvent",
-    "RetryPolicy",
-    "RoleRow",
     "RosterError",
-    "RowBatch",
     "RowError",
-    "ScimAPI",
-    "ScimEmail",
-    "ScimGroup",
-    "ScimGroupMember",
-    "ScimName",
-    "ScimSchema",
-    "ScimUser",
-    "SentryClient",
     "SentryError",
     "ServerError",
-    "SetTeamRole",
+    "TransportError",
+    "ValidationError",
+    # models
+    "ORG_ROLE_NAMES",
     "TEAM_ROLE_NAMES",
+    "Flags",
+    "Member",
+    "MemberId",
+    "MemberRef",
+    "OrgRole",
     "Team",
-    "TeamAddResult",
     "TeamId",
-    "TeamJoinResult",
     "TeamMembership",
     "TeamRole",
-    "TeamRoleAssignment",
-    "TeamRow",
-    "TeamsAPI",
-    "Transport",
-    "TransportError",
     "User",
     "UserEmail",
     "UserId",
-    "ValidationError",
-    "WatchOptions",
-    "WatchStats",
+    # results, reports and outcomes
+    "AcceptanceResult",
+    "BulkReport",
+    "InviteStatus",
+    "Outcome",
+    "OutcomeKind",
+    "TeamAddResult",
+    "TeamJoinResult",
+    # rosters, invite files and plans
+    "Change",
+    "DesiredMember",
+    "InviteRow",
+    "Plan",
     "load_invite_rows",
     "load_roster",
+    # limits
+    "RateLimiter",
+    "RetryPolicy",
+    # the membership feed
+    "MemberEvent",
+    "MemberWatch",
 ]
+
+_MODULES: dict[str, tuple[str, ...]] = {
+    "sentry_members_async.api": ("MembersAPI", "OrgAPI", "ScimAPI", "TeamsAPI"),
+    "sentry_members_async.api.scim": ("ScimSchema",),
+    "sentry_members_async.bulk": ("BulkAPI",),
+    "sentry_members_async.org": ("OrgMembers",),
+    "sentry_members_async.pipeline": ("BaseClient", "ClientStats", "RetryEvent"),
+    "sentry_members_async.pagination": ("Paginator",),
+    "sentry_members_async.ratelimit": ("Limiter", "NoLimiter"),
+    "sentry_members_async.retry": ("RetryDecision",),
+    "sentry_members_async.models": (
+        "ScimEmail",
+        "ScimGroup",
+        "ScimGroupMember",
+        "ScimName",
+        "ScimUser",
+        "TeamRoleAssignment",
+    ),
+    "sentry_members_async.reconcile": (
+        "AddToTeam",
+        "ChangeRole",
+        "Invite",
+        "RemoveFromTeam",
+        "RemoveMember",
+        "SetTeamRole",
+    ),
+    "sentry_members_async.rows": ("RoleRow", "RowBatch", "TeamRow"),
+    "sentry_members_async.transports": (
+        "Headers",
+        "MemoryTransport",
+        "Request",
+        "Response",
+        "Transport",
+    ),
+    "sentry_members_async.transports.aiohttp": ("AiohttpTransport",),
+    "sentry_members_async.watch": (
+        "EVENT_KINDS",
+        "BudgetLimiter",
+        "CheckpointStore",
+        "EventKind",
+        "FileStore",
+        "MemberState",
+        "MemoryStore",
+        "RedisStore",
+        "WatchOptions",
+        "WatchStats",
+    ),
+}
+
+#: The names the root no longer lists, each with the module to import it from.
+_MOVED: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
+
+if not TYPE_CHECKING:  # mypy keeps flagging a moved name imported from the root
+
+    def __getattr__(name: str) -> object:
+        """A moved name, from its module, with a :class:`DeprecationWarning`."""
+        module = _MOVED.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"sentry_members_async.{name} is deprecated: import it from {module}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(module), name)

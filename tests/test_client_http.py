@@ -12,7 +12,6 @@ import pytest
 from aiohttp import web
 
 from sentry_members_async import (
-    AiohttpTransport,
     APIError,
     AuthenticationError,
     BadRequestError,
@@ -21,9 +20,7 @@ from sentry_members_async import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
-    Request,
     RequestTimeoutError,
-    Response,
     ResponseLostError,
     SentryClient,
     ServerError,
@@ -32,6 +29,8 @@ from sentry_members_async import (
 )
 from sentry_members_async.errors import RedirectError
 from sentry_members_async.retry import RetryPolicy
+from sentry_members_async.transports import Request, Response
+from sentry_members_async.transports.aiohttp import AiohttpTransport
 
 from .conftest import SCIM_TOKEN, TOKEN, RecordingServer, ServerHandler
 

@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 from yarl import URL
 
-from sentry_members_async import (
-    ConfigurationError,
-    MemoryTransport,
-    Request,
-    Response,
-    SentryClient,
-)
+from sentry_members_async import ConfigurationError, SentryClient
+from sentry_members_async.transports import MemoryTransport, Request, Response
 
 from .conftest import SCIM_TOKEN, TOKEN
 

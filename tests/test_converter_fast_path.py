@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from sentry_members_async import DecodeError, Member, ScimUser, Team
+from sentry_members_async import DecodeError, Member, Team
 from sentry_members_async.converter import _explainer, converter, decode_list
+from sentry_members_async.models import ScimUser
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.transports.base import Request
 

@@ -16,12 +16,11 @@ from sentry_members_async import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
-    Request,
-    Response,
     ServerError,
 )
 from sentry_members_async.errors import detail_from_body, parse_retry_after
 from sentry_members_async.pipeline import error_from_response
+from sentry_members_async.transports import Request, Response
 
 REQ = Request("post", URL("https://sentry.io/api/0/organizations/acme/members/"))
 

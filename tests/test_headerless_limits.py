@@ -20,18 +20,13 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from sentry_members_async import (
-    InviteQuotaError,
-    NoLimiter,
-    RateLimitedError,
-    Request,
-    Response,
-    SentryClient,
-)
+from sentry_members_async import InviteQuotaError, RateLimitedError, SentryClient
 from sentry_members_async.errors import requested_wait
 from sentry_members_async.pipeline import error_from_response
 from sentry_members_async.pipeline.observer import RetryEvent
+from sentry_members_async.ratelimit import NoLimiter
 from sentry_members_async.retry import RetryPolicy
+from sentry_members_async.transports import Request, Response
 
 from .conftest import TOKEN, RecordingServer
 from .test_ratelimit import EPOCH, FakeTime, limiter

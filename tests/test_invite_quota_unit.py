@@ -6,10 +6,11 @@ import json
 
 from yarl import URL
 
-from sentry_members_async import InviteQuotaError, RateLimitedError, Request, Response
+from sentry_members_async import InviteQuotaError, RateLimitedError
 from sentry_members_async.errors import detail_from_body
 from sentry_members_async.pipeline import error_from_response
 from sentry_members_async.retry import RetryPolicy
+from sentry_members_async.transports import Request, Response
 
 REQ = Request("post", URL("https://sentry.io/api/0/organizations/acme/members/"))
 QUOTA = {"detail": "You are being rate limited for too many invitations."}

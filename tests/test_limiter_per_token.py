@@ -12,7 +12,8 @@ import collections
 
 import pytest
 
-from sentry_members_async import NoLimiter, OutcomeKind, RateLimiter, SentryClient, ValidationError
+from sentry_members_async import OutcomeKind, RateLimiter, SentryClient, ValidationError
+from sentry_members_async.ratelimit import NoLimiter
 from sentry_members_async.testing import RateLimit, SentryEmulator
 
 LOCAL = "http://127.0.0.1:1"

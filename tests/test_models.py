@@ -9,17 +9,9 @@ from typing import Any
 
 import pytest
 
-from sentry_members_async import (
-    DecodeError,
-    Member,
-    MemberId,
-    ScimGroup,
-    ScimUser,
-    Team,
-    TeamMembership,
-    UserId,
-)
+from sentry_members_async import DecodeError, Member, MemberId, Team, TeamMembership, UserId
 from sentry_members_async.converter import converter, decode
+from sentry_members_async.models import ScimGroup, ScimUser
 
 SPEC = pathlib.Path(__file__).resolve().parent / "data" / "sentry-openapi-members.json"
 

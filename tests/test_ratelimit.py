@@ -303,7 +303,7 @@ async def test_a_window_length_overestimated_at_the_start_is_corrected() -> None
     counted: dict[int, int] = {}
 
     def server(sent_at: float) -> dict[str, str]:
-        """Sentry's fixed 1 s windows of 2 requests: the answer to a request got at ``sent_at``."""
+        """Sentry's fixed 1 s windows of 2 requests: its answer to a request sent at ``sent_at``."""
         window = int(round(sent_at, 6))  # the fake clocks' float sums
         counted[window] = counted.get(window, 0) + 1
         return {

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from sentry_members_async import MemoryTransport, Request, Response, SentryClient
+from sentry_members_async import SentryClient
 from sentry_members_async.errors import RedirectError
+from sentry_members_async.transports import MemoryTransport, Request, Response
 
 TOKEN = "sntryu_" + "cd" * 32
 FORGED = [

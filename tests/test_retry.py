@@ -8,8 +8,9 @@ import time
 import pytest
 from yarl import URL
 
-from sentry_members_async import ConnectError, Request, RequestTimeoutError, ResponseLostError
+from sentry_members_async import ConnectError, RequestTimeoutError, ResponseLostError
 from sentry_members_async.retry import RetryPolicy, is_idempotent
+from sentry_members_async.transports import Request
 
 REQ = Request("GET", URL("https://sentry.io/api/0/"))
 METHODS = [

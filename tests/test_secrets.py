@@ -10,16 +10,10 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from sentry_members_async import (
-    APIError,
-    MemoryTransport,
-    Request,
-    Response,
-    SentryClient,
-    TransportError,
-)
+from sentry_members_async import APIError, SentryClient, TransportError
 from sentry_members_async.errors import SentryError
 from sentry_members_async.retry import RetryPolicy
+from sentry_members_async.transports import MemoryTransport, Request, Response
 
 from .conftest import SCIM_TOKEN, TOKEN, RecordingServer
 

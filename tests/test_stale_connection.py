@@ -30,16 +30,11 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from yarl import URL
 
-from sentry_members_async import (
-    AiohttpTransport,
-    NoLimiter,
-    Request,
-    RequestTimeoutError,
-    ResponseLostError,
-    SentryClient,
-    Transport,
-)
+from sentry_members_async import RequestTimeoutError, ResponseLostError, SentryClient
 from sentry_members_async.pipeline.observer import RetryEvent
+from sentry_members_async.ratelimit import NoLimiter
+from sentry_members_async.transports import Request, Transport
+from sentry_members_async.transports.aiohttp import AiohttpTransport
 from sentry_members_async.transports.httpx import HttpxTransport
 
 from .conftest import TOKEN

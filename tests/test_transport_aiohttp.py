@@ -21,8 +21,9 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from sentry_members_async import AiohttpTransport, Request, ResponseLostError
-from sentry_members_async.transports.aiohttp import OneConnectionPerSend
+from sentry_members_async import ResponseLostError
+from sentry_members_async.transports import Request
+from sentry_members_async.transports.aiohttp import AiohttpTransport, OneConnectionPerSend
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}"
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import pytest
 
-from sentry_members_async import AiohttpTransport, MemoryTransport, Transport
 from sentry_members_async.testing.conformance import (
     CHECKS,
     Check,
@@ -14,6 +13,8 @@ from sentry_members_async.testing.conformance import (
     script_handler,
     script_server,
 )
+from sentry_members_async.transports import MemoryTransport, Transport
+from sentry_members_async.transports.aiohttp import AiohttpTransport
 from sentry_members_async.transports.httpx import HttpxTransport
 
 FACTORIES: dict[str, Callable[[], Transport]] = {

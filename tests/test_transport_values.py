@@ -8,16 +8,8 @@ import attrs
 import pytest
 from yarl import URL
 
-from sentry_members_async import (
-    ConnectError,
-    Headers,
-    MemoryTransport,
-    Request,
-    RequestTimeoutError,
-    Response,
-    ResponseLostError,
-    Transport,
-)
+from sentry_members_async import ConnectError, RequestTimeoutError, ResponseLostError
+from sentry_members_async.transports import Headers, MemoryTransport, Request, Response, Transport
 
 from .conftest import TOKEN
 

@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sentry_members_async import (
-    BudgetLimiter,
-    FileStore,
-    MemberEvent,
-    MemberId,
-    MemberState,
-    NoLimiter,
-    ValidationError,
-)
-from sentry_members_async.watch import diff_members
+from sentry_members_async import MemberEvent, MemberId, ValidationError
+from sentry_members_async.ratelimit import NoLimiter
+from sentry_members_async.watch import BudgetLimiter, FileStore, MemberState, diff_members
 
 AT = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.timezone.utc)
 

@@ -15,12 +15,11 @@ from sentry_members_async import (
     NotFoundError,
     Org,
     PermissionDeniedError,
-    ScimGroup,
-    ScimUser,
     Team,
     TeamMembership,
     ValidationError,
 )
+from sentry_members_async.models import ScimGroup, ScimUser
 from sentry_members_async.testing import SentryEmulator
 
 ORG = "/api/0/organizations/acme"

@@ -15,9 +15,7 @@ from sentry_members_async import (
     MemberId,
     Org,
     OutcomeKind,
-    RoleRow,
     SentryClient,
-    TeamRow,
     ValidationError,
     load_invite_rows,
 )
@@ -30,6 +28,7 @@ from sentry_members_async.reconcile import (
     RemoveMember,
 )
 from sentry_members_async.retry import RetryPolicy
+from sentry_members_async.rows import RoleRow, TeamRow
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.faults import ResetAfter, ResetBefore, Slow, Status
 

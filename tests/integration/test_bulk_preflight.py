@@ -9,8 +9,9 @@ tests/sentry/api/endpoints/test_organization_member_details.py).
 
 from __future__ import annotations
 
-from sentry_members_async import InviteRow, OutcomeKind, RoleRow, SentryClient
+from sentry_members_async import InviteRow, OutcomeKind, SentryClient
 from sentry_members_async.api.capabilities import ChangeRefusedError
+from sentry_members_async.rows import RoleRow
 from sentry_members_async.testing import SentryEmulator
 
 K = OutcomeKind

@@ -15,17 +15,15 @@ from collections import Counter
 import pytest
 
 from sentry_members_async import (
-    AddToTeam,
     BadRequestError,
-    ChangeRole,
     DesiredMember,
-    Invite,
     InviteQuotaError,
     InviteRow,
     OutcomeKind,
     RateLimitedError,
     SentryClient,
 )
+from sentry_members_async.reconcile import AddToTeam, ChangeRole, Invite
 from sentry_members_async.retry import RetryPolicy
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.faults import ResetAfter

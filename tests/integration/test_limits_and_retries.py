@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sentry_members_async import AiohttpTransport, SentryClient
+from sentry_members_async import SentryClient
 from sentry_members_async.pipeline import RetryEvent
 from sentry_members_async.retry import RetryPolicy
 from sentry_members_async.testing import RateLimit, SentryEmulator
 from sentry_members_async.testing.faults import ResetAfter, ResetBefore, Status
+from sentry_members_async.transports.aiohttp import AiohttpTransport
 
 REQUESTS = 100
 

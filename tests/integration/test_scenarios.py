@@ -19,7 +19,6 @@ from sentry_members_async import (
     InsufficientRoleError,
     InviteRow,
     MemberId,
-    MemoryStore,
     Org,
     OutcomeKind,
     PermissionDeniedError,
@@ -27,6 +26,7 @@ from sentry_members_async import (
 )
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.faults import Status
+from sentry_members_async.watch import MemoryStore
 
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 

@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from sentry_members_async import (
-    BadRequestError,
-    NotFoundError,
-    Org,
-    ScimSchema,
-    SentryClient,
-    ValidationError,
-)
+from sentry_members_async import BadRequestError, NotFoundError, Org, SentryClient, ValidationError
+from sentry_members_async.api.scim import ScimSchema
 from sentry_members_async.testing import SentryEmulator
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

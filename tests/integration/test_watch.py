@@ -14,18 +14,16 @@ from typing import Any
 import pytest
 
 from sentry_members_async import (
-    FileStore,
     MemberEvent,
     MemberId,
     MemberWatch,
-    MemoryStore,
     Org,
-    RoleRow,
     SentryClient,
     ValidationError,
 )
+from sentry_members_async.rows import RoleRow
 from sentry_members_async.testing import RateLimit, SentryEmulator
-from sentry_members_async.watch import WatchOptions
+from sentry_members_async.watch import FileStore, MemoryStore, WatchOptions
 
 
 def org_of(n: int, *, rate_limit: RateLimit | None = None, seed: int = 19) -> SentryEmulator:

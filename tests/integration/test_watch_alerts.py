@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from sentry_members_async import MemoryStore, Org, SentryClient
+from sentry_members_async import Org, SentryClient
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.state import Member
+from sentry_members_async.watch import MemoryStore
 
 
 @pytest.fixture

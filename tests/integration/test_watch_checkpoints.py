@@ -15,20 +15,16 @@ from pathlib import Path
 import attrs
 import pytest
 
-from sentry_members_async import (
-    FileStore,
-    MemberId,
-    MemoryStore,
-    MemoryTransport,
-    Org,
-    SentryClient,
-)
+from sentry_members_async import MemberId, Org, SentryClient
 from sentry_members_async.testing import SentryEmulator
+from sentry_members_async.transports import MemoryTransport
 from sentry_members_async.transports.base import Request, Response
 from sentry_members_async.watch import (
     CheckpointCorruptError,
     CheckpointError,
+    FileStore,
     MemberWatch,
+    MemoryStore,
     WatchOptions,
 )
 

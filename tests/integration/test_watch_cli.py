@@ -13,8 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sentry_members_async import FileStore, SentryClient
+from sentry_members_async import SentryClient
 from sentry_members_async.testing import SentryEmulator
+from sentry_members_async.watch import FileStore
 
 
 @pytest.fixture

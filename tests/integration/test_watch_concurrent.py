@@ -22,19 +22,16 @@ from pathlib import Path
 
 import pytest
 
-from sentry_members_async import (
+from sentry_members_async import MemberEvent, MemberId, MemberWatch, Org, SentryClient
+from sentry_members_async.testing import SentryEmulator
+from sentry_members_async.watch import (
+    CheckpointBusyError,
+    CheckpointConflictError,
     CheckpointStore,
     FileStore,
-    MemberEvent,
-    MemberId,
-    MemberWatch,
     MemoryStore,
-    Org,
     RedisStore,
-    SentryClient,
 )
-from sentry_members_async.testing import SentryEmulator
-from sentry_members_async.watch import CheckpointBusyError, CheckpointConflictError
 
 REDIS = shutil.which("redis-server")
 #: The ports this suite's redis-server may take (the first free one).
@@ -267,8 +264,7 @@ def test_a_second_process_on_a_held_file_key_refuses(tmp_path: Path) -> None:
     store = FileStore(tmp_path)
     child = (
         "import asyncio, sys\n"
-        "from sentry_members_async import FileStore\n"
-        "from sentry_members_async.watch import CheckpointBusyError\n"
+        "from sentry_members_async.watch import CheckpointBusyError, FileStore\n"
         "async def main():\n"
         "    try:\n"
         f"        await FileStore({str(tmp_path)!r}).lease('k', hold=1)\n"

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sentry_members_async import MemberId, RedisStore, SentryClient
+from sentry_members_async import MemberId, SentryClient
 from sentry_members_async.testing import SentryEmulator
+from sentry_members_async.watch import RedisStore
 
 REDIS = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(

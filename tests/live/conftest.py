@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from sentry_members_async import Org, RetryEvent, SentryClient
+from sentry_members_async import Org, SentryClient
+from sentry_members_async.pipeline import RetryEvent
 
 from ..checks import Checks as BaseChecks
 from .realserver import RealSentry, load

@@ -15,15 +15,8 @@ import uuid
 
 import pytest
 
-from sentry_members_async import (
-    InviteQuotaError,
-    InviteRow,
-    MemberId,
-    Org,
-    PermissionDeniedError,
-    RoleRow,
-    TeamRow,
-)
+from sentry_members_async import InviteQuotaError, InviteRow, MemberId, Org, PermissionDeniedError
+from sentry_members_async.rows import RoleRow, TeamRow
 
 from .conftest import Checks
 from .realserver import RealSentry

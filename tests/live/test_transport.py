@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from sentry_members_async import ResponseLostError, RetryEvent, SentryClient
+from sentry_members_async import ResponseLostError, SentryClient
+from sentry_members_async.pipeline import RetryEvent
 
 from .conftest import Checks
 from .realserver import RealSentry

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sentry_members_async import MemberId, MemoryStore, Org
+from sentry_members_async import MemberId, Org
+from sentry_members_async.watch import MemoryStore
 
 from .conftest import Checks
 from .realserver import RealSentry

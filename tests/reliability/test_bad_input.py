@@ -81,7 +81,7 @@ BAD: dict[str, Call] = {
 
 
 async def _first_error(run: Callable[[Any], Awaitable[Any]]) -> None:
-    from sentry_members_async import RoleRow
+    from sentry_members_async.rows import RoleRow
 
     report = await run([RoleRow(MemberId("42"), "emperor")])
     error = report[0].error

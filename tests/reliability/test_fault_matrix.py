@@ -25,13 +25,12 @@ from sentry_members_async import (
     OutcomeKind,
     RequestTimeoutError,
     ResponseLostError,
-    RoleRow,
     SentryClient,
     ServerError,
-    TeamRow,
 )
 from sentry_members_async.ratelimit import RateLimiter
 from sentry_members_async.retry import RetryPolicy
+from sentry_members_async.rows import RoleRow, TeamRow
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.faults import (
     Fault,

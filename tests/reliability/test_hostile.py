@@ -22,27 +22,25 @@ from aiohttp import web
 from yarl import URL
 
 from sentry_members_async import (
-    AiohttpTransport,
     APIError,
     BadRequestError,
     ConfigurationError,
     DecodeError,
     InviteRow,
     MemberId,
-    MemoryTransport,
     OutcomeKind,
     PaginationError,
     RateLimitedError,
     RateLimiter,
     RedirectError,
-    Request,
-    Response,
     ResponseTooLargeError,
     SentryClient,
     ValidationError,
 )
 from sentry_members_async.ratelimit_redis import RedisLimiter
 from sentry_members_async.testing import SentryEmulator
+from sentry_members_async.transports import MemoryTransport, Request, Response
+from sentry_members_async.transports.aiohttp import AiohttpTransport
 from sentry_members_async.transports.httpx import HttpxTransport
 
 from ..conftest import SCIM_TOKEN, TOKEN, RecordingServer

@@ -20,19 +20,18 @@ from sentry_members_async import (
     Flags,
     Member,
     MemberId,
-    Request,
-    Response,
     Team,
     TeamId,
-    TeamRoleAssignment,
     User,
     UserId,
     ValidationError,
 )
 from sentry_members_async.api.scim import scim_filter
 from sentry_members_async.converter import converter, decode
+from sentry_members_async.models import TeamRoleAssignment
 from sentry_members_async.pagination import Link, parse_link_header
 from sentry_members_async.pipeline import error_from_response
+from sentry_members_async.transports import Request, Response
 
 REQ = Request("GET", URL("https://sentry.io/api/0/organizations/acme/members/"))
 json_values = st.recursive(
