@@ -146,7 +146,7 @@ __all__ = [
 ]
 
 _MODULES: dict[str, tuple[str, ...]] = {
-    "sentry_members_async.api": ("MembersAPI", "OrgAPI", "ScimAPI", "TeamsAPI"),
+    "sentry_members_async.api": ("MembersAPI", "ScimAPI", "TeamsAPI"),
     "sentry_members_async.api.scim": ("ScimSchema",),
     "sentry_members_async.bulk": ("BulkAPI",),
     "sentry_members_async.org": ("OrgMembers",),

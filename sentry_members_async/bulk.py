@@ -88,7 +88,7 @@ from .rows import (
 )
 
 if TYPE_CHECKING:
-    from .api.org import OrgAPI
+    from .api.org import OrgContext
 
 __all__ = [
     "BulkAborted",
@@ -158,7 +158,7 @@ DEFAULT_CONCURRENCY = 16
 class BulkAPI:
     """``acme.bulk``: many changes at once, one :class:`Outcome` per item."""
 
-    def __init__(self, org: OrgAPI, *, concurrency: int | UseDefault = USE_DEFAULT) -> None:
+    def __init__(self, org: OrgContext, *, concurrency: int | UseDefault = USE_DEFAULT) -> None:
         self._org = org
         self._concurrency: int | UseDefault = USE_DEFAULT
         if concurrency is not USE_DEFAULT:

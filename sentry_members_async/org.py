@@ -1,9 +1,12 @@
-"""``client.org("acme")``: the resources, composed with the orchestration above them.
+"""``client.org("acme")``: one organization's resources, and the orchestration on them.
 
-:class:`~sentry_members_async.api.org.OrgAPI` holds the resources (one method
-per endpoint); :class:`Org` adds what is built *on* them: bulk operations,
-roster plan/apply and the membership watch. The resources never import this
-module, so the layers point one way.
+:class:`Org` is the one org handle. It composes the resource groups
+(:class:`~sentry_members_async.api.MembersAPI`, ``TeamsAPI``, ``ScimAPI``, one
+method per endpoint) and :class:`~sentry_members_async.bulk.BulkAPI`, one of
+each, and adds what is built on them: roster plan/apply, the access review
+and the directory join. Those layers and the resources are typed against the
+:class:`~sentry_members_async.api.OrgContext` protocol this class satisfies;
+none of them imports this module, so the layers point one way.
 """
 
 from __future__ import annotations
@@ -12,72 +15,41 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .api.members import MembersAPI
-from .api.org import OrgAPI
+from .api import MembersAPI, ScimAPI, TeamsAPI
+from .api._common import check_slug
 from .bulk import BulkAPI
 from .changes import BulkReport, IdpFallback, OutcomeKind, Progress
 from .reconcile import Change, DesiredMember, Plan, PlanOptions, apply_plan, make_plan
 from .review import Directory, Resolution, Review, load_directory
 from .review import resolve as resolve_directory
 from .review import review as review_org
-from .watch import CheckpointStore, MemberWatch, WatchOptions
 
 if TYPE_CHECKING:
-    from .pipeline import BaseClient
+    from .pipeline import SentryClient
 
 __all__ = ["Org", "OrgMembers"]
 
-
-class OrgMembers(MembersAPI):
-    """``acme.members``: the members resource, plus :meth:`watch` (composed above it)."""
-
-    def __init__(self, org: OrgAPI) -> None:
-        super().__init__(org)
-        self._org_api = org
-
-    def watch(
-        self,
-        *,
-        interval: float = 60.0,
-        teams: bool = False,
-        budget: float | None = 0.2,
-        store: CheckpointStore | None = None,
-        key: str | None = None,
-        emit_initial: bool = False,
-        prefetch: int = 8,
-        reset: bool = False,
-    ) -> MemberWatch:
-        """Membership changes as an async iterator of events (see :mod:`..watch`).
-
-        The keywords are :class:`~sentry_members_async.watch.WatchOptions`' fields
-        (spelled out here so that editors, type checkers and this reference show
-        them); they are defaulted and checked there, once.
-        """
-        options = WatchOptions(
-            interval=interval,
-            teams=teams,
-            budget=budget,
-            store=store,
-            key=key,
-            emit_initial=emit_initial,
-            prefetch=prefetch,
-            reset=reset,
-        )
-        return MemberWatch(self._org_api, options)
+#: Deprecated: ``acme.members``' class when ``.watch()`` lived on a subclass;
+#: :class:`~sentry_members_async.api.MembersAPI` has it now. Use ``MembersAPI``.
+OrgMembers = MembersAPI
 
 
-class Org(OrgAPI):
+class Org:
     """An organization: ``.members``, ``.teams``, ``.scim``, ``.bulk``, ``.plan()``,
     ``.apply()``, ``.review()``, ``.resolve()``"""
 
-    members: OrgMembers
-
-    def __init__(self, client: BaseClient, slug: str) -> None:
-        super().__init__(client, slug)
-        self.members = OrgMembers(self)
+    def __init__(self, client: SentryClient, slug: str) -> None:
+        self.client = client
+        self.slug = check_slug(slug, "organization")
+        self.members = MembersAPI(self)
+        self.teams = TeamsAPI(self)
+        self.scim = ScimAPI(self)
         self.bulk = BulkAPI(self)
         #: How many members the last plan of this object read (the implausible-read guard's).
         self._last_size: int | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.slug!r})"
 
     async def plan(
         self,

@@ -41,11 +41,11 @@ from sentry_members_async.changes import (
 )
 
 if TYPE_CHECKING:
-    from sentry_members_async.api.org import OrgAPI
+    from sentry_members_async.api.org import OrgContext
 
 K = OutcomeKind
 UPDATED = Done(K.UPDATED)
-ORG = cast("OrgAPI", object())  # the stand-in changes never touch the org
+ORG = cast("OrgContext", object())  # the stand-in changes never touch the org
 
 
 @attrs.frozen(eq=False)
@@ -433,7 +433,7 @@ async def test_remove_member_names_the_member_of_the_apis_idp_refusal() -> None:
     # members.remove recognises the refusal (api/members.py); the change only catches
     # it for the fallback, and names the member by the e-mail it was given.
     raised = _refusal(IdpManagedError)
-    org = cast("OrgAPI", _Removing(raised))
+    org = cast("OrgContext", _Removing(raised))
     done = await RemoveMember(MemberId("3"), "a@example.com").run(RunContext(org))
     assert (done.kind, done.via) == (K.FAILED, "rest")
     assert isinstance(done.error, IdpManagedError)
@@ -445,7 +445,7 @@ async def test_remove_member_names_the_member_of_the_apis_idp_refusal() -> None:
 async def test_remove_member_does_not_restate_the_apis_rule() -> None:
     # A plain 403 is the API's to classify: the change passes it on untouched.
     plain = _refusal(PermissionDeniedError)
-    org = cast("OrgAPI", _Removing(plain))
+    org = cast("OrgContext", _Removing(plain))
     with pytest.raises(PermissionDeniedError) as info:
         await RemoveMember(MemberId("3"), "a@example.com", idp_fallback="scim").run(RunContext(org))
     assert info.value is plain

@@ -21,7 +21,6 @@ import sentry_members_async
 #: Each name the root listed before it was cut down, and its module now.
 MOVED = {
     "MembersAPI": "sentry_members_async.api",
-    "OrgAPI": "sentry_members_async.api",
     "ScimAPI": "sentry_members_async.api",
     "TeamsAPI": "sentry_members_async.api",
     "ScimSchema": "sentry_members_async.api.scim",

@@ -20,7 +20,7 @@ from ..pagination import Page, parse_link_header
 from ..transports.base import Response
 
 if TYPE_CHECKING:
-    from ..pipeline import BaseClient
+    from ..pipeline import Requester
 
 T = TypeVar("T")
 
@@ -69,18 +69,28 @@ class PendingInvite:
         return cls(member, age, member.inviter_name, member.expired)
 
 
-class OrgContext(Protocol):
+class OrgScope(Protocol):
     """What a resource needs of its organization: the client and the slug.
 
     The resources take this, not the :class:`~sentry_members_async.org.Org`
-    handle composed above them, so nothing in ``api/`` imports upward.
+    handle composed of them, so nothing in ``api/`` imports upward;
+    :class:`~.org.OrgScope` adds the resources, for the layers above.
     """
 
     @property
-    def client(self) -> BaseClient: ...
+    def client(self) -> Requester: ...
 
     @property
     def slug(self) -> str: ...
+
+
+@attrs.frozen
+class Scope:
+    """A plain :class:`OrgScope`: resources on another client view of the same org
+    (the watcher's, paced by its budget)."""
+
+    client: Requester
+    slug: str
 
 
 #: Sentry's e-mail field: at most 75 characters (``AllowedEmailField``).

@@ -7,18 +7,29 @@ a join changed anything.
 
 from __future__ import annotations
 
+from typing import Literal, TypeAlias
+
 from ..errors import NotFoundError, PermissionDeniedError
 from ..models import TEAM_ROLE_NAMES, Member, effective_team_role
 from ..pagination import Page, Paginator
-from ._common import OrgContext, check_slug, cursor_page
+from ._common import OrgScope, check_slug, cursor_page
 
-__all__ = ["TEAM_MEMBERS", "TEAM_READ", "held_team_role"]
+__all__ = ["TEAM_MEMBERS", "TEAM_READ", "TeamAddResult", "TeamJoinResult", "held_team_role"]
+
+#: What adding a member to a team did: ``"added"`` (201), ``"requested"`` (202:
+#: an access request was created because the caller may not add directly),
+#: ``"unchanged"`` (204: already on the team).
+TeamAddResult: TypeAlias = Literal["added", "requested", "unchanged"]
+
+#: What :meth:`MembersAPI.join_team` did: as :data:`TeamAddResult`, or ``"updated"``
+#: (already on the team, and the team role it holds there changed).
+TeamJoinResult: TypeAlias = Literal["added", "requested", "unchanged", "updated"]
 
 TEAM_MEMBERS = "/api/0/teams/{org}/{team}/members/"
 TEAM_READ = ("team:read", "team:write", "team:admin")
 
 
-async def held_team_role(org: OrgContext, member: Member, team: str) -> str | None:
+async def held_team_role(org: OrgScope, member: Member, team: str) -> str | None:
     """The role ``member`` holds on ``team`` when the details did not say.
 
     Read from the team's member list (``teamRole``: stored or held, raised

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING
 
 from ..errors import (
     BadRequestError,
@@ -28,7 +27,7 @@ from ..pipeline import Confirmed
 from ..transports.base import Response
 from ._common import (
     AcceptanceResult,
-    OrgContext,
+    OrgScope,
     PendingInvite,
     check_email,
     check_member_ref,
@@ -40,10 +39,14 @@ from ._common import (
     org_role_body,
     team_roles_body,
 )
+from .acceptance import wait_for_acceptance
 from .idp import IDP_MANAGED_DETAIL, is_idp_managed
 from .invites import InviteStatus, invite_body, is_already_member
 from .member_query import RoleFilter, build_query
-from .member_teams import held_team_role
+from .member_teams import TeamAddResult, TeamJoinResult, held_team_role
+
+if TYPE_CHECKING:
+    from ..watch import CheckpointStore, MemberWatch
 
 __all__ = [
     "IDP_MANAGED_DETAIL",
@@ -67,20 +70,11 @@ WRITE = ("member:write", "member:admin", "member:invite")
 UPDATE = ("member:invite", "member:write", "member:admin")
 TEAM_SCOPES = ("org:read", "org:write", "org:admin", "member:read", "member:write", "member:admin")
 
-#: What adding a member to a team did: ``"added"`` (201), ``"requested"`` (202:
-#: an access request was created because the caller may not add directly),
-#: ``"unchanged"`` (204: already on the team).
-TeamAddResult: TypeAlias = Literal["added", "requested", "unchanged"]
-
-#: What :meth:`MembersAPI.join_team` did: as :data:`TeamAddResult`, or ``"updated"``
-#: (already on the team, and the team role it holds there changed).
-TeamJoinResult: TypeAlias = Literal["added", "requested", "unchanged", "updated"]
-
 
 class MembersAPI:
     """Members of one organization (``client.org("acme").members``)."""
 
-    def __init__(self, org: OrgContext) -> None:
+    def __init__(self, org: OrgScope) -> None:
         self._org = org
         self._client = org.client
 
@@ -173,29 +167,12 @@ class MembersAPI:
         Each round is one filtered list request per 50 addresses (``email:``
         tokens, OR-ed by Sentry), never one request per e-mail.
         """
-        waiting = {check_email(e).lower(): e for e in emails}
-        accepted: set[str] = set()
-        missing: set[str] = set()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            keys = sorted(waiting)
-            seen: dict[str, Member] = {}
-            for start in range(0, len(keys), 50):
-                chunk = [waiting[k] for k in keys[start : start + 50]]
-                async for member in self.list(email=chunk, prefetch=1):
-                    seen[member.email.lower()] = member
-            for key in keys:
-                found = seen.get(key)
-                if found is None:
-                    missing.add(waiting.pop(key))
-                elif not found.pending:
-                    accepted.add(waiting.pop(key))
-            if not waiting or loop.time() + interval > deadline:
-                return AcceptanceResult(
-                    frozenset(accepted), frozenset(waiting.values()), frozenset(missing)
-                )
-            await asyncio.sleep(interval)
+        return await wait_for_acceptance(
+            lambda chunk: self.list(email=chunk, prefetch=1),
+            emails,
+            timeout=timeout,
+            interval=interval,
+        )
 
     async def get(self, member_id: MemberRef) -> Member:
         """One member with teams, team roles and the role catalogues."""
@@ -237,6 +214,40 @@ class MembersAPI:
                 ):
                     return member
         return None
+
+    def watch(
+        self,
+        *,
+        interval: float = 60.0,
+        teams: bool = False,
+        budget: float | None = 0.2,
+        store: CheckpointStore | None = None,
+        key: str | None = None,
+        emit_initial: bool = False,
+        prefetch: int = 8,
+        reset: bool = False,
+    ) -> MemberWatch:
+        """Membership changes as an async iterator of events (:mod:`sentry_members_async.watch`).
+
+        The keywords are :class:`~sentry_members_async.watch.WatchOptions`' fields
+        (spelled out here so that editors, type checkers and this reference show
+        them); they are defaulted and checked there, once.
+        """
+        # The watch is built on the resources: the one import of api/ from a layer
+        # above it, deferred to the call (allowed by name in pyproject's contracts).
+        from ..watch import MemberWatch, WatchOptions
+
+        options = WatchOptions(
+            interval=interval,
+            teams=teams,
+            budget=budget,
+            store=store,
+            key=key,
+            emit_initial=emit_initial,
+            prefetch=prefetch,
+            reset=reset,
+        )
+        return MemberWatch(self._org, options)
 
     async def invite(
         self,
@@ -291,7 +302,7 @@ class MembersAPI:
         """POST an invite exactly once, even when an answer is lost.
 
         A POST whose answer was lost is not re-sent blindly (the client's
-        :meth:`~sentry_members_async.pipeline.BaseClient.create`): the invite is
+        :meth:`~sentry_members_async.client.SentryClient.create`): the invite is
         looked up by e-mail first, and re-sent only if the first attempt did not
         take effect. An "already invited" or "already a member" answer after a
         retry means an earlier attempt of this call succeeded.

@@ -1,37 +1,34 @@
-"""One organization's resource groups: ``.members``, ``.teams``, ``.scim``.
+"""What the layers above the resources use of an organization: :class:`OrgContext`.
 
-:class:`OrgAPI` is the resource layer only. The handle users get from
-``client.org("acme")`` is :class:`sentry_members_async.org.Org`, which adds the
-orchestration (``.bulk``, ``.plan()``, ``.apply()``, ``.members.watch()``)
-composed above the resources.
+Bulk, reconcile, review, watch and the change engine are typed against this
+protocol: the client (a :class:`~sentry_members_async.pipeline.Requester`),
+the slug and the three resource groups. The handle users get from
+``client.org("acme")``, :class:`sentry_members_async.org.Org`, satisfies it;
+it composes the resources (and the orchestration on them) instead of
+subclassing a class here, so nothing in ``api/`` knows about the layers above.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from ._common import check_slug
+from ._common import OrgScope
 from .members import MembersAPI
 from .scim import ScimAPI
 from .teams import TeamsAPI
 
-if TYPE_CHECKING:
-    from ..pipeline import BaseClient
-
-__all__ = ["OrgAPI"]
+__all__ = ["OrgContext"]
 
 
-class OrgAPI:
-    """An organization's resources: ``.members``, ``.teams``, ``.scim``."""
+class OrgContext(OrgScope, Protocol):
+    """An organization's client and slug (:class:`~sentry_members_async.api.OrgScope`) and its
+    resources: ``.members``, ``.teams``, ``.scim``."""
 
-    members: MembersAPI
+    @property
+    def members(self) -> MembersAPI: ...
 
-    def __init__(self, client: BaseClient, slug: str) -> None:
-        self.client = client
-        self.slug = check_slug(slug, "organization")
-        self.members = MembersAPI(self)
-        self.teams = TeamsAPI(self)
-        self.scim = ScimAPI(self)
+    @property
+    def teams(self) -> TeamsAPI: ...
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.slug!r})"
+    @property
+    def scim(self) -> ScimAPI: ...

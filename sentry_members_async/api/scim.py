@@ -18,7 +18,7 @@ from ..pagination import Paginator, ScimPage
 from ..pipeline import Confirmed
 from ..transports.base import Response
 from ._common import (
-    OrgContext,
+    OrgScope,
     check_email,
     check_member_ref,
     check_page_size,
@@ -164,7 +164,7 @@ def _member_ids(member_ids: Iterable[MemberId | str]) -> list[str]:
 
 
 class _ScimBase:
-    def __init__(self, org: OrgContext) -> None:
+    def __init__(self, org: OrgScope) -> None:
         self._org = org
         self._client = org.client
 
@@ -413,7 +413,7 @@ class ScimGroupsAPI(_ScimBase):
 class ScimAPI:
     """``acme.scim``: ``.users``, ``.groups`` and :meth:`schemas`."""
 
-    def __init__(self, org: OrgContext) -> None:
+    def __init__(self, org: OrgScope) -> None:
         self._org = org
         self.users = ScimUsersAPI(org)
         self.groups = ScimGroupsAPI(org)

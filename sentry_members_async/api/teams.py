@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import NotFoundError, ValidationError
 from ..models import Member, Team
 from ..pagination import Page, Paginator
-from ._common import OrgContext, check_page_size, check_slug, cursor_page, decode_one
+from ._common import OrgScope, check_page_size, check_slug, cursor_page, decode_one
 
 __all__ = ["TeamsAPI"]
 
@@ -23,7 +23,7 @@ DELETE = ("team:admin",)
 class TeamsAPI:
     """Teams of one organization (``client.org("acme").teams``)."""
 
-    def __init__(self, org: OrgContext) -> None:
+    def __init__(self, org: OrgScope) -> None:
         self._org = org
         self._client = org.client
 

@@ -46,7 +46,7 @@ from .outcomes import BulkAborted, BulkReport, Done, OutcomeKind, Progress, Repo
 from .values import Operation, RunContext
 
 if TYPE_CHECKING:
-    from ..api.org import OrgAPI
+    from ..api.org import OrgContext
 
 __all__ = ["MAX_DRAIN", "Prepare", "execute"]
 
@@ -110,7 +110,7 @@ class _Run(Generic[RowT]):
 
     def __init__(
         self,
-        org: OrgAPI,
+        org: OrgContext,
         items: Iterable[RowT],
         prepare: Prepare[RowT],
         *,
@@ -222,7 +222,7 @@ class _Run(Generic[RowT]):
 
 
 async def execute(
-    org: OrgAPI,
+    org: OrgContext,
     items: Iterable[RowT],
     prepare: Prepare[RowT],
     *,

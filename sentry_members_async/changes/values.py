@@ -30,7 +30,7 @@ from .outcomes import Done, OutcomeKind
 
 if TYPE_CHECKING:
     from ..api.members import TeamJoinResult
-    from ..api.org import OrgAPI
+    from ..api.org import OrgContext
 
 __all__ = [
     "AddToTeam",
@@ -52,7 +52,7 @@ __all__ = [
 class RunContext:
     """What the changes of one run share: the org, and whether SCIM answers for it."""
 
-    org: OrgAPI
+    org: OrgContext
     #: Flips to ``False`` at the first SCIM ``403`` of a deprovision: REST from then on.
     scim_on: bool = True
 

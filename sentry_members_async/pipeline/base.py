@@ -1,19 +1,22 @@
-"""``BaseClient``: the configuration and the one request pipeline.
+"""``SentryClient``: the configuration, the one request pipeline, and ``.org(slug)``.
 
-:class:`~sentry_members_async.client.SentryClient` is this class plus
-``.org(slug)``; the resources and the orchestration are typed against
-``BaseClient``, so nothing below the top of the package imports upward.
+This is the one client class. The resources and the orchestration above them
+are typed against the :class:`~.protocol.Requester` protocol it satisfies,
+not against this class, so nothing below the top of the package imports it;
+its one upward reference is :meth:`SentryClient.org`, which builds the
+:class:`~sentry_members_async.org.Org` handle (a deferred import, the one
+exception the layers contract allows in the pipeline).
 
-:meth:`BaseClient.request` runs three stages, each its own method:
+:meth:`SentryClient.request` runs three stages, each its own method:
 
-1. **attempt** (:meth:`BaseClient._attempt`): send the request once through
+1. **attempt** (:meth:`SentryClient._attempt`): send the request once through
    the limiter and the transport, following redirects (credentials dropped
    when the origin changes);
-2. **classification** (:meth:`BaseClient._classify`, with
+2. **classification** (:meth:`SentryClient._classify`, with
    :func:`~.classify.error_from_response`): a 2xx answer is the value,
    anything else the typed :class:`~sentry_members_async.errors.APIError`
    subclass; a transport failure is already typed;
-3. **retry scheduling** (:meth:`BaseClient._run`): the one retry loop, asking
+3. **retry scheduling** (:meth:`SentryClient._run`): the one retry loop, asking
    the pure :meth:`RetryPolicy.decide <sentry_members_async.retry.RetryPolicy.decide>`
    after each failure and waiting before the next attempt.
 
@@ -26,8 +29,8 @@ import asyncio
 import copy
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from yarl import URL
@@ -44,42 +47,69 @@ from ..retry import RetryDecision, RetryPolicy
 from ..transports.aiohttp import AiohttpTransport
 from ..transports.base import Request, Response, Transport, TransportError, check_body_size
 from .build import QueryValue, RequestBuilder
-from .classify import error_from_response, mask_exception, mask_response
+from .classify import error_from_response, mask_exception, mask_response, named_refusal
 from .config import DEFAULT_MAX_RESPONSE_SIZE, client_config, client_limiter, client_tokens
 from .observer import (
     ClientStats,
     PipelineObserver,
     RequestHook,
     ResponseHook,
-    RetryEvent,
     RetryHook,
+    retry_event,
 )
+from .protocol import Confirm, Confirmed
 from .redirects import MAX_REDIRECTS, REDIRECT_STATUSES, redirected
 
-__all__ = ["BaseClient", "Confirm", "Confirmed"]
+if TYPE_CHECKING:
+    from ..org import Org
 
-_Client = TypeVar("_Client", bound="BaseClient")
+__all__ = ["BaseClient", "Confirm", "Confirmed", "SentryClient"]
+
+_Client = TypeVar("_Client", bound="SentryClient")
 T = TypeVar("T")
 
-#: A read that finds what a create would have made (``None``: it did not take effect).
-Confirm = Callable[[], Awaitable[T | None]]
 
+class SentryClient(AsyncClosing):
+    """An asyncio client for Sentry's member, team and SCIM APIs.
 
-@attrs.frozen
-class Confirmed(Generic[T]):
-    """What :meth:`BaseClient.create`'s confirmation read found after a lost answer:
-    an earlier attempt took effect, and this is what it made."""
+    Configure it once, share it between tasks, close it when done
+    (``async with SentryClient() as client: ...``); ``client.org("acme")``
+    is the way in to one organization.
 
-    value: T
-    #: Attempts sent before the read found it.
-    attempts: int
-
-
-class BaseClient(AsyncClosing):
-    """A :class:`~sentry_members_async.client.SentryClient` without ``.org()``: the pipeline.
-
-    Its parameters are documented on ``SentryClient``; the resources, bulk,
-    plan/apply and watch are typed against this class.
+    :param token: an auth token (user token or internal-integration token).
+        Falls back to ``SENTRY_AUTH_TOKEN``.
+    :param base_url: the Sentry URL; falls back to ``SENTRY_URL``, then
+        ``https://sentry.io``. Self-hosted URLs with a path prefix work.
+    :param region: ``"us"`` or ``"de"``: use ``https://{region}.sentry.io``.
+    :param scim_token: the SCIM bearer token used for SCIM paths; falls back to
+        ``SENTRY_SCIM_TOKEN``, then to ``token``.
+    :param transport: any :class:`Transport`; by default an
+        :class:`~sentry_members_async.transports.aiohttp.AiohttpTransport`.
+        The client closes only a transport it created itself.
+    :param user_agent: prepended to ``sentry-members-async/<version>``.
+    :param timeout: seconds allowed per request.
+    :param allow_insecure_http: permit ``http://`` to a non-loopback host.
+    :param on_request: callables (sync or async) given each request, with
+        credentials masked, before it is sent.
+    :param on_response: callables given each response, with credentials masked.
+    :param on_retry: callables given a :class:`RetryEvent` before each retry.
+    :param limiter: the rate limiter shared by every request; by default a
+        :class:`~sentry_members_async.ratelimit.RateLimiter` that learns
+        Sentry's limits from its headers. ``NoLimiter()`` turns it off.
+    :param rate_limit: the token's limit if you know it, ``(requests, window
+        seconds)``, e.g. ``(40, 1.0)`` on sentry.io: the default limiter then
+        skips its probe and uses the whole limit from the first request (the
+        server's headers still win). Not with ``limiter=``.
+    :param retry: the :class:`~sentry_members_async.retry.RetryPolicy`.
+    :param max_server_pause: the longest pause, in seconds, a server can impose
+        (``Retry-After`` on a 429, or a rate-limit window's reset); a request
+        that would wait longer fails at once with
+        :class:`~sentry_members_async.errors.RateLimitedError` (its
+        ``retry_after`` is the full wait). Applies to the default limiter and to
+        retries; a ``limiter`` you pass has its own ``max_pause``.
+    :param max_response_size: the largest answer body, in bytes, the client
+        reads (``None``: no limit); past it reading stops and
+        :class:`~sentry_members_async.errors.ResponseTooLargeError` is raised.
     """
 
     def __init__(
@@ -160,6 +190,14 @@ class BaseClient(AsyncClosing):
         """Whether a SCIM token is configured (``scim_token=`` or ``SENTRY_SCIM_TOKEN``);
         the token itself is never exposed."""
         return self.__scim
+
+    def org(self, slug: str) -> Org:
+        """The organization ``slug``: ``client.org("acme").members.list()``."""
+        # The entry point builds the handle: the one import of the pipeline from
+        # the top layer (allowed by name in pyproject's import-linter contracts).
+        from ..org import Org
+
+        return Org(self, slug)
 
     def with_limiter(self: _Client, limiter: Limiter) -> _Client:
         """The same client with another limiter.
@@ -342,7 +380,7 @@ class BaseClient(AsyncClosing):
                 outcome.attempts = attempt
                 self._observer.on_error(request, outcome, decision.reason)
                 raise outcome
-            await self._observer.on_retry(_retry_event(request, outcome, attempt, decision))
+            await self._observer.on_retry(retry_event(request, outcome, attempt, decision))
             await asyncio.sleep(decision.delay)
             attempt += 1
 
@@ -421,7 +459,7 @@ class BaseClient(AsyncClosing):
         except RateLimitedError as exc:
             if exc.method:
                 raise
-            raise _named(exc, request) from None
+            raise named_refusal(exc, request) from None
         # A transport of the user's may not enforce the limit itself.
         check_body_size(request, len(response.body), request.max_response_size)
         # (a constructor call, not attrs.evolve: this runs once per request)
@@ -440,23 +478,6 @@ class BaseClient(AsyncClosing):
         return response
 
 
-def _named(exc: RateLimitedError, request: Request) -> RateLimitedError:
-    """A limiter's refusal to wait out a server's pause, naming the request."""
-    return RateLimitedError(
-        429, request.method, request.url.path, exc.detail, retry_after=exc.retry_after
-    )
-
-
-def _retry_event(
-    request: Request, failure: SentryError, attempt: int, decision: RetryDecision
-) -> RetryEvent:
-    status = failure.status if isinstance(failure, APIError) else None
-    return RetryEvent(
-        method=request.method,
-        path=request.url.path,
-        attempt=attempt,
-        delay=decision.delay,
-        reason=decision.reason,
-        status=status,
-        error=None if status is not None else str(failure),
-    )
+#: Deprecated: the name of :class:`SentryClient` before ``.org()`` moved onto it
+#: (the pipeline and the entry point were two classes). Use ``SentryClient``.
+BaseClient = SentryClient

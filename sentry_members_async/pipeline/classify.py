@@ -26,9 +26,9 @@ from ..errors import (
     mask_secrets_in_bytes,
     requested_wait,
 )
-from ..transports.base import Headers, Response
+from ..transports.base import Headers, Request, Response
 
-__all__ = ["error_from_response", "mask_exception", "mask_response"]
+__all__ = ["error_from_response", "mask_exception", "mask_response", "named_refusal"]
 
 
 def error_from_response(
@@ -74,3 +74,10 @@ def mask_exception(exc: SentryError, secrets: tuple[str, ...]) -> None:
         exc.args = tuple(
             mask_secrets(arg, secrets) if isinstance(arg, str) else arg for arg in exc.args
         )
+
+
+def named_refusal(exc: RateLimitedError, request: Request) -> RateLimitedError:
+    """A limiter's refusal to wait out a server's pause, naming the request."""
+    return RateLimitedError(
+        429, request.method, request.url.path, exc.detail, retry_after=exc.retry_after
+    )

@@ -1,6 +1,6 @@
 """The client's configuration: checked once, before any I/O, one function per concern.
 
-:func:`client_config` turns ``BaseClient``'s keyword arguments into a frozen
+:func:`client_config` turns ``SentryClient``'s keyword arguments into a frozen
 :class:`ClientConfig`; each concern (the base URL, the tokens, the limits)
 has its own function, so a wrong value is named in a
 :class:`~sentry_members_async.errors.ConfigurationError` before anything is

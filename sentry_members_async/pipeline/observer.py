@@ -16,7 +16,8 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from ..errors import SentryError
+from ..errors import APIError, SentryError
+from ..retry import RetryDecision
 from ..transports.base import Request, Response
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "RetryEvent",
     "RetryHook",
     "logger",
+    "retry_event",
 ]
 
 logger = logging.getLogger("sentry_members_async")
@@ -142,3 +144,19 @@ class PipelineObserver:
             type(error).__name__,
             reason,
         )
+
+
+def retry_event(
+    request: Request, failure: SentryError, attempt: int, decision: RetryDecision
+) -> RetryEvent:
+    """The :class:`RetryEvent` of a retry about to wait (nothing secret in it)."""
+    status = failure.status if isinstance(failure, APIError) else None
+    return RetryEvent(
+        method=request.method,
+        path=request.url.path,
+        attempt=attempt,
+        delay=decision.delay,
+        reason=decision.reason,
+        status=status,
+        error=None if status is not None else str(failure),
+    )

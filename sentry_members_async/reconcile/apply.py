@@ -40,7 +40,7 @@ from .plan import Plan
 from .rechecks import unsent
 
 if TYPE_CHECKING:
-    from ..api.org import OrgAPI
+    from ..api.org import OrgContext
     from ..changes import Done, RunContext
 
 __all__ = ["apply_plan"]
@@ -151,7 +151,7 @@ def _role_order(changes: Iterable[Change]) -> tuple[dict[MemberId, asyncio.Event
 
 
 async def apply_plan(
-    org: OrgAPI,
+    org: OrgContext,
     plan: Plan,
     *,
     idp_fallback: IdpFallback | None = None,

@@ -53,7 +53,7 @@ from .guards import check_read, check_removals
 from .plan import Plan, Premise
 
 if TYPE_CHECKING:
-    from ..api.org import OrgAPI
+    from ..api.org import OrgContext
 
 __all__ = ["make_plan"]
 
@@ -75,7 +75,7 @@ def _wanted(desired: Iterable[DesiredMember | Mapping[str, Any]]) -> dict[str, D
     return wanted
 
 
-async def _team_slugs(org: OrgAPI, wanted: Mapping[str, DesiredMember]) -> list[str]:
+async def _team_slugs(org: OrgContext, wanted: Mapping[str, DesiredMember]) -> list[str]:
     """The org's team slugs; a desired team that is not one of them raises.
 
     None are read when the roster manages no member's teams (every ``teams`` is
@@ -91,7 +91,7 @@ async def _team_slugs(org: OrgAPI, wanted: Mapping[str, DesiredMember]) -> list[
     return slugs
 
 
-async def _live_teams(org: OrgAPI, slugs: list[str]) -> dict[MemberId, TeamRoles]:
+async def _live_teams(org: OrgContext, slugs: list[str]) -> dict[MemberId, TeamRoles]:
     """Every member's teams and team roles: one list per team, 8 at a time."""
     live: dict[MemberId, TeamRoles] = {}
     gate = asyncio.Semaphore(8)
@@ -151,7 +151,7 @@ def _held(have: Member, current: TeamRoles) -> dict[str, str]:
 
 
 async def _member_changes(
-    org: OrgAPI, want: DesiredMember, have: Member | None, live_teams: dict[MemberId, TeamRoles]
+    org: OrgContext, want: DesiredMember, have: Member | None, live_teams: dict[MemberId, TeamRoles]
 ) -> tuple[list[Change], Premise | None]:
     """What turns ``have`` (the live member, if any) into ``want``, and what the plan saw."""
     if have is None:
@@ -196,7 +196,7 @@ def _removals(
     return changes, kept
 
 
-async def read_caller(org: OrgAPI) -> Caller:
+async def read_caller(org: OrgContext) -> Caller:
     """Who the token acts as: ``members.get("me")`` once (404: a token with no member)."""
     try:
         me: Member | None = await org.members.get("me")
@@ -278,7 +278,7 @@ class PlanOptions:
 
 
 async def make_plan(
-    org: OrgAPI,
+    org: OrgContext,
     desired: Iterable[DesiredMember | Mapping[str, Any]],
     options: PlanOptions | None = None,
 ) -> Plan:

@@ -41,7 +41,7 @@ from ..models import Member, MemberId, effective_team_role
 from .plan import Plan, Premise, StaleChangeError
 
 if TYPE_CHECKING:
-    from ..api.org import OrgAPI
+    from ..api.org import OrgContext
 
 __all__ = ["already_there", "not_sent", "read_again", "stale_reason", "unsent"]
 
@@ -58,7 +58,7 @@ def _needs_teams(change: Change, premise: Premise | None) -> bool:
     return isinstance(change, _TEAM_CHANGES) and premise is not None and premise.teams is not None
 
 
-async def _get_each(org: OrgAPI, ids: Iterable[MemberId]) -> dict[MemberId, Member | None]:
+async def _get_each(org: OrgContext, ids: Iterable[MemberId]) -> dict[MemberId, Member | None]:
     """Each member's details, 8 at a time (``None``: no such member now)."""
     found: dict[MemberId, Member | None] = {}
     gate = asyncio.Semaphore(8)
@@ -74,7 +74,7 @@ async def _get_each(org: OrgAPI, ids: Iterable[MemberId]) -> dict[MemberId, Memb
     return found
 
 
-async def _from_list(org: OrgAPI, ids: Collection[MemberId]) -> dict[MemberId, Member | None]:
+async def _from_list(org: OrgContext, ids: Collection[MemberId]) -> dict[MemberId, Member | None]:
     """The members of ``ids`` from one pass over the member list (``None``: not listed)."""
     found: dict[MemberId, Member | None] = dict.fromkeys(ids)
     async for member in org.members.list():
@@ -83,7 +83,7 @@ async def _from_list(org: OrgAPI, ids: Collection[MemberId]) -> dict[MemberId, M
     return found
 
 
-async def read_again(org: OrgAPI, plan: Plan) -> dict[MemberId, Member | None]:
+async def read_again(org: OrgContext, plan: Plan) -> dict[MemberId, Member | None]:
     """The members ``plan`` changes, as they are now."""
     detailed: set[MemberId] = set()
     role_only: set[MemberId] = set()
@@ -106,7 +106,7 @@ async def read_again(org: OrgAPI, plan: Plan) -> dict[MemberId, Member | None]:
     return fresh
 
 
-async def already_there(org: OrgAPI, plan: Plan) -> dict[str, Member]:
+async def already_there(org: OrgContext, plan: Plan) -> dict[str, Member]:
     """The people ``plan`` invites who are in the org now (lower-cased e-mail to member).
 
     One filtered list request per 50 addresses (``email:`` tokens), so an apply
@@ -120,7 +120,7 @@ async def already_there(org: OrgAPI, plan: Plan) -> dict[str, Member]:
     return found
 
 
-async def unsent(org: OrgAPI, plan: Plan) -> dict[int, Done]:
+async def unsent(org: OrgContext, plan: Plan) -> dict[int, Done]:
     """What ``apply`` does not send, read now: :func:`not_sent`, and the invites of people
     already in the org (:func:`already_there`), by ``id`` of the change."""
     done = not_sent(plan, await read_again(org, plan))

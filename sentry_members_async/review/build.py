@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import attrs
 
-from ..api.org import OrgAPI
+from ..api.org import OrgContext
 from ..errors import ValidationError
 from ..models import Member, Team, effective_team_role
 from .snapshot import Changes, Completeness, Review, ReviewMember, ReviewTeam
@@ -50,7 +50,7 @@ class _Round:
     signs: list[str]
 
 
-async def _round(org: OrgAPI) -> _Round:
+async def _round(org: OrgContext) -> _Round:
     """One reading: the member pages start at once; each team's list as soon as the
     teams list names it."""
     known = Known()
@@ -174,7 +174,7 @@ def _changes(first: _Round, last: _Round, signs: list[str]) -> Changes:
     )
 
 
-async def review(org: OrgAPI, *, rounds: int = 3, clock: Clock = _utcnow) -> Review:
+async def review(org: OrgContext, *, rounds: int = 3, clock: Clock = _utcnow) -> Review:
     """One consistent snapshot of ``org``: every member and invite, teams and access.
 
     Costs one request per page of the member list, one per page of each team's

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from ..api.org import OrgAPI
+from ..api.org import OrgContext
 from ..errors import SentryError
 from ..models import MemberId
 from ..reconcile import Plan, Premise, RemoveMember
@@ -296,7 +296,7 @@ def join(
     )
 
 
-async def _caller(org: OrgAPI) -> str | None:
+async def _caller(org: OrgContext) -> str | None:
     try:
         me = await org.members.get("me")
     except SentryError:
@@ -305,7 +305,7 @@ async def _caller(org: OrgAPI) -> str | None:
 
 
 async def resolve(
-    org: OrgAPI, directory: Directory, *, snapshot: Review | None = None
+    org: OrgContext, directory: Directory, *, snapshot: Review | None = None
 ) -> Resolution:
     """Join ``directory`` with the org's members and invites (see the module).
 

@@ -31,7 +31,7 @@ import attrs
 from ..api._common import cursor_page
 from ..api.members import MEMBERS
 from ..api.members import READ as MEMBER_READ
-from ..api.org import OrgAPI
+from ..api.org import OrgContext
 from ..api.teams import READ as TEAM_READ
 from ..api.teams import TEAM_MEMBERS
 from ..models import Member, Team
@@ -77,7 +77,7 @@ class TeamWalk:
     exhausted: bool = False
 
 
-async def _member_page(org: OrgAPI, cursor: str | None) -> Page[Member]:
+async def _member_page(org: OrgContext, cursor: str | None) -> Page[Member]:
     response = await org.client.request(
         "GET",
         MEMBERS,
@@ -122,7 +122,7 @@ class Known:
 class _Pages:
     """The member pages by index while they are read out of order."""
 
-    def __init__(self, org: OrgAPI, known: Known) -> None:
+    def __init__(self, org: OrgContext, known: Known) -> None:
         self.org = org
         self.known = known
         self.done: dict[int, Page[Member]] = {}
@@ -177,7 +177,7 @@ class _Pages:
                 await asyncio.gather(*self.running, return_exceptions=True)
 
 
-async def walk_members(org: OrgAPI, known: Known) -> MemberWalk:
+async def walk_members(org: OrgContext, known: Known) -> MemberWalk:
     """Every page of the member list, in order.
 
     The pages ``known`` proves to exist are fetched as soon as they are
@@ -213,13 +213,13 @@ async def walk_members(org: OrgAPI, known: Known) -> MemberWalk:
     return walk
 
 
-async def read_last_page(org: OrgAPI, walk: MemberWalk) -> tuple[list[Member], bool, int]:
+async def read_last_page(org: OrgContext, walk: MemberWalk) -> tuple[list[Member], bool, int]:
     """The last walked page read again: its members, whether a page follows, requests."""
     page = await _member_page(org, walk.cursors[-1])
     return page.items, page.next_cursor is not None, 1
 
 
-async def walk_team(org: OrgAPI, team: Team, known: Known | None = None) -> TeamWalk:
+async def walk_team(org: OrgContext, team: Team, known: Known | None = None) -> TeamWalk:
     """One team's member list, every page, one after the other (each member told to ``known``)."""
     walk = TeamWalk(team)
     cursor: str | None = None

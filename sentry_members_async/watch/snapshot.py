@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ..api.org import OrgAPI
+from ..api import MembersAPI, TeamsAPI
 from ..errors import NotFoundError
 from ..models import Member, MemberId
 from ..pagination import Paginator
@@ -32,16 +32,20 @@ Teams = list[tuple[str, str | None]]
 
 
 class SnapshotReader:
-    """Reads an org's membership as ``{member id: MemberState}`` (``teams``: with team lists)."""
+    """Reads an org's membership as ``{member id: MemberState}`` (``teams``: with team lists),
+    through its members and teams resources."""
 
-    def __init__(self, org: OrgAPI, *, teams: bool, prefetch: int) -> None:
-        self.org = org
+    def __init__(
+        self, members: MembersAPI, team_lists: TeamsAPI, *, teams: bool, prefetch: int
+    ) -> None:
+        self.members = members
+        self.team_lists = team_lists
         self.teams = teams
         self.prefetch = prefetch
 
     async def read(self) -> dict[MemberId, MemberState]:
         """The member list, and with ``teams`` each accepted member's teams."""
-        listed = await _drain(self.org.members.list(prefetch=self.prefetch))
+        listed = await _drain(self.members.list(prefetch=self.prefetch))
         members = {member.id: member for member in listed}
         if not self.teams:
             return {mid: MemberState.from_member(m) for mid, m in members.items()}
@@ -53,7 +57,7 @@ class SnapshotReader:
 
     async def _team_lists(self) -> dict[MemberId, Teams]:
         """``(team slug, team role)`` pairs of every member on a team."""
-        teams = await _drain(self.org.teams.list(detailed=False, prefetch=self.prefetch))
+        teams = await _drain(self.team_lists.list(detailed=False, prefetch=self.prefetch))
         slugs = [team.slug for team in teams]
         # Several teams at once, each with a short prefetch: most teams are a few
         # pages, and a long prefetch would fetch pages past their end.
@@ -61,7 +65,7 @@ class SnapshotReader:
 
         async def read(slug: str) -> list[tuple[MemberId, str | None]]:
             async with gate:
-                rows = await _drain(self.org.teams.members(slug, prefetch=2))
+                rows = await _drain(self.team_lists.members(slug, prefetch=2))
             return [(m.id, m.team_role) for m in rows]
 
         on_teams: dict[MemberId, Teams] = {}
@@ -97,7 +101,7 @@ class SnapshotReader:
         async def detail(mid: MemberId) -> Member | None:
             async with gate:
                 try:
-                    return await self.org.members.get(mid)
+                    return await self.members.get(mid)
                 except NotFoundError:
                     return None
 

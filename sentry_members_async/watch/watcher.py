@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from .._closing import AsyncClosing
-from ..api.org import OrgAPI
+from ..api import MembersAPI, OrgScope, Scope, TeamsAPI
 from ..errors import ConfigurationError, ValidationError
 from ..models import MemberId
 from .budget import BudgetLimiter
@@ -54,14 +54,14 @@ class WatchStats:
     baseline: int | None = None
 
 
-def _base_url(org: OrgAPI) -> str:
+def _base_url(org: OrgScope) -> str:
     """The Sentry watched: scheme, host, port and path prefix (``https://sentry.corp/eu``)."""
     url = org.client.base_url
     port = f":{url.explicit_port}" if url.explicit_port else ""
     return f"{url.scheme}://{url.host or 'sentry'}{port}{url.path.rstrip('/')}"
 
 
-def _legacy_key(org: OrgAPI, teams: bool) -> str | None:
+def _legacy_key(org: OrgScope, teams: bool) -> str | None:
     """The default key of releases before the base URL was in it (``None``: a path prefix).
 
     That key had the host and port only; with a path prefix it was shared by
@@ -75,7 +75,7 @@ def _legacy_key(org: OrgAPI, teams: bool) -> str | None:
     return f"watch:{where}:{org.slug}:{'teams' if teams else 'members'}"
 
 
-def default_key(org: OrgAPI, teams: bool) -> str:
+def default_key(org: OrgScope, teams: bool) -> str:
     """The checkpoint key a watcher of ``org`` gets unless given one.
 
     From the whole base URL (scheme, host, port and path prefix: two Sentrys on
@@ -100,7 +100,7 @@ class MemberWatch(AsyncClosing):
     :class:`~.errors.CheckpointBusyError` at its first poll.
     """
 
-    def __init__(self, org: OrgAPI, options: WatchOptions | None = None, **keywords: Any) -> None:
+    def __init__(self, org: OrgScope, options: WatchOptions | None = None, **keywords: Any) -> None:
         # ``keywords`` are WatchOptions' (``MemberWatch(org, interval=30)``, as before
         # the settings became a value); checked there.
         if options is not None and keywords:
@@ -110,8 +110,10 @@ class MemberWatch(AsyncClosing):
         self.org = org.slug
         self.limiter = BudgetLimiter(client.limiter, self.options.budget)
         self._client = client
+        paced = Scope(client.with_limiter(self.limiter), org.slug)
         self._reader = SnapshotReader(
-            OrgAPI(client.with_limiter(self.limiter), org.slug),
+            MembersAPI(paced),
+            TeamsAPI(paced),
             teams=self.options.teams,
             prefetch=self.options.prefetch,
         )

@@ -80,7 +80,7 @@ MUTATIONS = [
     Mutation(
         "no-confirmation-read",
         "sentry_members_async/pipeline/base.py",
-        # BaseClient._run: a lost answer to a create is confirmed by a read first
+        # SentryClient._run: a lost answer to a create is confirmed by a read first
         r"found = await confirm\(\)",
         "found = None",
         (
