@@ -149,7 +149,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "sentry_members_async.api": ("MembersAPI", "ScimAPI", "TeamsAPI"),
     "sentry_members_async.api.scim": ("ScimSchema",),
     "sentry_members_async.bulk": ("BulkAPI",),
-    "sentry_members_async.org": ("OrgMembers",),
+    "sentry_members_async.org": ("OrgAPI", "OrgMembers"),
     "sentry_members_async.pipeline": ("BaseClient", "ClientStats", "RetryEvent"),
     "sentry_members_async.pagination": ("Paginator",),
     "sentry_members_async.ratelimit": ("Limiter", "NoLimiter"),

@@ -27,7 +27,7 @@ from .review import review as review_org
 if TYPE_CHECKING:
     from .pipeline import SentryClient
 
-__all__ = ["Org", "OrgMembers"]
+__all__ = ["Org", "OrgAPI", "OrgMembers"]
 
 #: Deprecated: ``acme.members``' class when ``.watch()`` lived on a subclass;
 #: :class:`~sentry_members_async.api.MembersAPI` has it now. Use ``MembersAPI``.
@@ -138,3 +138,9 @@ class Org:
         if not isinstance(directory, Directory):
             directory = load_directory(Path(directory))
         return await resolve_directory(self, directory, snapshot=snapshot)
+
+
+#: Deprecated: the resource half of the org handle when it was a class pair;
+#: :class:`Org` is the one handle now (the resources take an
+#: :class:`~sentry_members_async.api.OrgScope`). Use ``Org``.
+OrgAPI = Org

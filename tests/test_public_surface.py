@@ -25,6 +25,7 @@ MOVED = {
     "TeamsAPI": "sentry_members_async.api",
     "ScimSchema": "sentry_members_async.api.scim",
     "BulkAPI": "sentry_members_async.bulk",
+    "OrgAPI": "sentry_members_async.org",
     "OrgMembers": "sentry_members_async.org",
     "BaseClient": "sentry_members_async.pipeline",
     "ClientStats": "sentry_members_async.pipeline",
