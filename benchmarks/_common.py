@@ -11,7 +11,8 @@ import sys
 from collections.abc import Iterator
 
 #: ``nox -s bench -- --quick``: smaller sizes, same measures (``run.py`` sets it).
-QUICK = os.environ.get("BENCH_QUICK") == "1"
+#: Quick sizes: ``BENCH_QUICK=1`` (set by ``run.py --quick``), or ``--quick`` given by hand.
+QUICK = os.environ.get("BENCH_QUICK") == "1" or "--quick" in sys.argv[1:]
 
 
 IDEAL_CONCURRENCY = 25

@@ -30,7 +30,6 @@ import collections
 import gc
 import os
 import random
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -42,13 +41,7 @@ from sentry_members_async.errors import SentryError
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.testing.faults import ResetAfter, ResetBefore, Status
 
-
-def sized(full: int, quick: int) -> int:
-    """:func:`_common.pick`, and ``quick`` also when run by hand with ``--quick``."""
-    return quick if "--quick" in sys.argv[1:] else pick(full, quick)
-
-
-DURATION = sized(60, 10)
+DURATION = pick(60, 10)
 TASKS = 500
 FAULT_RATIO = 0.1
 VICTIMS = 3_000  # the removal pool

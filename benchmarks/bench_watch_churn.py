@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import random
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -38,14 +37,8 @@ from sentry_members_async import MemberEvent, MemberWatch, Org, SentryClient
 from sentry_members_async.testing import SentryEmulator
 from sentry_members_async.watch import MemoryStore
 
-
-def sized(full: int, quick: int) -> int:
-    """:func:`_common.pick`, and ``quick`` also when run by hand with ``--quick``."""
-    return quick if "--quick" in sys.argv[1:] else pick(full, quick)
-
-
-MEMBERS = sized(5_000, 1_000)
-SECONDS = sized(40, 8)
+MEMBERS = pick(5_000, 1_000)
+SECONDS = pick(40, 8)
 SEED = 11
 #: (e-mail, role, pending): what the replay must agree on with the server.
 State = tuple[str, str, bool]
